@@ -1,0 +1,77 @@
+#pragma once
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "nmfuse/options.hpp"
+#include "nmfuse/result.hpp"
+#include "nmfuse/view.hpp"
+
+namespace nmfuse {
+
+namespace detail {
+template <class T>
+Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<const T>* W0,
+                    const DenseView<const T>* H0);
+template <class T>
+Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt);
+}  // namespace detail
+
+// Factor V (m×n, non-negative, finite) into W (m×k) and H (k×n). float and double;
+// V must stay alive during the call and is never modified.
+template <class T>
+Result<std::remove_const_t<T>> factorize(DenseView<T> V, const Options& opt) {
+  using U = std::remove_const_t<T>;
+  return detail::factorize<U>(DenseView<const U>(V), opt, nullptr, nullptr);
+}
+
+// The same, starting from W0 (m×k) and H0 (k×n): opt.init must be Init::Custom.
+template <class T>
+Result<std::remove_const_t<T>> factorize(DenseView<T> V, const Options& opt,
+                                         DenseView<const std::remove_const_t<T>> W0,
+                                         DenseView<const std::remove_const_t<T>> H0) {
+  using U = std::remove_const_t<T>;
+  return detail::factorize<U>(DenseView<const U>(V), opt, &W0, &H0);
+}
+
+// scikit-learn's shape: fit once, then project new columns onto the learned W.
+template <class T>
+class Model {
+ public:
+  explicit Model(Options opt) : opt_(std::move(opt)) { opt_.validate(); }
+
+  const Result<T>& fit(DenseView<const T> V) {
+    fit_ = detail::factorize<T>(V, opt_, nullptr, nullptr);
+    return *fit_;
+  }
+
+  // H (k×n', row-major) for new columns V (m×n'), with W fixed.
+  Matrix<T> transform(DenseView<const T> V) const { return detail::solve_H<T>(V, W(), opt_); }
+
+  // W·H (m×n', row-major).
+  Matrix<T> inverse_transform(DenseView<const T> H) const;
+
+  const Matrix<T>& W() const;
+  const Options& options() const { return opt_; }
+
+ private:
+  Options opt_;
+  std::optional<Result<T>> fit_;
+};
+
+// What this copy of nmfuse was built with and can use now.
+struct BuildInfo {
+  std::string version;
+  bool cuda_compiled = false;
+  int usable_gpus = 0;
+  std::string gpu_status;  // why there is or is not a usable GPU
+  std::string blas;        // the BLAS linked, as it names itself
+  bool blas_is_reference = false;  // the slow Netlib reference BLAS
+};
+BuildInfo build_info();
+
+// Threads for the CPU backend (OpenMP and BLAS). Process-wide, like the libraries'
+// own setting; 0 leaves their defaults.
+void set_cpu_threads(int threads);
+
+}  // namespace nmfuse

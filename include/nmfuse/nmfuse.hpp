@@ -1,0 +1,7 @@
+#pragma once
+// The whole public API.
+#include "nmfuse/errors.hpp"
+#include "nmfuse/factorize.hpp"
+#include "nmfuse/options.hpp"
+#include "nmfuse/result.hpp"
+#include "nmfuse/view.hpp"

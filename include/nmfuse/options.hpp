@@ -1,0 +1,84 @@
+#pragma once
+// What to compute and how: plain values with defaults, checked by validate().
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace nmfuse {
+
+enum class Loss {
+  Frobenius,        // ½‖V − WH‖²_F
+  KullbackLeibler,  // Σ v·log(v / wh) − v + wh
+};
+
+enum class Solver {
+  Auto,  // HALS for Frobenius, MU otherwise
+  MU,    // multiplicative updates (Lee & Seung)
+  HALS,  // hierarchical alternating least squares with inner sweeps (Gillis & Glineur)
+};
+
+enum class Init {
+  Auto,      // NNDSVDa (every valid rank is at most min(m, n))
+  Random,    // √(mean(V)/k)·|N(0,1)| from the seeded generator
+  NNDSVD,    // Boutsidis & Gallopoulos; keeps exact zeros (a poor start for MU)
+  NNDSVDa,   // NNDSVD with zeros replaced by mean(V)
+  NNDSVDar,  // NNDSVD with zeros replaced by mean(V)·|N(0,1)|/100
+  Custom,    // the W and H passed to factorize()
+};
+
+enum class Device {
+  Auto,  // the GPU when a usable one is present, otherwise the CPU
+  Cpu,
+  Cuda,  // an error when CUDA is not compiled in or no GPU is usable
+};
+
+// What a progress callback sees at each convergence check.
+struct Progress {
+  int iteration = 0;
+  double loss = 0;                // the divergence D(V | WH), without regularization
+  double relative_decrease = 0;   // (e_previous − e) / e_initial, e = √(2·loss)
+  double seconds = 0;             // since the solver started
+};
+
+// Returns false to stop the run.
+using ProgressCallback = std::function<bool(const Progress&)>;
+
+struct Options {
+  int rank = 0;  // k, required: 1 ≤ k ≤ min(m, n)
+  Loss loss = Loss::Frobenius;
+  Solver solver = Solver::Auto;
+  Init init = Init::Auto;
+  int max_iter = 200;      // 0 returns the initial factors
+  double tol = 1e-4;       // stop when (e_previous − e) / e_initial < tol at a check
+  int check_every = 10;    // iterations between loss evaluations
+  std::uint64_t seed = 0;  // every random draw comes from this
+
+  // Regularization with scikit-learn's meaning (see README): l1_W = α_W·ρ·n,
+  // l2_W = α_W·(1−ρ)·n, l1_H = α_H·ρ·m, l2_H = α_H·(1−ρ)·m, with ρ = l1_ratio.
+  double alpha_W = 0;
+  std::optional<double> alpha_H;  // unset: the same as alpha_W
+  double l1_ratio = 0;
+
+  // Accelerated HALS: each row repeats its coordinate sweep while the last sweep moved
+  // it by more than hals_inner_tol times the first sweep, at most hals_inner_max times
+  // (0: 1 + ½·(cost of the products / cost of a sweep), Gillis & Glineur 2012).
+  int hals_inner_max = 0;
+  double hals_inner_tol = 0.1;
+
+  Device device = Device::Auto;
+  ProgressCallback on_progress;
+
+  // Throws InvalidArgument naming the first bad field and its value.
+  void validate() const;
+};
+
+std::string to_string(Loss);
+std::string to_string(Solver);
+std::string to_string(Init);
+std::string to_string(Device);
+
+// The solver that Solver::Auto stands for with this loss.
+Solver resolved_solver(const Options&);
+
+}  // namespace nmfuse

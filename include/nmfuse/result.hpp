@@ -1,0 +1,32 @@
+#pragma once
+#include <string>
+#include <vector>
+
+#include "nmfuse/options.hpp"
+#include "nmfuse/view.hpp"
+
+namespace nmfuse {
+
+enum class StopReason {
+  Converged,  // the relative decrease of the loss fell below tol
+  MaxIter,    // max_iter iterations ran
+  Callback,   // the progress callback returned false
+};
+
+std::string to_string(StopReason);
+
+template <class T>
+struct Result {
+  Matrix<T> W;  // m×k, column-major
+  Matrix<T> H;  // k×n, row-major (the solver keeps Hᵀ column-major: the same memory)
+  std::vector<double> loss_history;  // D(V | WH) at iteration 0 and at every check
+  std::vector<int> loss_iterations;  // the iteration of each loss_history entry
+  int iterations = 0;
+  StopReason stop_reason = StopReason::MaxIter;
+  bool converged = false;
+  Device device = Device::Cpu;  // which backend ran
+  std::string device_reason;    // why that one
+  double seconds = 0;           // wall time of the whole call
+};
+
+}  // namespace nmfuse

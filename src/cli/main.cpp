@@ -1,0 +1,216 @@
+// The nmfuse command: `nmfuse factor` for a matrix file, `nmfuse demo swimmer` for the
+// quick start. Exit codes: 0 done, 2 bad usage, 3 bad input, 4 device unavailable or
+// not compiled, 1 internal failure.
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "datasets/swimmer.hpp"
+#include "io/atomic_file.hpp"
+#include "io/matrix_files.hpp"
+#include "io/png_image.hpp"
+#include "nmfuse/nmfuse.hpp"
+
+namespace {
+
+using nmfuse::index_t;
+
+enum ExitCode { kOk = 0, kInternal = 1, kUsage = 2, kBadInput = 3, kNoDevice = 4 };
+
+struct CommonFlags {
+  nmfuse::Options opt;
+  std::string out_dir;
+  int threads = 0;
+  bool quiet = false;
+};
+
+template <class E>
+std::map<std::string, E> names(std::initializer_list<E> values) {
+  std::map<std::string, E> m;
+  for (E v : values) m[nmfuse::to_string(v)] = v;
+  return m;
+}
+
+void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
+  using nmfuse::Device;
+  using nmfuse::Init;
+  using nmfuse::Loss;
+  using nmfuse::Solver;
+  cmd.add_option("--out", f.out_dir, "folder for W.npy, H.npy and summary.json")
+      ->required(out_required)
+      ->capture_default_str();
+  cmd.add_option("--loss", f.opt.loss, "frobenius or kl")
+      ->transform(CLI::CheckedTransformer(names({Loss::Frobenius, Loss::KullbackLeibler})))
+      ->capture_default_str();
+  cmd.add_option("--solver", f.opt.solver, "auto (hals for frobenius, mu for kl), mu or hals")
+      ->transform(CLI::CheckedTransformer(names({Solver::Auto, Solver::MU, Solver::HALS})));
+  cmd.add_option("--init", f.opt.init, "auto (nndsvda), random, nndsvd, nndsvda or nndsvdar")
+      ->transform(CLI::CheckedTransformer(
+          names({Init::Auto, Init::Random, Init::NNDSVD, Init::NNDSVDa, Init::NNDSVDar})));
+  cmd.add_option("--max-iter", f.opt.max_iter, "iterations at most")->capture_default_str();
+  cmd.add_option("--tol", f.opt.tol, "stop when the relative decrease of the loss is below this")
+      ->capture_default_str();
+  cmd.add_option("--check-every", f.opt.check_every, "iterations between loss checks")
+      ->capture_default_str();
+  cmd.add_option("--seed", f.opt.seed, "seed of every random draw")->capture_default_str();
+  cmd.add_option("--alpha-w", f.opt.alpha_W, "regularization of W (scikit-learn's alpha_W)");
+  cmd.add_option("--alpha-h", f.opt.alpha_H, "regularization of H (default: alpha-w)");
+  cmd.add_option("--l1-ratio", f.opt.l1_ratio, "share of L1 in the regularization, 0..1");
+  cmd.add_option("--hals-inner-max", f.opt.hals_inner_max,
+                 "HALS sweeps per pair of products, at most (0: automatic)");
+  cmd.add_option("--threads", f.threads, "CPU threads (0: all)");
+  cmd.add_option("--device", f.opt.device, "auto, cpu or cuda")
+      ->transform(CLI::CheckedTransformer(names({Device::Auto, Device::Cpu, Device::Cuda})));
+  cmd.add_flag("--quiet", f.quiet, "print nothing but errors");
+}
+
+std::string join(const std::string& dir, const std::string& file) {
+  return (std::filesystem::path(dir) / file).string();
+}
+
+// Runs the factorization, prints progress, writes W.npy, H.npy and summary.json.
+template <class T>
+nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string& input,
+                                   CommonFlags& f) {
+  std::filesystem::create_directories(f.out_dir);
+  if (!f.quiet) {
+    f.opt.on_progress = [](const nmfuse::Progress& p) {
+      std::cout << "iteration " << p.iteration << "  loss " << p.loss << "  "
+                << p.seconds << " s\n";
+      return true;
+    };
+  }
+  nmfuse::Result<T> r = nmfuse::factorize(V.view(), f.opt);
+
+  double v_norm = 0;
+  for (std::size_t i = 0; i < V.size(); ++i) v_norm += double(V.data()[i]) * V.data()[i];
+  const double final_loss = r.loss_history.back();
+  nlohmann::json summary = {
+      {"input", input},
+      {"shape", {V.rows(), V.cols()}},
+      {"dtype", sizeof(T) == 4 ? "float32" : "float64"},
+      {"rank", f.opt.rank},
+      {"loss", nmfuse::to_string(f.opt.loss)},
+      {"solver", nmfuse::to_string(nmfuse::resolved_solver(f.opt))},
+      {"init", nmfuse::to_string(f.opt.init)},
+      {"seed", f.opt.seed},
+      {"iterations", r.iterations},
+      {"converged", r.converged},
+      {"stop_reason", nmfuse::to_string(r.stop_reason)},
+      {"loss_history", r.loss_history},
+      {"loss_iterations", r.loss_iterations},
+      {"final_loss", final_loss},
+      {"device", nmfuse::to_string(r.device)},
+      {"device_reason", r.device_reason},
+      {"seconds", r.seconds},
+  };
+  if (f.opt.loss == nmfuse::Loss::Frobenius && v_norm > 0)
+    summary["relative_error"] = std::sqrt(2 * final_loss / v_norm);
+  nmfuse::io::write_atomically(join(f.out_dir, "W.npy"), nmfuse::io::encode_npy(r.W));
+  nmfuse::io::write_atomically(join(f.out_dir, "H.npy"), nmfuse::io::encode_npy(r.H));
+  nmfuse::io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
+  if (!f.quiet) {
+    std::cout << "ran on " << nmfuse::to_string(r.device) << " (" << r.device_reason << "), "
+              << r.iterations << " iterations, " << nmfuse::to_string(r.stop_reason) << ", "
+              << r.seconds << " s\n";
+    if (summary.contains("relative_error"))
+      std::cout << "relative error ‖V − WH‖/‖V‖ = " << summary["relative_error"] << "\n";
+  }
+  return r;
+}
+
+int run_demo_swimmer(CommonFlags& f) {
+  using namespace nmfuse::datasets;
+  const nmfuse::Matrix<float> V = swimmer();
+  if (f.opt.rank == 0) f.opt.rank = kSwimmerParts;
+  const nmfuse::Result<float> r = factor_and_write(V, "swimmer (generated)", f);
+  const std::string picture = join(f.out_dir, "parts.png");
+  nmfuse::io::write_atomically(
+      picture, nmfuse::io::encode_png(nmfuse::io::montage(r.W, kSwimmerSide, kSwimmerSide, 6, 4)));
+  if (!f.quiet)
+    std::cout << "wrote " << join(f.out_dir, "W.npy") << ", H.npy, summary.json and " << picture
+              << " (the " << f.opt.rank << " learned parts)\n";
+  return kOk;
+}
+
+void print_version() {
+  const nmfuse::BuildInfo info = nmfuse::build_info();
+  std::cout << "nmfuse " << info.version << "\n"
+            << "backends: cpu" << (info.cuda_compiled ? ", cuda" : "") << "\n"
+            << "BLAS: " << info.blas << "\n"
+            << "GPU: " << (info.cuda_compiled ? info.gpu_status : "not compiled") << "\n";
+  if (info.blas_is_reference)
+    std::cout << "warning: linked to the slow reference BLAS; install libopenblas-dev and rebuild\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"nmfuse: non-negative matrix factorization V ≈ WH on GPUs and CPUs"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "print the version, backends and BLAS");
+
+  CommonFlags factor_flags;
+  std::string input;
+  CLI::App* factor = app.add_subcommand("factor", "factor a matrix file (.npy or .csv)");
+  factor->add_option("INPUT", input, "the matrix V (m×n, non-negative)")->required();
+  factor->add_option("--rank", factor_flags.opt.rank, "k, the inner dimension")->required();
+  add_common_flags(*factor, factor_flags, true);
+
+  CommonFlags demo_flags;
+  demo_flags.opt.solver = nmfuse::Solver::HALS;
+  demo_flags.opt.init = nmfuse::Init::NNDSVD;
+  demo_flags.opt.max_iter = 500;
+  demo_flags.opt.tol = 1e-6;
+  std::string demo_name;
+  CLI::App* demo = app.add_subcommand("demo", "run a demo on data nmfuse makes itself");
+  demo->add_option("NAME", demo_name, "swimmer")->required()->check(CLI::IsMember({"swimmer"}));
+  demo->add_option("--rank", demo_flags.opt.rank, "k (default: 17, the parts of a swimmer)");
+  demo_flags.out_dir = "nmfuse-swimmer";
+  add_common_flags(*demo, demo_flags, false);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kUsage;
+  }
+
+  try {
+    if (version) {
+      print_version();
+      return kOk;
+    }
+    if (*factor) {
+      nmfuse::set_cpu_threads(factor_flags.threads);
+      const nmfuse::io::AnyMatrix V = nmfuse::io::read_matrix(input);
+      std::visit([&](const auto& A) { factor_and_write(A, input, factor_flags); }, V);
+      return kOk;
+    }
+    if (*demo) {
+      nmfuse::set_cpu_threads(demo_flags.threads);
+      return run_demo_swimmer(demo_flags);
+    }
+    std::cout << app.help();
+    return kUsage;
+  } catch (const nmfuse::InvalidArgument& e) {
+    std::cerr << "nmfuse: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const nmfuse::IoError& e) {
+    std::cerr << "nmfuse: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const nmfuse::NotCompiled& e) {
+    std::cerr << "nmfuse: " << e.what() << "\n";
+    return kNoDevice;
+  } catch (const nmfuse::DeviceUnavailable& e) {
+    std::cerr << "nmfuse: " << e.what() << "\n";
+    return kNoDevice;
+  } catch (const std::exception& e) {
+    std::cerr << "nmfuse: internal failure: " << e.what() << "\n";
+    return kInternal;
+  }
+}

@@ -1,0 +1,75 @@
+#pragma once
+// The operation set the solver loop is written against (DESIGN.md §2). A backend owns
+// the data V and the working buffers of the one loop:
+//   W (m×k) and Ht = Hᵀ (n×k), column-major;  P_W (m×k), P_H (n×k): the big products;
+//   G_W = WᵀW, G_H = HtᵀHt (k×k);  c_W, c_H: column sums (k).
+// Side names the factor a half-step updates; "the partner" is the other one.
+#include <memory>
+#include <string>
+
+#include "nmfuse/view.hpp"
+#include "row_update.hpp"
+
+namespace nmfuse::core {
+
+enum class Side { W, H };
+
+inline Side partner(Side s) { return s == Side::W ? Side::H : Side::W; }
+
+template <class T>
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  index_t rows() const { return m_; }  // m
+  index_t cols() const { return n_; }  // n
+  int rank() const { return k_; }      // k
+  // Rows of a factor: m for W, n for Ht.
+  index_t factor_rows(Side s) const { return s == Side::W ? m_ : n_; }
+
+  // Statistics of V, in double.
+  virtual double data_sum() = 0;
+  virtual double data_squared_norm() = 0;
+
+  // For initialization only: out = V·X (s = W; X is n×cols, out m×cols) or Vᵀ·X
+  // (s = H; X is m×cols, out n×cols), host column-major buffers.
+  virtual void multiply_host(Side s, const T* X, int cols, T* out) = 0;
+
+  // Factors to and from host column-major buffers (W: m×k, Ht: n×k).
+  virtual void set_factor(Side s, const T* host) = 0;
+  virtual void get_factor(Side s, T* host) = 0;
+
+  // P_s = V·Ht (s = W) or Vᵀ·W (s = H).
+  virtual void product(Side s) = 0;
+  // G_s = XᵀX for the factor X of side s.
+  virtual void gram(Side s) = 0;
+  // X_s ← Lee–Seung Frobenius update from P_s and G_partner.
+  virtual void update_mu_frobenius(Side s, kernels::Penalty<T> pen) = 0;
+  // X_s ← accelerated HALS from P_s and G_partner, up to max_sweeps sweeps a row.
+  virtual void update_hals(Side s, kernels::Penalty<T> pen, int max_sweeps, T inner_tol) = 0;
+
+  // Kullback–Leibler: P_s = R·Ht (s = W) or Rᵀ·W (s = H) with R = V ⊘ (W·Htᵀ),
+  // computed in column blocks of bounded size; c_s = column sums of X_s.
+  virtual void kl_product(Side s) = 0;
+  virtual void column_sums(Side s) = 0;
+  // X_s ← Lee–Seung KL update from P_s and c_partner.
+  virtual void update_mu_kl(Side s, kernels::Penalty<T> pen) = 0;
+
+  // Loss pieces: Σ X_s ⊙ P_s, Σ G_W ⊙ G_H, Σ c_W ⊙ c_H, Σ kl_pointwise(V, W·Htᵀ).
+  virtual double dot_factor_product(Side s) = 0;
+  virtual double dot_grams() = 0;
+  virtual double dot_column_sums() = 0;
+  virtual double kl_pointwise_sum() = 0;
+
+ protected:
+  Backend(index_t m, index_t n, int k) : m_(m), n_(n), k_(k) {}
+
+ private:
+  index_t m_, n_;
+  int k_;
+};
+
+template <class T>
+std::unique_ptr<Backend<T>> make_cpu_backend(DenseView<const T> V, int rank);
+
+}  // namespace nmfuse::core

@@ -1,0 +1,51 @@
+#pragma once
+// Checks of what callers pass in: each failure names the argument and the value.
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "nmfuse/errors.hpp"
+#include "nmfuse/view.hpp"
+
+namespace nmfuse::core {
+
+// A matrix argument must be non-empty, consistently strided, finite and non-negative.
+template <class T>
+void check_matrix(const char* name, const DenseView<const T>& A) {
+  std::ostringstream msg;
+  msg << name << " (" << A.rows << "×" << A.cols << ")";
+  if (A.rows < 1 || A.cols < 1) throw InvalidArgument(msg.str() + " is empty");
+  if (A.data == nullptr) throw InvalidArgument(msg.str() + " has no data (null pointer)");
+  const index_t min_ld = A.layout == Layout::RowMajor ? A.cols : A.rows;
+  if (A.ld < min_ld) {
+    msg << " has leading dimension " << A.ld << ", less than " << min_ld;
+    throw InvalidArgument(msg.str());
+  }
+  for (index_t i = 0; i < A.rows; ++i)
+    for (index_t j = 0; j < A.cols; ++j) {
+      const T v = A(i, j);
+      if (std::isfinite(v) && v >= 0) continue;
+      msg << " has " << (std::isnan(v) ? "a NaN" : std::isinf(v) ? "an infinite" : "a negative")
+          << " entry at (" << i << ", " << j << "): " << v;
+      throw InvalidArgument(msg.str());
+    }
+}
+
+template <class T>
+void check_shape(const char* name, const DenseView<const T>& A, index_t rows, index_t cols) {
+  if (A.rows == rows && A.cols == cols) return;
+  std::ostringstream msg;
+  msg << name << " is " << A.rows << "×" << A.cols << ", expected " << rows << "×" << cols;
+  throw InvalidArgument(msg.str());
+}
+
+inline void check_rank(int rank, index_t m, index_t n) {
+  const index_t most = m < n ? m : n;
+  if (rank >= 1 && rank <= most) return;
+  std::ostringstream msg;
+  msg << "option rank = " << rank << ": must be between 1 and min(m, n) = " << most
+      << " for a " << m << "×" << n << " matrix";
+  throw InvalidArgument(msg.str());
+}
+
+}  // namespace nmfuse::core

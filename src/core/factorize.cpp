@@ -1,0 +1,208 @@
+// factorize(), Model and build_info(): checks the arguments, picks the backend, starts
+// from the chosen initial factors and runs the one loop.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "check_input.hpp"
+#include "cuda/cuda_hooks.hpp"
+#include "init.hpp"
+#include "nmfuse/errors.hpp"
+#include "nmfuse/factorize.hpp"
+#include "solver.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#ifdef NMFUSE_HAVE_OPENBLAS
+extern "C" char* openblas_get_config();
+extern "C" void openblas_set_num_threads(int);
+#endif
+
+namespace nmfuse {
+namespace {
+
+struct DeviceChoice {
+  Device device;
+  std::string reason;
+};
+
+DeviceChoice choose_device(Device requested) {
+  if (requested == Device::Cpu) return {Device::Cpu, "device cpu was requested"};
+  const cuda::GpuStatus gpu = cuda::probe();
+  if (requested == Device::Cuda) {
+    if (!cuda::compiled())
+      throw NotCompiled("device cuda was requested, but nmfuse was built without CUDA");
+    if (gpu.usable == 0)
+      throw DeviceUnavailable("device cuda was requested, but no GPU is usable: " + gpu.reason);
+    return {Device::Cuda, "device cuda was requested: " + gpu.reason};
+  }
+  if (gpu.usable > 0) return {Device::Cuda, "a usable GPU was found: " + gpu.reason};
+  return {Device::Cpu, "no usable GPU (" + gpu.reason + "), so the CPU ran"};
+}
+
+// The backend for V on the chosen device, in T. The GPU works in float: a double
+// matrix goes there as a float copy, kept alive by `staging`.
+template <class T>
+std::unique_ptr<core::Backend<T>> make_backend(Device device, DenseView<const T> V, int rank) {
+  if (device == Device::Cpu) return core::make_cpu_backend<T>(V, rank);
+  if constexpr (std::is_same_v<T, float>) {
+    return cuda::make_backend(V, rank);
+  } else {
+    throw NotCompiled("the CUDA backend computes in float: pass float data");
+  }
+}
+
+template <class T>
+Matrix<T> factor_matrix(core::Backend<T>& b, core::Side s) {
+  // W is m×k column-major; Ht (n×k column-major) is H (k×n) row-major.
+  Matrix<T> X = s == core::Side::W ? Matrix<T>(b.rows(), b.rank(), Layout::ColMajor)
+                                   : Matrix<T>(b.rank(), b.cols(), Layout::RowMajor);
+  b.get_factor(s, X.data());
+  return X;
+}
+
+// A view's entries as a packed column-major buffer (W0 m×k) or, transposed, as Ht (n×k).
+template <class T>
+std::vector<T> column_major_copy(const DenseView<const T>& A, bool transpose) {
+  const DenseView<const T> src = transpose ? A.transposed() : A;
+  std::vector<T> out(std::size_t(src.rows * src.cols));
+  for (index_t j = 0; j < src.cols; ++j)
+    for (index_t i = 0; i < src.rows; ++i) out[i + j * src.rows] = src(i, j);
+  return out;
+}
+
+}  // namespace
+
+namespace detail {
+
+template <class T>
+Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<const T>* W0,
+                    const DenseView<const T>* H0) {
+  const auto start = std::chrono::steady_clock::now();
+  opt.validate();
+  core::check_matrix("V", V);
+  const index_t m = V.rows, n = V.cols;
+  core::check_rank(opt.rank, m, n);
+  const bool custom = opt.init == Init::Custom;
+  if (custom != (W0 != nullptr))
+    throw InvalidArgument(custom ? "init custom needs the initial W and H passed to factorize()"
+                                 : "initial W and H were passed, but init is " +
+                                       to_string(opt.init) + ", not custom");
+  if (custom) {
+    core::check_shape("initial W", *W0, m, opt.rank);
+    core::check_shape("initial H", *H0, opt.rank, n);
+    core::check_matrix("initial W", *W0);
+    core::check_matrix("initial H", *H0);
+  }
+
+  const DeviceChoice choice = choose_device(opt.device);
+  auto backend = make_backend<T>(choice.device, V, opt.rank);
+  core::Backend<T>& b = *backend;
+  if (custom) {
+    b.set_factor(core::Side::W, column_major_copy(*W0, false).data());
+    b.set_factor(core::Side::H, column_major_copy(*H0, true).data());
+  } else {
+    const Init init = opt.init == Init::Auto ? Init::NNDSVDa : opt.init;
+    const core::Factors<T> f = core::initialize(b, init, opt.seed);
+    b.set_factor(core::Side::W, f.W.data());
+    b.set_factor(core::Side::H, f.Ht.data());
+  }
+
+  core::SolverOutcome outcome = core::solve(b, core::settings_for(opt, m, n));
+  Result<T> r;
+  r.W = factor_matrix(b, core::Side::W);
+  r.H = factor_matrix(b, core::Side::H);
+  r.loss_history = std::move(outcome.loss_history);
+  r.loss_iterations = std::move(outcome.loss_iterations);
+  r.iterations = outcome.iterations;
+  r.stop_reason = outcome.stop_reason;
+  r.converged = outcome.stop_reason == StopReason::Converged;
+  r.device = choice.device;
+  r.device_reason = choice.reason;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+template <class T>
+Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt) {
+  opt.validate();
+  core::check_matrix("V", V);
+  if (V.rows != W.rows()) {
+    throw InvalidArgument("V has " + std::to_string(V.rows) + " rows, but the model's W has " +
+                          std::to_string(W.rows()));
+  }
+  const int k = int(W.cols());
+  auto backend = make_backend<T>(choose_device(opt.device).device, V, k);
+  core::Backend<T>& b = *backend;
+  b.set_factor(core::Side::W, W.data());
+  // scikit-learn's start for transform: every entry √(mean(V)/k).
+  const double mean = b.data_sum() / (double(V.rows) * double(V.cols));
+  b.set_factor(core::Side::H,
+               std::vector<T>(std::size_t(V.cols) * k, T(std::sqrt(mean / k))).data());
+  core::SolverSettings s = core::settings_for(opt, V.rows, V.cols);
+  s.update_W = false;
+  core::solve(b, s);
+  return factor_matrix(b, core::Side::H);
+}
+
+template Result<float> factorize(DenseView<const float>, const Options&,
+                                 const DenseView<const float>*, const DenseView<const float>*);
+template Result<double> factorize(DenseView<const double>, const Options&,
+                                  const DenseView<const double>*,
+                                  const DenseView<const double>*);
+template Matrix<float> solve_H(DenseView<const float>, const Matrix<float>&, const Options&);
+template Matrix<double> solve_H(DenseView<const double>, const Matrix<double>&,
+                                const Options&);
+
+}  // namespace detail
+
+template <class T>
+const Matrix<T>& Model<T>::W() const {
+  if (!fit_) throw InvalidArgument("Model has no W yet: call fit() first");
+  return fit_->W;
+}
+
+template <class T>
+Matrix<T> Model<T>::inverse_transform(DenseView<const T> H) const {
+  const Matrix<T>& w = W();
+  core::check_shape("H", H, w.cols(), H.cols);
+  Matrix<T> out(w.rows(), H.cols, Layout::RowMajor);
+  for (index_t i = 0; i < w.rows(); ++i)
+    for (index_t t = 0; t < w.cols(); ++t) {
+      const T wit = w(i, t);
+      for (index_t j = 0; j < H.cols; ++j) out(i, j) += wit * H(t, j);
+    }
+  return out;
+}
+
+template class Model<float>;
+template class Model<double>;
+
+BuildInfo build_info() {
+  BuildInfo info;
+  info.version = NMFUSE_VERSION;
+  info.cuda_compiled = cuda::compiled();
+  const cuda::GpuStatus gpu = cuda::probe();
+  info.usable_gpus = gpu.usable;
+  info.gpu_status = gpu.reason;
+#ifdef NMFUSE_HAVE_OPENBLAS
+  info.blas = std::string("OpenBLAS ") + openblas_get_config();
+#else
+  info.blas = NMFUSE_BLAS_LIBRARIES;
+  info.blas_is_reference = true;
+#endif
+  return info;
+}
+
+void set_cpu_threads(int threads) {
+  if (threads <= 0) return;
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+#ifdef NMFUSE_HAVE_OPENBLAS
+  openblas_set_num_threads(threads);
+#endif
+}
+
+}  // namespace nmfuse

@@ -1,0 +1,87 @@
+#include "nmfuse/options.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "nmfuse/errors.hpp"
+#include "nmfuse/result.hpp"
+
+namespace nmfuse {
+namespace {
+
+template <class V>
+[[noreturn]] void reject(const char* field, const V& value, const char* must) {
+  std::ostringstream msg;
+  msg << "option " << field << " = " << value << ": " << must;
+  throw InvalidArgument(msg.str());
+}
+
+}  // namespace
+
+void Options::validate() const {
+  if (rank < 1) reject("rank", rank, "must be at least 1");
+  if (max_iter < 0) reject("max_iter", max_iter, "must be at least 0");
+  if (!(tol >= 0) || !std::isfinite(tol)) reject("tol", tol, "must be finite and >= 0");
+  if (check_every < 1) reject("check_every", check_every, "must be at least 1");
+  if (!(alpha_W >= 0) || !std::isfinite(alpha_W))
+    reject("alpha_W", alpha_W, "must be finite and >= 0");
+  if (alpha_H && (!(*alpha_H >= 0) || !std::isfinite(*alpha_H)))
+    reject("alpha_H", *alpha_H, "must be finite and >= 0");
+  if (!(l1_ratio >= 0 && l1_ratio <= 1)) reject("l1_ratio", l1_ratio, "must be in [0, 1]");
+  if (hals_inner_max < 0) reject("hals_inner_max", hals_inner_max, "must be at least 0 (0: automatic)");
+  if (!(hals_inner_tol >= 0 && hals_inner_tol < 1))
+    reject("hals_inner_tol", hals_inner_tol, "must be in [0, 1)");
+  if (solver == Solver::HALS && loss != Loss::Frobenius)
+    reject("solver", "HALS", ("supports only loss Frobenius, not " + to_string(loss) +
+                              "; use Solver::MU").c_str());
+}
+
+Solver resolved_solver(const Options& opt) {
+  if (opt.solver != Solver::Auto) return opt.solver;
+  return opt.loss == Loss::Frobenius ? Solver::HALS : Solver::MU;
+}
+
+std::string to_string(Loss v) {
+  return v == Loss::Frobenius ? "frobenius" : "kl";
+}
+
+std::string to_string(Solver v) {
+  switch (v) {
+    case Solver::Auto: return "auto";
+    case Solver::MU: return "mu";
+    case Solver::HALS: return "hals";
+  }
+  return "?";
+}
+
+std::string to_string(Init v) {
+  switch (v) {
+    case Init::Auto: return "auto";
+    case Init::Random: return "random";
+    case Init::NNDSVD: return "nndsvd";
+    case Init::NNDSVDa: return "nndsvda";
+    case Init::NNDSVDar: return "nndsvdar";
+    case Init::Custom: return "custom";
+  }
+  return "?";
+}
+
+std::string to_string(Device v) {
+  switch (v) {
+    case Device::Auto: return "auto";
+    case Device::Cpu: return "cpu";
+    case Device::Cuda: return "cuda";
+  }
+  return "?";
+}
+
+std::string to_string(StopReason v) {
+  switch (v) {
+    case StopReason::Converged: return "converged";
+    case StopReason::MaxIter: return "max_iter";
+    case StopReason::Callback: return "callback";
+  }
+  return "?";
+}
+
+}  // namespace nmfuse

@@ -1,0 +1,39 @@
+#pragma once
+// The one loop (DESIGN.md §1), written once against the backend operation set.
+#include <vector>
+
+#include "backend.hpp"
+#include "nmfuse/options.hpp"
+#include "nmfuse/result.hpp"
+
+namespace nmfuse::core {
+
+struct SolverSettings {
+  Loss loss = Loss::Frobenius;
+  Solver solver = Solver::MU;  // resolved: MU or HALS
+  int max_iter = 200;
+  double tol = 1e-4;
+  int check_every = 10;
+  kernels::Penalty<double> penalty_W, penalty_H;
+  int inner_sweeps_W = 1, inner_sweeps_H = 1;  // HALS sweeps per product, at most
+  double inner_tol = 0.1;
+  bool update_W = true;  // false: W stays fixed (transform)
+  ProgressCallback on_progress;
+};
+
+// The settings Options asks for on an m×n matrix: scikit-learn's scaling of the
+// penalties and Gillis & Glineur's bound on the inner sweeps.
+SolverSettings settings_for(const Options& opt, index_t m, index_t n);
+
+struct SolverOutcome {
+  std::vector<double> loss_history;
+  std::vector<int> loss_iterations;
+  int iterations = 0;
+  StopReason stop_reason = StopReason::MaxIter;
+};
+
+// Runs from the factors the backend holds; leaves the final ones there.
+template <class T>
+SolverOutcome solve(Backend<T>& b, const SolverSettings& s);
+
+}  // namespace nmfuse::core

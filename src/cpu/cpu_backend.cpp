@@ -1,0 +1,252 @@
+// The CPU backend: the big products by BLAS, the per-row updates from kernels/ on
+// OpenMP threads, one row per iteration of a parallel loop.
+#include <algorithm>
+#include <vector>
+
+#include "blas.hpp"
+#include "core/backend.hpp"
+#include "k_dispatch.hpp"
+
+namespace nmfuse::core {
+namespace {
+
+using kernels::Penalty;
+using kernels::StridedRow;
+
+// Working memory of one ratio block R = V[:, j0:j0+b] ⊘ (W·Ht[j0:j0+b, :]ᵀ), in entries.
+constexpr index_t kRatioBlockEntries = index_t(1) << 24;
+
+template <class T>
+class CpuBackend final : public Backend<T> {
+ public:
+  CpuBackend(DenseView<const T> V, int k)
+      : Backend<T>(V.rows, V.cols, k), V_(V),
+        W_(size(V.rows, k)), Ht_(size(V.cols, k)), PW_(size(V.rows, k)),
+        PH_(size(V.cols, k)), GW_(size(k, k)), GH_(size(k, k)), cW_(k), cH_(k) {}
+
+  double data_sum() override {
+    return reduce_data([](T v) { return double(v); });
+  }
+  double data_squared_norm() override {
+    return reduce_data([](T v) { return double(v) * double(v); });
+  }
+
+  void multiply_host(Side s, const T* X, int cols, T* out) override {
+    const bool w = s == Side::W;
+    const index_t inner = w ? this->cols() : this->rows();
+    const index_t outer = w ? this->rows() : this->cols();
+    cpu::gemm(plan_gemm(stored(V_), !w, column_major(inner, cols), false, outer), T(1),
+              V_.data, X, T(0), out);
+  }
+
+  void set_factor(Side s, const T* host) override {
+    std::copy(host, host + factor(s).size(), factor(s).begin());
+  }
+  void get_factor(Side s, T* host) override {
+    std::copy(factor(s).begin(), factor(s).end(), host);
+  }
+
+  void product(Side s) override {
+    const Side p = partner(s);
+    cpu::gemm(plan_gemm(stored(V_), s == Side::H, column_major(this->factor_rows(p), k()),
+                        false, this->factor_rows(s)),
+              T(1), V_.data, factor(p).data(), T(0), big_product(s).data());
+  }
+
+  void gram(Side s) override {
+    const StoredMatrix x = column_major(this->factor_rows(s), k());
+    cpu::gemm(plan_gemm(x, true, x, false, k()), T(1), factor(s).data(), factor(s).data(),
+              T(0), gram_of(s).data());
+  }
+
+  void update_mu_frobenius(Side s, Penalty<T> pen) override {
+    const std::vector<T>& G = gram_of(partner(s));
+    kernels::dispatch_rank(k(), [&](auto width) {
+      constexpr int K = decltype(width)::value;
+      const std::vector<T> Q = padded<K>(G);
+      for_each_row<K>(s, /*new_row_in_p=*/true, [&](auto& x, auto& p) {
+        kernels::mu_frobenius_row<K>(x, p, Q.data(), ld<K>(), k(), pen);
+      });
+    });
+  }
+
+  void update_hals(Side s, Penalty<T> pen, int max_sweeps, T inner_tol) override {
+    const std::vector<T>& G = gram_of(partner(s));
+    kernels::dispatch_rank(k(), [&](auto width) {
+      constexpr int K = decltype(width)::value;
+      const std::vector<T> Q = padded<K>(G);
+      for_each_row<K>(s, /*new_row_in_p=*/false, [&](auto& x, auto& p) {
+        kernels::hals_row<K>(x, p, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol);
+      });
+    });
+  }
+
+  void kl_product(Side s) override {
+    const index_t m = this->rows(), n = this->cols();
+    for_each_wh_block([&](index_t j0, index_t nb, T* R) {
+      ratio_in_place(j0, nb, R);
+      const StoredMatrix r = column_major(m, nb);
+      if (s == Side::W)  // P_W += R · Ht[j0:j0+nb, :]
+        cpu::gemm(plan_gemm(r, false, ht_rows(nb), false, m), T(1), R, Ht_.data() + j0,
+                  T(j0 == 0 ? 0 : 1), PW_.data());
+      else  // P_H[j0:j0+nb, :] = Rᵀ · W
+        cpu::gemm(plan_gemm(r, true, column_major(m, k()), false, n), T(1), R, W_.data(),
+                  T(0), PH_.data() + j0);
+    });
+  }
+
+  void column_sums(Side s) override {
+    const std::vector<T>& X = factor(s);
+    const index_t r = this->factor_rows(s);
+    std::vector<T>& c = sums_of(s);
+    for (int t = 0; t < k(); ++t) {
+      double sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+      for (index_t i = 0; i < r; ++i) sum += X[i + t * r];
+      c[t] = T(sum);
+    }
+  }
+
+  void update_mu_kl(Side s, Penalty<T> pen) override {
+    const T* c = sums_of(partner(s)).data();
+    kernels::dispatch_rank(k(), [&](auto width) {
+      constexpr int K = decltype(width)::value;
+      for_each_row<K>(s, /*new_row_in_p=*/false, [&](auto& x, auto& p) {
+        kernels::mu_kl_row<K>(x, p, c, k(), pen);
+      });
+    });
+  }
+
+  double dot_factor_product(Side s) override { return dot(factor(s), big_product(s)); }
+  double dot_grams() override { return dot(GW_, GH_); }
+  double dot_column_sums() override { return dot(cW_, cH_); }
+
+  double kl_pointwise_sum() override {
+    double total = 0;
+    for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
+      const index_t m = this->rows();
+      double sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+      for (index_t j = 0; j < nb; ++j)
+        for (index_t i = 0; i < m; ++i)
+          sum += kernels::kl_pointwise(V_(i, j0 + j), WH[i + j * m]);
+      total += sum;
+    });
+    return total;
+  }
+
+ private:
+  static std::size_t size(index_t r, index_t c) { return static_cast<std::size_t>(r * c); }
+  int k() const { return this->rank(); }
+  template <int K>
+  int ld() const { return K > 0 ? K : k(); }
+
+  std::vector<T>& factor(Side s) { return s == Side::W ? W_ : Ht_; }
+  std::vector<T>& big_product(Side s) { return s == Side::W ? PW_ : PH_; }
+  std::vector<T>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
+  std::vector<T>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
+
+  // Rows j0.. of Ht as the B operand: nb×k inside the n×k column-major Ht.
+  StoredMatrix ht_rows(index_t nb) const {
+    return {nb, index_t(k()), this->cols(), Layout::ColMajor};
+  }
+
+  // Q zero-padded to K×K for the fast path; Q itself for the strided path.
+  template <int K>
+  std::vector<T> padded(const std::vector<T>& G) const {
+    if constexpr (K == 0) {
+      return G;
+    } else {
+      std::vector<T> Q(size(K, K), T(0));
+      for (int t = 0; t < k(); ++t)
+        for (int s = 0; s < k(); ++s) Q[s + t * K] = G[s + t * k()];
+      return Q;
+    }
+  }
+
+  // Calls fn(x, p) for every row of X_s with its row of P_s, in parallel, and stores
+  // the new row (x, or p when the update writes it there) back into X_s.
+  template <int K, class Fn>
+  void for_each_row(Side s, bool new_row_in_p, Fn fn) {
+    T* X = factor(s).data();
+    T* P = big_product(s).data();
+    const index_t r = this->factor_rows(s);
+    const int k = this->k();
+#pragma omp parallel for schedule(static)
+    for (index_t i = 0; i < r; ++i) {
+      if constexpr (K > 0) {
+        T x[K] = {}, p[K] = {};
+        for (int t = 0; t < k; ++t) {
+          x[t] = X[i + t * r];
+          p[t] = P[i + t * r];
+        }
+        fn(x, p);
+        const T* out = new_row_in_p ? p : x;
+        for (int t = 0; t < k; ++t) X[i + t * r] = out[t];
+      } else {
+        StridedRow<T> x{X + i, r}, p{P + i, r};
+        fn(x, p);
+        if (new_row_in_p)
+          for (int t = 0; t < k; ++t) x[t] = p[t];
+      }
+    }
+  }
+
+  // Calls fn(j0, nb, WH) for column blocks of W·Htᵀ (m×nb, column-major, scratch that
+  // fn may overwrite), bounding the extra memory to kRatioBlockEntries.
+  template <class Fn>
+  void for_each_wh_block(Fn fn) {
+    const index_t m = this->rows(), n = this->cols();
+    const index_t block = std::clamp<index_t>(kRatioBlockEntries / m, 1, n);
+    ratio_.resize(size(m, block));
+    for (index_t j0 = 0; j0 < n; j0 += block) {
+      const index_t nb = std::min(block, n - j0);
+      cpu::gemm(plan_gemm(column_major(m, k()), false, ht_rows(nb), true, m), T(1),
+                W_.data(), Ht_.data() + j0, T(0), ratio_.data());
+      fn(j0, nb, ratio_.data());
+    }
+  }
+
+  // WH ← V[:, j0:j0+nb] ⊘ WH.
+  void ratio_in_place(index_t j0, index_t nb, T* WH) const {
+    const index_t m = this->rows();
+#pragma omp parallel for schedule(static)
+    for (index_t j = 0; j < nb; ++j)
+      for (index_t i = 0; i < m; ++i) WH[i + j * m] = kernels::kl_ratio(V_(i, j0 + j), WH[i + j * m]);
+  }
+
+  static double dot(const std::vector<T>& a, const std::vector<T>& b) {
+    double sum = 0;
+    const index_t n = index_t(a.size());
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+    for (index_t i = 0; i < n; ++i) sum += double(a[i]) * double(b[i]);
+    return sum;
+  }
+
+  template <class F>
+  double reduce_data(F f) const {
+    double sum = 0;
+    const index_t m = this->rows(), n = this->cols();
+    const bool by_rows = V_.layout == Layout::RowMajor;
+    const index_t outer = by_rows ? m : n, inner = by_rows ? n : m;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+    for (index_t a = 0; a < outer; ++a)
+      for (index_t b = 0; b < inner; ++b) sum += f(V_.data[a * V_.ld + b]);
+    return sum;
+  }
+
+  DenseView<const T> V_;
+  std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ratio_;
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<Backend<T>> make_cpu_backend(DenseView<const T> V, int rank) {
+  return std::make_unique<CpuBackend<T>>(V, rank);
+}
+
+template std::unique_ptr<Backend<float>> make_cpu_backend(DenseView<const float>, int);
+template std::unique_ptr<Backend<double>> make_cpu_backend(DenseView<const double>, int);
+
+}  // namespace nmfuse::core

@@ -1,0 +1,24 @@
+#pragma once
+// The swimmer set (Donoho & Stodden 2003): 256 stick figures of 32×32 pixels, a fixed
+// torso and four limbs, each limb in one of four positions, every combination once.
+// No two parts share a pixel, so the set has non-negative rank exactly 17.
+#include <array>
+#include <vector>
+
+#include "nmfuse/view.hpp"
+
+namespace nmfuse::datasets {
+
+constexpr int kSwimmerSide = 32;
+constexpr int kSwimmerPixels = kSwimmerSide * kSwimmerSide;
+constexpr int kSwimmerImages = 256;
+constexpr int kSwimmerParts = 17;
+
+// One part as a 0/1 image of kSwimmerPixels, pixels row by row: part 0 is the torso,
+// part 1 + 4·limb + position is that limb in that position.
+std::vector<float> swimmer_part(int part);
+
+// pixels × images: column j is image j, limb l in position (j >> 2l) & 3.
+Matrix<float> swimmer();
+
+}  // namespace nmfuse::datasets

@@ -1,0 +1,157 @@
+#include "matrix_files.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+#include <sstream>
+
+#include "atomic_file.hpp"
+#include "nmfuse/errors.hpp"
+
+namespace nmfuse::io {
+namespace {
+
+[[noreturn]] void bad(const std::string& name, const std::string& why) {
+  throw InvalidArgument(name + ": " + why);
+}
+
+constexpr char kNpyMagic[] = "\x93NUMPY";
+
+// The value of 'key' in the header dict, as written by numpy.
+std::string header_field(const std::string& header, const std::string& key,
+                         const std::string& name) {
+  const std::regex re("'" + key + "'\\s*:\\s*('[^']*'|True|False|\\([^)]*\\))");
+  std::smatch m;
+  if (!std::regex_search(header, m, re)) bad(name, "npy header has no '" + key + "'");
+  return m[1];
+}
+
+template <class T>
+Matrix<T> npy_payload(const std::string& bytes, std::size_t offset, index_t rows, index_t cols,
+                      bool fortran, const std::string& name) {
+  Matrix<T> A(rows, cols, fortran ? Layout::ColMajor : Layout::RowMajor);
+  const std::size_t need = A.size() * sizeof(T);
+  if (bytes.size() - offset != need) {
+    bad(name, "npy data is " + std::to_string(bytes.size() - offset) + " bytes, but shape (" +
+                  std::to_string(rows) + ", " + std::to_string(cols) + ") needs " +
+                  std::to_string(need) + (bytes.size() - offset < need ? " (truncated)" : ""));
+  }
+  std::memcpy(A.data(), bytes.data() + offset, need);
+  return A;
+}
+
+}  // namespace
+
+AnyMatrix parse_npy(const std::string& bytes, const std::string& name) {
+  if (bytes.size() < 10 || bytes.compare(0, 6, kNpyMagic) != 0)
+    bad(name, "not a .npy file (no \\x93NUMPY magic)");
+  const int major = static_cast<unsigned char>(bytes[6]);
+  std::size_t header_len, start;
+  if (major == 1) {
+    header_len = std::size_t(static_cast<unsigned char>(bytes[8])) |
+                 std::size_t(static_cast<unsigned char>(bytes[9])) << 8;
+    start = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) bad(name, "npy header is truncated");
+    header_len = 0;
+    for (int b = 0; b < 4; ++b)
+      header_len |= std::size_t(static_cast<unsigned char>(bytes[8 + b])) << (8 * b);
+    start = 12;
+  } else {
+    bad(name, "npy format version " + std::to_string(major) + " is not supported");
+  }
+  if (bytes.size() < start + header_len) bad(name, "npy header is truncated");
+  const std::string header = bytes.substr(start, header_len);
+
+  const std::string descr = header_field(header, "descr", name);
+  const bool fortran = header_field(header, "fortran_order", name) == "True";
+  const std::string shape = header_field(header, "shape", name);
+  std::vector<index_t> dims;
+  const std::regex number("\\d+");
+  for (std::sregex_iterator it(shape.begin(), shape.end(), number), end; it != end; ++it) {
+    dims.push_back(std::stoll(it->str()));
+  }
+  if (dims.size() != 2) bad(name, "npy shape " + shape + " is not 2-D");
+  const std::size_t offset = start + header_len;
+  if (descr == "'<f4'") return npy_payload<float>(bytes, offset, dims[0], dims[1], fortran, name);
+  if (descr == "'<f8'") return npy_payload<double>(bytes, offset, dims[0], dims[1], fortran, name);
+  bad(name, "npy dtype " + descr + " is not supported (float32 '<f4' or float64 '<f8')");
+}
+
+template <class T>
+std::string encode_npy(const Matrix<T>& A) {
+  const bool fortran = A.layout() == Layout::ColMajor;
+  std::string header = std::string("{'descr': '") + (sizeof(T) == 4 ? "<f4" : "<f8") +
+                       "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (" +
+                       std::to_string(A.rows()) + ", " + std::to_string(A.cols()) + "), }";
+  // Pad so that the data starts on a multiple of 64 bytes, ending in a newline.
+  const std::size_t unpadded = 10 + header.size() + 1;
+  header.append((64 - unpadded % 64) % 64, ' ');
+  header += '\n';
+  std::string out(kNpyMagic, 6);
+  out += '\x01';
+  out += '\x00';
+  out += char(header.size() & 0xff);
+  out += char(header.size() >> 8);
+  out += header;
+  out.append(reinterpret_cast<const char*>(A.data()), A.size() * sizeof(T));
+  return out;
+}
+
+template std::string encode_npy(const Matrix<float>&);
+template std::string encode_npy(const Matrix<double>&);
+
+Matrix<double> parse_csv(const std::string& text, const std::string& name) {
+  std::vector<double> values;
+  index_t cols = -1, rows = 0;
+  std::istringstream lines(text);
+  std::string line;
+  for (index_t line_no = 1; std::getline(lines, line); ++line_no) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    index_t count = 0;
+    std::size_t pos = 0;
+    while (true) {
+      const std::size_t comma = line.find(',', pos);
+      const std::string field = line.substr(pos, comma == std::string::npos ? std::string::npos
+                                                                            : comma - pos);
+      const char* begin = field.c_str();
+      char* end = nullptr;
+      errno = 0;
+      const double v = std::strtod(begin, &end);
+      while (end && (*end == ' ' || *end == '\t')) ++end;
+      if (end == begin || *end != '\0' || errno == ERANGE) {
+        bad(name, "line " + std::to_string(line_no) + ", field " + std::to_string(count + 1) +
+                      ": '" + field + "' is not a number");
+      }
+      values.push_back(v);
+      ++count;
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    if (cols >= 0 && count != cols) {
+      bad(name, "line " + std::to_string(line_no) + " has " + std::to_string(count) +
+                    " fields, earlier lines have " + std::to_string(cols));
+    }
+    cols = count;
+    ++rows;
+  }
+  if (rows == 0) bad(name, "no numbers in the file");
+  Matrix<double> A(rows, cols, Layout::RowMajor);
+  std::copy(values.begin(), values.end(), A.data());
+  return A;
+}
+
+AnyMatrix read_matrix(const std::string& path) {
+  auto ends_with = [&](const char* ext) {
+    const std::size_t n = std::strlen(ext);
+    return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
+  };
+  if (ends_with(".npy")) return parse_npy(read_file(path), path);
+  if (ends_with(".csv")) return parse_csv(read_file(path), path);
+  bad(path, "unknown file type (expected .npy or .csv)");
+}
+
+}  // namespace nmfuse::io

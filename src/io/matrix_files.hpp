@@ -1,0 +1,23 @@
+#pragma once
+// Dense matrix files: NumPy .npy (float32/float64, C or Fortran order) and CSV.
+#include <string>
+#include <variant>
+
+#include "nmfuse/view.hpp"
+
+namespace nmfuse::io {
+
+// A matrix as it was stored: its element type is the file's.
+using AnyMatrix = std::variant<Matrix<float>, Matrix<double>>;
+
+AnyMatrix parse_npy(const std::string& bytes, const std::string& name);
+template <class T>
+std::string encode_npy(const Matrix<T>& A);
+
+// Comma-separated numbers, one matrix row a line; read as double.
+Matrix<double> parse_csv(const std::string& text, const std::string& name);
+
+// By extension: .npy or .csv.
+AnyMatrix read_matrix(const std::string& path);
+
+}  // namespace nmfuse::io
