@@ -39,17 +39,17 @@ NMFUSE_HD T mu_step(T x, T numerator, T denominator) {
 }
 
 // Lee–Seung for the Frobenius loss: x ← x ⊙ p ⊘ (x·Q + l1 + l2·x).
-// Writes the new row into p (every t reads the old x, so x stays untouched).
-template <int K, class T, class XRow, class PRow>
-NMFUSE_HD void mu_frobenius_row(const XRow& x, PRow& p, const T* Q, int ldq, int k,
-                                Penalty<T> pen) {
+// Every t reads the old x, so the new row goes to `next`; p stays intact for the loss.
+template <int K, class T, class XRow, class PRow, class NextRow>
+NMFUSE_HD void mu_frobenius_row(const XRow& x, const PRow& p, NextRow& next, const T* Q,
+                                int ldq, int k, Penalty<T> pen) {
   const int n = K > 0 ? K : k;
 NMFUSE_UNROLL
   for (int t = 0; t < n; ++t) {
     T xq = 0;
 NMFUSE_UNROLL
     for (int s = 0; s < n; ++s) xq += x[s] * Q[s + t * ldq];
-    p[t] = mu_step(x[t], p[t], xq + pen.l1 + pen.l2 * x[t]);
+    next[t] = mu_step(x[t], p[t], xq + pen.l1 + pen.l2 * x[t]);
   }
 }
 

@@ -64,9 +64,21 @@ class CpuBackend final : public Backend<T> {
     kernels::dispatch_rank(k(), [&](auto width) {
       constexpr int K = decltype(width)::value;
       const std::vector<T> Q = padded<K>(G);
-      for_each_row<K>(s, /*new_row_in_p=*/true, [&](auto& x, auto& p) {
-        kernels::mu_frobenius_row<K>(x, p, Q.data(), ld<K>(), k(), pen);
-      });
+      if constexpr (K > 0) {
+        for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
+          T next[K];
+          kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
+          std::copy(next, next + K, x);
+        });
+      } else {  // the new rows go to scratch, then replace X_s
+        const index_t r = this->factor_rows(s);
+        next_.resize(size(r, k()));
+        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+          StridedRow<T> next{next_.data() + i, r};
+          kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
+          for (int t = 0; t < k(); ++t) x[t] = next[t];
+        });
+      }
     });
   }
 
@@ -75,7 +87,7 @@ class CpuBackend final : public Backend<T> {
     kernels::dispatch_rank(k(), [&](auto width) {
       constexpr int K = decltype(width)::value;
       const std::vector<T> Q = padded<K>(G);
-      for_each_row<K>(s, /*new_row_in_p=*/false, [&](auto& x, auto& p) {
+      for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
         kernels::hals_row<K>(x, p, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol);
       });
     });
@@ -111,7 +123,7 @@ class CpuBackend final : public Backend<T> {
     const T* c = sums_of(partner(s)).data();
     kernels::dispatch_rank(k(), [&](auto width) {
       constexpr int K = decltype(width)::value;
-      for_each_row<K>(s, /*new_row_in_p=*/false, [&](auto& x, auto& p) {
+      for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
         kernels::mu_kl_row<K>(x, p, c, k(), pen);
       });
     });
@@ -164,10 +176,11 @@ class CpuBackend final : public Backend<T> {
     }
   }
 
-  // Calls fn(x, p) for every row of X_s with its row of P_s, in parallel, and stores
-  // the new row (x, or p when the update writes it there) back into X_s.
+  // Calls fn(i, x, p) for every row i of X_s, in parallel, with x and p its rows of X_s
+  // and P_s: local zero-padded copies on the fast path (x is stored back after), strided
+  // references into the buffers on the large-k path.
   template <int K, class Fn>
-  void for_each_row(Side s, bool new_row_in_p, Fn fn) {
+  void for_each_row(Side s, Fn fn) {
     T* X = factor(s).data();
     T* P = big_product(s).data();
     const index_t r = this->factor_rows(s);
@@ -180,14 +193,11 @@ class CpuBackend final : public Backend<T> {
           x[t] = X[i + t * r];
           p[t] = P[i + t * r];
         }
-        fn(x, p);
-        const T* out = new_row_in_p ? p : x;
-        for (int t = 0; t < k; ++t) X[i + t * r] = out[t];
+        fn(i, x, p);
+        for (int t = 0; t < k; ++t) X[i + t * r] = x[t];
       } else {
         StridedRow<T> x{X + i, r}, p{P + i, r};
-        fn(x, p);
-        if (new_row_in_p)
-          for (int t = 0; t < k; ++t) x[t] = p[t];
+        fn(i, x, p);
       }
     }
   }
@@ -236,7 +246,8 @@ class CpuBackend final : public Backend<T> {
   }
 
   DenseView<const T> V_;
-  std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ratio_;
+  std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_;
+  std::vector<T> ratio_, next_;  // scratch: KL ratio blocks, MU rows on the large-k path
 };
 
 }  // namespace

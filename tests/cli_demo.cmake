@@ -1,0 +1,22 @@
+# Runs `nmfuse demo swimmer` and checks that every output file is there and non-empty.
+file(REMOVE_RECURSE ${OUT})
+execute_process(COMMAND ${NMFUSE} demo swimmer --out ${OUT} --quiet RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nmfuse demo swimmer exited with ${rc}")
+endif()
+foreach(f W.npy H.npy summary.json parts.png)
+  file(SIZE ${OUT}/${f} size)
+  if(size EQUAL 0)
+    message(FATAL_ERROR "${f} is empty")
+  endif()
+endforeach()
+file(GLOB leftovers ${OUT}/*.tmp-*)
+if(leftovers)
+  message(FATAL_ERROR "temporary files left: ${leftovers}")
+endif()
+# A bad rank is bad input: exit code 3 and a message naming the option.
+execute_process(COMMAND ${NMFUSE} demo swimmer --out ${OUT} --rank 300 --quiet
+  RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 3 OR NOT err MATCHES "option rank = 300")
+  message(FATAL_ERROR "bad rank gave exit ${rc}: ${err}")
+endif()

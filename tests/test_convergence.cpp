@@ -1,0 +1,199 @@
+// Whole runs: exact recovery, monotone MU, stationarity, precision, determinism and the
+// stopping rules.
+#include <gmock/gmock.h>
+
+#include "helpers.hpp"
+
+namespace {
+
+using namespace testing_nmf;
+
+// Non-negative W (m×k) that is separable: row t is e_t, so NMF of W·H is unique up to
+// scaling and order; the other rows are sparse random.
+Matrix<double> planted_factor(index_t rows, int k, unsigned seed) {
+  Matrix<double> A = random_matrix(rows, k, seed, 0.5);
+  for (int t = 0; t < k; ++t)
+    for (int s = 0; s < k; ++s) A(t, s) = t == s ? 1.0 : 0.0;
+  return A;
+}
+
+TEST(Recovery, HalsRecoversPlantedFactorsExactlyInDouble) {
+  const int k = 6;
+  const Matrix<double> W = planted_factor(80, k, 1);
+  const Matrix<double> Ht = planted_factor(60, k, 2);
+  Matrix<double> H(k, 60, Layout::RowMajor);
+  for (index_t t = 0; t < k; ++t)
+    for (index_t j = 0; j < 60; ++j) H(t, j) = Ht(j, t);
+  const Matrix<double> V = product(W, H);
+
+  nmfuse::Options opt = cpu_options(k);
+  opt.solver = nmfuse::Solver::HALS;
+  opt.max_iter = 5000;
+  opt.tol = 1e-12;
+  const auto r = nmfuse::factorize(V.view(), opt);
+
+  EXPECT_LT(relative_error(V, r.W, r.H), 1e-6);
+  for (double cosine : best_matches(W, r.W)) EXPECT_GT(cosine, 1 - 1e-6);
+  Matrix<double> foundHt(60, k, Layout::ColMajor);
+  for (index_t t = 0; t < k; ++t)
+    for (index_t j = 0; j < 60; ++j) foundHt(j, t) = r.H(t, j);
+  for (double cosine : best_matches(Ht, foundHt)) EXPECT_GT(cosine, 1 - 1e-6);
+}
+
+// Lee–Seung's updates never increase their loss; the loss is computed in double, so
+// rounding allows an increase of a few ulps of the loss scale, nothing more.
+class MonotoneMu : public ::testing::TestWithParam<nmfuse::Loss> {};
+
+TEST_P(MonotoneMu, LossNeverIncreases) {
+  const Matrix<double> V = random_matrix(70, 50, 3, 0.3);
+  nmfuse::Options opt = cpu_options(8);
+  opt.loss = GetParam();
+  opt.solver = nmfuse::Solver::MU;
+  opt.init = nmfuse::Init::Random;
+  opt.max_iter = 300;
+  opt.tol = 0;
+  opt.check_every = 1;
+  const auto r = nmfuse::factorize(V.view(), opt);
+  ASSERT_EQ(r.loss_history.size(), 301u);
+  EXPECT_LT(r.loss_history.back(), 0.9 * r.loss_history.front());  // it does descend
+  for (std::size_t i = 1; i < r.loss_history.size(); ++i)
+    EXPECT_LE(r.loss_history[i], r.loss_history[i - 1] * (1 + 1e-12)) << "at check " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(Losses, MonotoneMu,
+                         ::testing::Values(nmfuse::Loss::Frobenius,
+                                           nmfuse::Loss::KullbackLeibler),
+                         [](const auto& info) { return nmfuse::to_string(info.param); });
+
+// REFERENCE.md's optimality conditions for Frobenius: X ≥ 0, ∇ ≥ 0, X ⊙ ∇ = 0.
+TEST(Stationarity, KktConditionsHoldAtConvergence) {
+  const Matrix<double> V = random_matrix(40, 30, 4);
+  nmfuse::Options opt = cpu_options(4);
+  opt.max_iter = 4000;
+  opt.tol = 0;
+  const auto r = nmfuse::factorize(V.view(), opt);
+
+  const naive::Dense Vn = to_naive(V), W = to_naive(r.W), H = to_naive(r.H);
+  const naive::Dense Ht = naive::transpose(H), Wt = naive::transpose(W);
+  const naive::Dense VHt = naive::multiply(Vn, Ht), WtV = naive::multiply(Wt, Vn);
+  const naive::Dense gradW = naive::multiply(W, naive::multiply(H, Ht));
+  const naive::Dense gradH = naive::multiply(naive::multiply(Wt, W), H);
+  auto check = [](const naive::Dense& X, const naive::Dense& XQ, const naive::Dense& P) {
+    double scale = 0, most_negative = 0, complementarity = 0;
+    for (std::size_t i = 0; i < X.a.size(); ++i) {
+      const double grad = XQ.a[i] - P.a[i];
+      scale += P.a[i] * P.a[i];
+      EXPECT_GE(X.a[i], 0.0);
+      most_negative = std::min(most_negative, grad);
+      complementarity += std::pow(X.a[i] * grad, 2);
+    }
+    scale = std::sqrt(scale);
+    EXPECT_GT(most_negative, -1e-6 * scale);
+    EXPECT_LT(std::sqrt(complementarity), 1e-6 * scale);
+  };
+  check(W, gradW, VHt);
+  check(H, gradH, WtV);
+}
+
+// The same run in float and double. MU is a product of well-conditioned ratios: each
+// step adds a relative error of about (n + k)·ε_float ≈ 4e-6 here, and 20 steps add up
+// to under 1e-4; a wrong float path would differ at order 1.
+TEST(Precision, FloatAndDoubleAgreeToFloatPrecision) {
+  const Matrix<double> V = random_matrix(60, 40, 5, 0.1);
+  const Matrix<double> W0 = random_matrix(60, 5, 6), H0 = random_matrix(5, 40, 7);
+  for (nmfuse::Loss loss : {nmfuse::Loss::Frobenius, nmfuse::Loss::KullbackLeibler}) {
+    nmfuse::Options opt = cpu_options(5);
+    opt.loss = loss;
+    opt.solver = nmfuse::Solver::MU;
+    opt.init = nmfuse::Init::Custom;
+    opt.max_iter = 20;
+    opt.tol = 0;
+    const auto d = nmfuse::factorize(V.view(), opt, W0.view(), H0.view());
+    const Matrix<float> Vf = cast<float>(V), W0f = cast<float>(W0), H0f = cast<float>(H0);
+    const auto f = nmfuse::factorize(Vf.view(), opt, W0f.view(), H0f.view());
+    EXPECT_LT(relative_difference(f.W, d.W), 2e-4) << nmfuse::to_string(loss);
+    EXPECT_LT(relative_difference(f.H, d.H), 2e-4) << nmfuse::to_string(loss);
+    EXPECT_NEAR(f.loss_history.back(), d.loss_history.back(), 1e-4 * d.loss_history.back());
+  }
+}
+
+TEST(Determinism, SameSeedSameFactorsOtherSeedOtherFactors) {
+  const Matrix<float> V = random_matrix<float>(50, 40, 8);
+  nmfuse::Options opt = cpu_options(5);
+  opt.init = nmfuse::Init::Random;
+  opt.max_iter = 30;
+  opt.seed = 42;
+  const auto a = nmfuse::factorize(V.view(), opt);
+  const auto b = nmfuse::factorize(V.view(), opt);
+  EXPECT_TRUE(std::equal(a.W.data(), a.W.data() + a.W.size(), b.W.data()));
+  EXPECT_TRUE(std::equal(a.H.data(), a.H.data() + a.H.size(), b.H.data()));
+  opt.seed = 43;
+  const auto c = nmfuse::factorize(V.view(), opt);
+  EXPECT_GT(relative_difference(c.W, a.W), 1e-3);
+}
+
+TEST(Stopping, ToleranceStopsEarlyAndReportsConvergence) {
+  const Matrix<double> V = random_matrix(50, 40, 9);
+  nmfuse::Options opt = cpu_options(5);
+  opt.max_iter = 1000;
+  opt.tol = 1e-3;
+  const auto r = nmfuse::factorize(V.view(), opt);
+  EXPECT_TRUE(r.converged);
+  EXPECT_EQ(r.stop_reason, nmfuse::StopReason::Converged);
+  EXPECT_LT(r.iterations, 1000);
+  EXPECT_EQ(r.iterations % opt.check_every, 0);
+  EXPECT_EQ(r.loss_iterations.back(), r.iterations);
+  EXPECT_EQ(r.device, nmfuse::Device::Cpu);
+  EXPECT_GT(r.seconds, 0);
+}
+
+TEST(Stopping, CallbackSeesEveryCheckAndCanStop) {
+  const Matrix<double> V = random_matrix(50, 40, 10);
+  nmfuse::Options opt = cpu_options(5);
+  opt.max_iter = 100;
+  opt.tol = 0;
+  opt.check_every = 5;
+  std::vector<int> seen;
+  opt.on_progress = [&](const nmfuse::Progress& p) {
+    seen.push_back(p.iteration);
+    return p.iteration < 20;
+  };
+  const auto r = nmfuse::factorize(V.view(), opt);
+  EXPECT_EQ(seen, (std::vector<int>{5, 10, 15, 20}));
+  EXPECT_EQ(r.iterations, 20);
+  EXPECT_EQ(r.stop_reason, nmfuse::StopReason::Callback);
+  EXPECT_FALSE(r.converged);
+}
+
+TEST(Stopping, ZeroIterationsReturnsTheInitialFactors) {
+  const Matrix<double> V = random_matrix(30, 20, 11);
+  const Matrix<double> W0 = random_matrix(30, 3, 12, 0, Layout::ColMajor);
+  const Matrix<double> H0 = random_matrix(3, 20, 13);
+  nmfuse::Options opt = cpu_options(3);
+  opt.init = nmfuse::Init::Custom;
+  opt.max_iter = 0;
+  const auto r = nmfuse::factorize(V.view(), opt, W0.view(), H0.view());
+  EXPECT_EQ(relative_difference(r.W, W0), 0.0);
+  EXPECT_EQ(relative_difference(r.H, H0), 0.0);
+  EXPECT_EQ(r.iterations, 0);
+  ASSERT_EQ(r.loss_history.size(), 1u);
+  EXPECT_NEAR(r.loss_history[0], naive::frobenius_loss(to_naive(V), to_naive(W0), to_naive(H0)),
+              1e-9 * r.loss_history[0]);
+}
+
+// L1 on H drives entries of H to exactly zero; without it HALS leaves fewer zeros.
+TEST(Regularization, L1MakesHSparser) {
+  const Matrix<double> V = random_matrix(60, 50, 14);
+  auto zeros_in_H = [&](double alpha) {
+    nmfuse::Options opt = cpu_options(6);
+    opt.alpha_W = 0;
+    opt.alpha_H = alpha;
+    opt.l1_ratio = 1;
+    opt.max_iter = 300;
+    const auto r = nmfuse::factorize(V.view(), opt);
+    return std::count(r.H.data(), r.H.data() + r.H.size(), 0.0);
+  };
+  EXPECT_GT(zeros_in_H(0.05), zeros_in_H(0) + 30);
+}
+
+}  // namespace
