@@ -62,20 +62,37 @@ NMFUSE_UNROLL
   for (int t = 0; t < n; ++t) x[t] = mu_step(x[t], p[t], colsum[t] + pen.l1 + pen.l2 * x[t]);
 }
 
+// A value in (0, 1] fixed by (row, t) alone (SplitMix64), so that both backends and
+// any thread order restart a dead component identically.
+template <class T>
+NMFUSE_HD T restart_value(std::int64_t row, int t) {
+  std::uint64_t z = std::uint64_t(row) * 0x9E3779B97F4A7C15ull + std::uint64_t(t) + 1;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return T(double((z >> 11) + 1) * 0x1.0p-53);
+}
+
 // One cyclic coordinate sweep over the row, in place (scikit-learn's `cd` update):
-// g = x·Q[:,t] − p[t] + l1 + l2·x[t];  x[t] ← max(0, x[t] − g / (Q[t,t] + l2)),
-// skipping t where that curvature is zero. Returns Σ|change|.
+// g = x·Q[:,t] − p[t] + l1 + l2·x[t];  x[t] ← max(0, x[t] − g / (Q[t,t] + l2)).
+// Zero curvature means the partner's column t is all zero: the component is dead, a
+// saddle that coordinate descent never leaves (scikit-learn keeps it dead). It restarts
+// from a fixed pseudo-random column, restart_value(row, t), and the partner's next
+// half-step fits the residual to it. Returns Σ|change|.
 template <int K, class T, class XRow, class PRow>
 NMFUSE_HD T hals_sweep_row(XRow& x, const PRow& p, const T* Q, int ldq, int k,
-                           Penalty<T> pen) {
+                           Penalty<T> pen, std::int64_t row) {
   const int n = K > 0 ? K : k;
   T moved = 0;
-NMFUSE_UNROLL
+  NMFUSE_UNROLL
   for (int t = 0; t < n; ++t) {
     const T hess = Q[t + t * ldq] + pen.l2;
-    if (!(hess > T(0))) continue;
+    if (!(hess > T(0))) {
+      if (t < k) x[t] = restart_value<T>(row, t);  // the fast path's padding stays zero
+      continue;
+    }
     T grad = pen.l1 - p[t] + pen.l2 * x[t];
-NMFUSE_UNROLL
+    NMFUSE_UNROLL
     for (int s = 0; s < n; ++s) grad += x[s] * Q[s + t * ldq];
     const T before = x[t];
     const T next = before - grad / hess;
@@ -89,11 +106,11 @@ NMFUSE_UNROLL
 // moved the row by more than inner_tol times the first, up to max_sweeps in all.
 template <int K, class T, class XRow, class PRow>
 NMFUSE_HD void hals_row(XRow& x, const PRow& p, const T* Q, int ldq, int k, Penalty<T> pen,
-                        int max_sweeps, T inner_tol) {
-  const T first = hals_sweep_row<K>(x, p, Q, ldq, k, pen);
+                        int max_sweeps, T inner_tol, std::int64_t row) {
+  const T first = hals_sweep_row<K>(x, p, Q, ldq, k, pen, row);
   T last = first;
   for (int sweep = 1; sweep < max_sweeps && last > inner_tol * first; ++sweep)
-    last = hals_sweep_row<K>(x, p, Q, ldq, k, pen);
+    last = hals_sweep_row<K>(x, p, Q, ldq, k, pen, row);
 }
 
 // Kullback–Leibler, entry-wise: v / (WH) with scikit-learn's floor on WH.

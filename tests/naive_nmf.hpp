@@ -3,6 +3,7 @@
 // straight from REFERENCE.md and sharing no code with the library.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 namespace naive {
@@ -48,12 +49,24 @@ inline void mu_frobenius(Dense& X, const Dense& P, const Dense& Q, Penalty pen) 
     }
 }
 
+// SplitMix64 of (row, t), as kernels/row_update.hpp documents it.
+inline double restart(int row, int t) {
+  std::uint64_t z = std::uint64_t(row) * 0x9E3779B97F4A7C15ull + std::uint64_t(t) + 1;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return double((z >> 11) + 1) * 0x1.0p-53;
+}
+
 inline void hals(Dense& X, const Dense& P, const Dense& Q, Penalty pen, int sweeps) {
   for (int i = 0; i < X.rows; ++i)
     for (int sweep = 0; sweep < sweeps; ++sweep)
       for (int t = 0; t < X.cols; ++t) {
         const double hess = Q(t, t) + pen.l2;
-        if (hess <= 0) continue;
+        if (hess <= 0) {  // a dead component restarts from the library's fixed values
+          X(i, t) = restart(i, t);
+          continue;
+        }
         double grad = pen.l1 - P(i, t) + pen.l2 * X(i, t);
         for (int s = 0; s < X.cols; ++s) grad += X(i, s) * Q(s, t);
         X(i, t) = std::max(0.0, X(i, t) - grad / hess);

@@ -181,19 +181,22 @@ TEST(Stopping, ZeroIterationsReturnsTheInitialFactors) {
               1e-9 * r.loss_history[0]);
 }
 
-// L1 on H drives entries of H to exactly zero; without it HALS leaves fewer zeros.
-TEST(Regularization, L1MakesHSparser) {
+// L1 on both factors (so that neither can absorb the other's scale) drives entries to
+// exactly zero; more of it, more zeros.
+TEST(Regularization, L1MakesTheFactorsSparser) {
   const Matrix<double> V = random_matrix(60, 50, 14);
-  auto zeros_in_H = [&](double alpha) {
+  auto zeros = [&](double alpha) {
     nmfuse::Options opt = cpu_options(6);
-    opt.alpha_W = 0;
-    opt.alpha_H = alpha;
+    opt.alpha_W = alpha;
     opt.l1_ratio = 1;
     opt.max_iter = 300;
     const auto r = nmfuse::factorize(V.view(), opt);
-    return std::count(r.H.data(), r.H.data() + r.H.size(), 0.0);
+    return std::count(r.W.data(), r.W.data() + r.W.size(), 0.0) +
+           std::count(r.H.data(), r.H.data() + r.H.size(), 0.0);
   };
-  EXPECT_GT(zeros_in_H(0.05), zeros_in_H(0) + 30);
+  const auto none = zeros(0), some = zeros(0.005), more = zeros(0.02);
+  EXPECT_GT(some, none + 20);
+  EXPECT_GT(more, some + 20);
 }
 
 }  // namespace

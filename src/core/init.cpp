@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "cpu/blas.hpp"
 #include "lapack.hpp"
@@ -135,7 +136,11 @@ Factors<T> initialize(Backend<T>& b, Init init, std::uint64_t seed) {
     for (index_t i = 0; i < rows; ++i) dst[i + j * rows] = T(scale * v[i]);
   };
 
+  // Singular values at the level of rounding in V's products carry no information:
+  // their pairs stay zero instead of becoming noise that depends on the BLAS kernel.
+  const double noise = svd.S[0] * double(std::max(m, n)) * std::numeric_limits<T>::epsilon();
   for (int j = 0; j < k; ++j) {
+    if (svd.S[j] <= noise) break;
     const std::vector<double> x = column(svd.U, m, j), y = column(svd.R, n, j);
     if (j == 0) {  // the leading pair can be taken non-negative as a whole
       store(f.W, m, 0, magnitude(x), std::sqrt(svd.S[0]));

@@ -87,8 +87,8 @@ class CpuBackend final : public Backend<T> {
     kernels::dispatch_rank(k(), [&](auto width) {
       constexpr int K = decltype(width)::value;
       const std::vector<T> Q = padded<K>(G);
-      for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
-        kernels::hals_row<K>(x, p, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol);
+      for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+        kernels::hals_row<K>(x, p, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
       });
     });
   }

@@ -30,12 +30,15 @@ std::vector<float> swimmer_part(int part) {
       for (int c = 15; c <= 16; ++c) image[r * kSwimmerSide + c] = 1;
     return image;
   }
+  // Each limb position has its own grey level: with equal ones the set's symmetries
+  // make singular values repeat, and an SVD-based start would depend on rounding.
+  const float level = 0.5f + 0.03f * float(part);
   const Limb& limb = kLimbs[(part - 1) / 4];
   const int position = (part - 1) % 4;
   for (int step = 1; step <= kLimbLength; ++step) {
     const int r = limb.row + step * limb.d_row[position];
     const int c = limb.col + step * limb.d_col[position];
-    image[r * kSwimmerSide + c] = 1;
+    image[r * kSwimmerSide + c] = level;
   }
   return image;
 }

@@ -14,8 +14,8 @@ constexpr int kSwimmerPixels = kSwimmerSide * kSwimmerSide;
 constexpr int kSwimmerImages = 256;
 constexpr int kSwimmerParts = 17;
 
-// One part as a 0/1 image of kSwimmerPixels, pixels row by row: part 0 is the torso,
-// part 1 + 4·limb + position is that limb in that position.
+// One part as an image of kSwimmerPixels, pixels row by row: part 0 is the torso (1),
+// part 1 + 4·limb + position is that limb in that position (a grey level of its own).
 std::vector<float> swimmer_part(int part);
 
 // pixels × images: column j is image j, limb l in position (j >> 2l) & 3.
