@@ -8,8 +8,14 @@
 // K×K, all padding zero; the zeros are fixed points of every update, so no branch on
 // k is needed and the loops unroll into registers. K == 0 loops to the runtime k,
 // with x and p read through a stride (the large-k path).
+//
+// An entry x[t] is a Value: a scalar T for one row (a GPU thread), or a pack of rows
+// (the CPU backend's SIMD lanes, src/cpu/lanes.hpp), which supplies its own
+// positive_part, magnitude, where, any_lane and restart_value. Q, the penalties and
+// tolerances are scalars shared by all rows.
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "hd.hpp"
 
@@ -33,84 +39,126 @@ struct StridedRow {
   NMFUSE_HD T& operator[](int t) const { return base[t * stride]; }
 };
 
+// The element-wise operations, for scalar Values.
 template <class T>
-NMFUSE_HD T mu_step(T x, T numerator, T denominator) {
-  return x * (numerator / (denominator == T(0) ? T(kDenominatorFloor) : denominator));
+NMFUSE_HD T positive_part(T v) { return v > T(0) ? v : T(0); }
+template <class T>
+NMFUSE_HD T magnitude(T v) { return v < T(0) ? -v : v; }
+template <class T>
+NMFUSE_HD T where(bool condition, T a, T b) { return condition ? a : b; }
+NMFUSE_HD bool any_lane(bool b) { return b; }
+
+// A value in (0, 1] fixed by (row, t) alone (SplitMix64), so that both backends and
+// any thread order restart a dead component identically.
+template <class V>
+NMFUSE_HD V restart_value(std::int64_t row, int t) {
+  std::uint64_t z = std::uint64_t(row) * 0x9E3779B97F4A7C15ull + std::uint64_t(t) + 1;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return V(double((z >> 11) + 1) * 0x1.0p-53);
+}
+
+template <class V>
+NMFUSE_HD V mu_step(V x, V numerator, V denominator) {
+  return x * (numerator / where(denominator == V(0), V(kDenominatorFloor), denominator));
 }
 
 // Lee–Seung for the Frobenius loss: x ← x ⊙ p ⊘ (x·Q + l1 + l2·x).
 // Every t reads the old x, so the new row goes to `next`; p stays intact for the loss.
+// x·Q accumulates s-major, so the k sums proceed independently (no dependency chain).
 template <int K, class T, class XRow, class PRow, class NextRow>
 NMFUSE_HD void mu_frobenius_row(const XRow& x, const PRow& p, NextRow& next, const T* Q,
                                 int ldq, int k, Penalty<T> pen) {
+  using Value = std::decay_t<decltype(x[0])>;
   const int n = K > 0 ? K : k;
-NMFUSE_UNROLL
-  for (int t = 0; t < n; ++t) {
-    T xq = 0;
-NMFUSE_UNROLL
-    for (int s = 0; s < n; ++s) xq += x[s] * Q[s + t * ldq];
-    next[t] = mu_step(x[t], p[t], xq + pen.l1 + pen.l2 * x[t]);
+  NMFUSE_UNROLL
+  for (int t = 0; t < n; ++t) next[t] = Value(0);
+  NMFUSE_UNROLL
+  for (int s = 0; s < n; ++s) {
+    const Value xs = x[s];
+    NMFUSE_UNROLL
+    for (int t = 0; t < n; ++t) next[t] += xs * Q[s + t * ldq];
   }
+  NMFUSE_UNROLL
+  for (int t = 0; t < n; ++t)
+    next[t] = mu_step<Value>(x[t], p[t], next[t] + pen.l1 + pen.l2 * x[t]);
 }
 
 // Lee–Seung for Kullback–Leibler: x ← x ⊙ p ⊘ (c + l1 + l2·x), where p is the row of
 // the ratio product and c the partner's column sums. In place.
 template <int K, class T, class XRow, class PRow>
 NMFUSE_HD void mu_kl_row(XRow& x, const PRow& p, const T* colsum, int k, Penalty<T> pen) {
+  using Value = std::decay_t<decltype(x[0])>;
   const int n = K > 0 ? K : k;
-NMFUSE_UNROLL
-  for (int t = 0; t < n; ++t) x[t] = mu_step(x[t], p[t], colsum[t] + pen.l1 + pen.l2 * x[t]);
+  NMFUSE_UNROLL
+  for (int t = 0; t < n; ++t)
+    x[t] = mu_step<Value>(x[t], p[t], colsum[t] + pen.l1 + pen.l2 * x[t]);
 }
 
-// A value in (0, 1] fixed by (row, t) alone (SplitMix64), so that both backends and
-// any thread order restart a dead component identically.
-template <class T>
-NMFUSE_HD T restart_value(std::int64_t row, int t) {
-  std::uint64_t z = std::uint64_t(row) * 0x9E3779B97F4A7C15ull + std::uint64_t(t) + 1;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return T(double((z >> 11) + 1) * 0x1.0p-53);
+// HALS keeps the row's gradient g = x·(Q + l2·I) − p + l1 up to date as coordinates
+// move (g += δ·Q[t,:]), so that a sweep costs k independent updates per coordinate
+// instead of a k-long dot product.
+template <int K, class T, class XRow, class PRow, class GRow>
+NMFUSE_HD void hals_gradient(const XRow& x, const PRow& p, GRow& g, const T* Q, int ldq, int k,
+                             Penalty<T> pen) {
+  const int n = K > 0 ? K : k;
+  NMFUSE_UNROLL
+  for (int t = 0; t < n; ++t) g[t] = pen.l1 - p[t] + pen.l2 * x[t];
+  NMFUSE_UNROLL
+  for (int s = 0; s < n; ++s) {
+    const auto xs = x[s];
+    NMFUSE_UNROLL
+    for (int t = 0; t < n; ++t) g[t] += xs * Q[s + t * ldq];
+  }
 }
 
 // One cyclic coordinate sweep over the row, in place (scikit-learn's `cd` update):
-// g = x·Q[:,t] − p[t] + l1 + l2·x[t];  x[t] ← max(0, x[t] − g / (Q[t,t] + l2)).
-// Zero curvature means the partner's column t is all zero: the component is dead, a
-// saddle that coordinate descent never leaves (scikit-learn keeps it dead). It restarts
-// from a fixed pseudo-random column, restart_value(row, t), and the partner's next
-// half-step fits the residual to it. Returns Σ|change|.
-template <int K, class T, class XRow, class PRow>
-NMFUSE_HD T hals_sweep_row(XRow& x, const PRow& p, const T* Q, int ldq, int k,
-                           Penalty<T> pen, std::int64_t row) {
+// x[t] ← max(0, x[t] − g[t] / (Q[t,t] + l2)), only where `active` holds. Zero
+// curvature means the partner's column t is all zero: the component is dead, a saddle
+// that coordinate descent never leaves (scikit-learn keeps it dead). It restarts from
+// a fixed pseudo-random column, restart_value(row, t), and the partner's next
+// half-step fits the residual to it (g needs no update: Q[t,:] is zero). Returns Σ|δ|.
+template <int K, class T, class XRow, class GRow, class Mask>
+NMFUSE_HD auto hals_sweep_row(XRow& x, GRow& g, const T* Q, int ldq, int k, Penalty<T> pen,
+                              std::int64_t row, const Mask& active) {
+  using Value = std::decay_t<decltype(x[0])>;
   const int n = K > 0 ? K : k;
-  T moved = 0;
+  Value moved = Value(0);
   NMFUSE_UNROLL
   for (int t = 0; t < n; ++t) {
     const T hess = Q[t + t * ldq] + pen.l2;
     if (!(hess > T(0))) {
-      if (t < k) x[t] = restart_value<T>(row, t);  // the fast path's padding stays zero
+      if (t < k) x[t] = where(active, restart_value<Value>(row, t), x[t]);  // padding stays 0
       continue;
     }
-    T grad = pen.l1 - p[t] + pen.l2 * x[t];
+    const Value before = x[t];
+    x[t] = where(active, positive_part(before - g[t] / hess), before);
+    const Value delta = x[t] - before;
+    moved += magnitude(delta);
     NMFUSE_UNROLL
-    for (int s = 0; s < n; ++s) grad += x[s] * Q[s + t * ldq];
-    const T before = x[t];
-    const T next = before - grad / hess;
-    x[t] = next > T(0) ? next : T(0);
-    moved += std::fabs(x[t] - before);
+    for (int s = 0; s < n; ++s) g[s] += delta * Q[t + s * ldq];
+    g[t] += pen.l2 * delta;
   }
   return moved;
 }
 
 // Accelerated HALS for one row: the first sweep, then more while the last one still
 // moved the row by more than inner_tol times the first, up to max_sweeps in all.
-template <int K, class T, class XRow, class PRow>
-NMFUSE_HD void hals_row(XRow& x, const PRow& p, const T* Q, int ldq, int k, Penalty<T> pen,
-                        int max_sweeps, T inner_tol, std::int64_t row) {
-  const T first = hals_sweep_row<K>(x, p, Q, ldq, k, pen, row);
-  T last = first;
-  for (int sweep = 1; sweep < max_sweeps && last > inner_tol * first; ++sweep)
-    last = hals_sweep_row<K>(x, p, Q, ldq, k, pen, row);
+// Each row (each lane of a pack) stops on its own. g is k entries of workspace.
+template <int K, class T, class XRow, class PRow, class GRow>
+NMFUSE_HD void hals_row(XRow& x, const PRow& p, GRow& g, const T* Q, int ldq, int k,
+                        Penalty<T> pen, int max_sweeps, T inner_tol, std::int64_t row) {
+  using Value = std::decay_t<decltype(x[0])>;
+  hals_gradient<K>(x, p, g, Q, ldq, k, pen);
+  const auto all = Value(0) == Value(0);
+  const Value first = hals_sweep_row<K>(x, g, Q, ldq, k, pen, row, all);
+  Value last = first;
+  for (int sweep = 1; sweep < max_sweeps; ++sweep) {
+    const auto active = last > inner_tol * first;
+    if (!any_lane(active)) break;
+    last = hals_sweep_row<K>(x, g, Q, ldq, k, pen, row, active);
+  }
 }
 
 // Kullback–Leibler, entry-wise: v / (WH) with scikit-learn's floor on WH.

@@ -64,7 +64,7 @@ struct Options {
   // it by more than hals_inner_tol times the first sweep, at most hals_inner_max times
   // (0: 1 + ½·(cost of the products / cost of a sweep), Gillis & Glineur 2012).
   int hals_inner_max = 0;
-  double hals_inner_tol = 0.1;
+  double hals_inner_tol = 0.01;
 
   Device device = Device::Auto;
   ProgressCallback on_progress;

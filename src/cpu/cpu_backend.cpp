@@ -6,6 +6,7 @@
 #include "blas.hpp"
 #include "core/backend.hpp"
 #include "k_dispatch.hpp"
+#include "lanes.hpp"
 
 namespace nmfuse::core {
 namespace {
@@ -66,15 +67,15 @@ class CpuBackend final : public Backend<T> {
       const std::vector<T> Q = padded<K>(G);
       if constexpr (K > 0) {
         for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
-          T next[K];
+          std::decay_t<decltype(x[0])> next[K];
           kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
           std::copy(next, next + K, x);
         });
       } else {  // the new rows go to scratch, then replace X_s
         const index_t r = this->factor_rows(s);
-        next_.resize(size(r, k()));
+        row_scratch_.resize(size(r, k()));
         for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
-          StridedRow<T> next{next_.data() + i, r};
+          StridedRow<T> next{row_scratch_.data() + i, r};
           kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
           for (int t = 0; t < k(); ++t) x[t] = next[t];
         });
@@ -87,9 +88,19 @@ class CpuBackend final : public Backend<T> {
     kernels::dispatch_rank(k(), [&](auto width) {
       constexpr int K = decltype(width)::value;
       const std::vector<T> Q = padded<K>(G);
-      for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
-        kernels::hals_row<K>(x, p, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
-      });
+      if constexpr (K > 0) {
+        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+          std::decay_t<decltype(x[0])> g[K];
+          kernels::hals_row<K>(x, p, g, Q.data(), K, k(), pen, max_sweeps, inner_tol, i);
+        });
+      } else {  // the gradients live in scratch
+        const index_t r = this->factor_rows(s);
+        row_scratch_.resize(size(r, k()));
+        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+          StridedRow<T> g{row_scratch_.data() + i, r};
+          kernels::hals_row<K>(x, p, g, Q.data(), k(), k(), pen, max_sweeps, inner_tol, i);
+        });
+      }
     });
   }
 
@@ -176,27 +187,37 @@ class CpuBackend final : public Backend<T> {
     }
   }
 
-  // Calls fn(i, x, p) for every row i of X_s, in parallel, with x and p its rows of X_s
-  // and P_s: local zero-padded copies on the fast path (x is stored back after), strided
-  // references into the buffers on the large-k path.
+  // Calls fn(i, x, p) for the rows of X_s in parallel, with x and p their entries in
+  // X_s and P_s. Fast path: packs of Lanes<T>::kWidth rows from row i on, in local
+  // arrays zero-padded to K (x is stored back after). Large-k path: one row i at a
+  // time, strided references into the buffers.
   template <int K, class Fn>
   void for_each_row(Side s, Fn fn) {
     T* X = factor(s).data();
-    T* P = big_product(s).data();
+    const T* P = big_product(s).data();
     const index_t r = this->factor_rows(s);
     const int k = this->k();
+    if constexpr (K > 0) {
+      using Pack = cpu::Lanes<T>;
+      constexpr int kWidth = Pack::kWidth;
+      const index_t packs = (r + kWidth - 1) / kWidth;
 #pragma omp parallel for schedule(static)
-    for (index_t i = 0; i < r; ++i) {
-      if constexpr (K > 0) {
-        T x[K] = {}, p[K] = {};
-        for (int t = 0; t < k; ++t) {
-          x[t] = X[i + t * r];
-          p[t] = P[i + t * r];
+      for (index_t b = 0; b < packs; ++b) {
+        const index_t i0 = b * kWidth;
+        const int rows = int(std::min<index_t>(kWidth, r - i0));
+        Pack x[K], p[K];
+        for (int t = 0; t < K; ++t) {
+          x[t] = t < k ? Pack::load(X + i0 + t * r, rows) : Pack(T(0));
+          p[t] = t < k ? Pack::load(P + i0 + t * r, rows) : Pack(T(0));
         }
-        fn(i, x, p);
-        for (int t = 0; t < k; ++t) X[i + t * r] = x[t];
-      } else {
-        StridedRow<T> x{X + i, r}, p{P + i, r};
+        fn(i0, x, p);
+        for (int t = 0; t < k; ++t) x[t].store(X + i0 + t * r, rows);
+      }
+    } else {
+#pragma omp parallel for schedule(static)
+      for (index_t i = 0; i < r; ++i) {
+        StridedRow<T> x{X + i, r};
+        StridedRow<const T> p{P + i, r};
         fn(i, x, p);
       }
     }
@@ -247,7 +268,8 @@ class CpuBackend final : public Backend<T> {
 
   DenseView<const T> V_;
   std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_;
-  std::vector<T> ratio_, next_;  // scratch: KL ratio blocks, MU rows on the large-k path
+  std::vector<T> ratio_;        // scratch: KL ratio blocks
+  std::vector<T> row_scratch_;  // scratch: k values a row on the large-k path
 };
 
 }  // namespace
