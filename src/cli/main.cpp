@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
   CommonFlags demo_flags;
   demo_flags.opt.solver = nmfuse::Solver::HALS;
   demo_flags.opt.init = nmfuse::Init::NNDSVD;
+  demo_flags.opt.hals_inner_max = 1;  // plain HALS: more sweeps merge limbs here
   demo_flags.opt.max_iter = 500;
   demo_flags.opt.tol = 1e-6;
   std::string demo_name;
