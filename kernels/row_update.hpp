@@ -48,6 +48,14 @@ template <class T>
 NMFUSE_HD T where(bool condition, T a, T b) { return condition ? a : b; }
 NMFUSE_HD bool any_lane(bool b) { return b; }
 
+// Tells the device compiler that memory may have changed, so that it reads Q where it
+// is used instead of hoisting k² loads into registers (and spilling the row).
+NMFUSE_HD void reread_memory() {
+#ifdef __CUDA_ARCH__
+  asm volatile("" ::: "memory");
+#endif
+}
+
 // A value in (0, 1] fixed by (row, t) alone (SplitMix64), so that both backends and
 // any thread order restart a dead component identically.
 template <class V>
@@ -65,24 +73,21 @@ NMFUSE_HD V mu_step(V x, V numerator, V denominator) {
 }
 
 // Lee–Seung for the Frobenius loss: x ← x ⊙ p ⊘ (x·Q + l1 + l2·x).
-// Every t reads the old x, so the new row goes to `next`; p stays intact for the loss.
-// x·Q accumulates s-major, so the k sums proceed independently (no dependency chain).
+// Every t reads the old x, so the new row goes to `next` (which may be the row's home
+// in memory while x is a copy); p stays intact for the loss.
 template <int K, class T, class XRow, class PRow, class NextRow>
 NMFUSE_HD void mu_frobenius_row(const XRow& x, const PRow& p, NextRow& next, const T* Q,
                                 int ldq, int k, Penalty<T> pen) {
   using Value = std::decay_t<decltype(x[0])>;
   const int n = K > 0 ? K : k;
   NMFUSE_UNROLL
-  for (int t = 0; t < n; ++t) next[t] = Value(0);
-  NMFUSE_UNROLL
-  for (int s = 0; s < n; ++s) {
-    const Value xs = x[s];
+  for (int t = 0; t < n; ++t) {
+    reread_memory();
+    Value xq = Value(0);
     NMFUSE_UNROLL
-    for (int t = 0; t < n; ++t) next[t] += xs * Q[s + t * ldq];
+    for (int s = 0; s < n; ++s) xq += x[s] * Q[s + t * ldq];
+    next[t] = mu_step<Value>(x[t], p[t], xq + pen.l1 + pen.l2 * x[t]);
   }
-  NMFUSE_UNROLL
-  for (int t = 0; t < n; ++t)
-    next[t] = mu_step<Value>(x[t], p[t], next[t] + pen.l1 + pen.l2 * x[t]);
 }
 
 // Lee–Seung for Kullback–Leibler: x ← x ⊙ p ⊘ (c + l1 + l2·x), where p is the row of
@@ -92,8 +97,10 @@ NMFUSE_HD void mu_kl_row(XRow& x, const PRow& p, const T* colsum, int k, Penalty
   using Value = std::decay_t<decltype(x[0])>;
   const int n = K > 0 ? K : k;
   NMFUSE_UNROLL
-  for (int t = 0; t < n; ++t)
+  for (int t = 0; t < n; ++t) {
+    reread_memory();
     x[t] = mu_step<Value>(x[t], p[t], colsum[t] + pen.l1 + pen.l2 * x[t]);
+  }
 }
 
 // HALS keeps the row's gradient g = x·(Q + l2·I) − p + l1 up to date as coordinates
@@ -107,6 +114,7 @@ NMFUSE_HD void hals_gradient(const XRow& x, const PRow& p, GRow& g, const T* Q, 
   for (int t = 0; t < n; ++t) g[t] = pen.l1 - p[t] + pen.l2 * x[t];
   NMFUSE_UNROLL
   for (int s = 0; s < n; ++s) {
+    reread_memory();
     const auto xs = x[s];
     NMFUSE_UNROLL
     for (int t = 0; t < n; ++t) g[t] += xs * Q[s + t * ldq];
@@ -127,6 +135,7 @@ NMFUSE_HD auto hals_sweep_row(XRow& x, GRow& g, const T* Q, int ldq, int k, Pena
   Value moved = Value(0);
   NMFUSE_UNROLL
   for (int t = 0; t < n; ++t) {
+    reread_memory();
     const T hess = Q[t + t * ldq] + pen.l2;
     if (!(hess > T(0))) {
       if (t < k) x[t] = where(active, restart_value<Value>(row, t), x[t]);  // padding stays 0
@@ -152,12 +161,12 @@ NMFUSE_HD void hals_row(XRow& x, const PRow& p, GRow& g, const T* Q, int ldq, in
   using Value = std::decay_t<decltype(x[0])>;
   hals_gradient<K>(x, p, g, Q, ldq, k, pen);
   const auto all = Value(0) == Value(0);
-  const Value first = hals_sweep_row<K>(x, g, Q, ldq, k, pen, row, all);
-  Value last = first;
-  for (int sweep = 1; sweep < max_sweeps; ++sweep) {
-    const auto active = last > inner_tol * first;
+  Value first = Value(0), last = Value(0);
+  for (int sweep = 0; sweep < max_sweeps; ++sweep) {  // one call site: one copy of the sweep
+    const auto active = sweep == 0 ? all : last > inner_tol * first;
     if (!any_lane(active)) break;
     last = hals_sweep_row<K>(x, g, Q, ldq, k, pen, row, active);
+    if (sweep == 0) first = last;
   }
 }
 

@@ -65,7 +65,8 @@ struct BuildInfo {
   bool cuda_compiled = false;
   int usable_gpus = 0;
   std::string gpu_status;  // why there is or is not a usable GPU
-  std::string blas;        // the BLAS linked, as it names itself
+  std::string blas;          // the BLAS linked, as it names itself
+  std::string blas_kernels;  // OpenBLAS: the kernels it chose for this CPU
   bool blas_is_reference = false;  // the slow Netlib reference BLAS
 };
 BuildInfo build_info();

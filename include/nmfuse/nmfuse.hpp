@@ -1,5 +1,6 @@
 #pragma once
 // The whole public API.
+#include "nmfuse/device.hpp"
 #include "nmfuse/errors.hpp"
 #include "nmfuse/factorize.hpp"
 #include "nmfuse/options.hpp"

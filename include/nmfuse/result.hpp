@@ -15,10 +15,8 @@ enum class StopReason {
 
 std::string to_string(StopReason);
 
-template <class T>
-struct Result {
-  Matrix<T> W;  // m×k, column-major
-  Matrix<T> H;  // k×n, row-major (the solver keeps Hᵀ column-major: the same memory)
+// How a run went, whatever holds its factors.
+struct RunInfo {
   std::vector<double> loss_history;  // D(V | WH) at iteration 0 and at every check
   std::vector<int> loss_iterations;  // the iteration of each loss_history entry
   int iterations = 0;
@@ -27,6 +25,12 @@ struct Result {
   Device device = Device::Cpu;  // which backend ran
   std::string device_reason;    // why that one
   double seconds = 0;           // wall time of the whole call
+};
+
+template <class T>
+struct Result : RunInfo {
+  Matrix<T> W;  // m×k, column-major
+  Matrix<T> H;  // k×n, row-major (the solver keeps Hᵀ column-major: the same memory)
 };
 
 }  // namespace nmfuse

@@ -9,18 +9,26 @@
 
 namespace nmfuse::core {
 
-// A matrix argument must be non-empty, consistently strided, finite and non-negative.
-template <class T>
-void check_matrix(const char* name, const DenseView<const T>& A) {
+// A matrix argument must be non-empty and consistently strided...
+inline void check_storage(const char* name, index_t rows, index_t cols, index_t ld,
+                          Layout layout, const void* data) {
   std::ostringstream msg;
-  msg << name << " (" << A.rows << "×" << A.cols << ")";
-  if (A.rows < 1 || A.cols < 1) throw InvalidArgument(msg.str() + " is empty");
-  if (A.data == nullptr) throw InvalidArgument(msg.str() + " has no data (null pointer)");
-  const index_t min_ld = A.layout == Layout::RowMajor ? A.cols : A.rows;
-  if (A.ld < min_ld) {
-    msg << " has leading dimension " << A.ld << ", less than " << min_ld;
+  msg << name << " (" << rows << "×" << cols << ")";
+  if (rows < 1 || cols < 1) throw InvalidArgument(msg.str() + " is empty");
+  if (data == nullptr) throw InvalidArgument(msg.str() + " has no data (null pointer)");
+  const index_t min_ld = layout == Layout::RowMajor ? cols : rows;
+  if (ld < min_ld) {
+    msg << " has leading dimension " << ld << ", less than " << min_ld;
     throw InvalidArgument(msg.str());
   }
+}
+
+// ...and, on the host, finite and non-negative.
+template <class T>
+void check_matrix(const char* name, const DenseView<const T>& A) {
+  check_storage(name, A.rows, A.cols, A.ld, A.layout, A.data);
+  std::ostringstream msg;
+  msg << name << " (" << A.rows << "×" << A.cols << ")";
   for (index_t i = 0; i < A.rows; ++i)
     for (index_t j = 0; j < A.cols; ++j) {
       const T v = A(i, j);

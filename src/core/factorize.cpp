@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "check_input.hpp"
 #include "cuda/cuda_hooks.hpp"
 #include "init.hpp"
+#include "nmfuse/device.hpp"
 #include "nmfuse/errors.hpp"
 #include "nmfuse/factorize.hpp"
 #include "solver.hpp"
@@ -16,11 +18,18 @@
 #endif
 #ifdef NMFUSE_HAVE_OPENBLAS
 extern "C" char* openblas_get_config();
+extern "C" char* openblas_get_corename();
 extern "C" void openblas_set_num_threads(int);
 #endif
 
 namespace nmfuse {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 struct DeviceChoice {
   Device device;
@@ -41,16 +50,27 @@ DeviceChoice choose_device(Device requested) {
   return {Device::Cpu, "no usable GPU (" + gpu.reason + "), so the CPU ran"};
 }
 
-// The backend for V on the chosen device, in T. The GPU works in float: a double
-// matrix goes there as a float copy, kept alive by `staging`.
 template <class T>
-std::unique_ptr<core::Backend<T>> make_backend(Device device, DenseView<const T> V, int rank) {
+std::unique_ptr<core::Backend<T>> make_backend(Device device, DenseView<const T> V, int rank,
+                                               const Options& opt) {
   if (device == Device::Cpu) return core::make_cpu_backend<T>(V, rank);
-  if constexpr (std::is_same_v<T, float>) {
-    return cuda::make_backend(V, rank);
-  } else {
-    throw NotCompiled("the CUDA backend computes in float: pass float data");
-  }
+  if constexpr (std::is_same_v<T, float>) return cuda::make_backend(V, rank, opt.allow_tf32);
+  throw Error("internal: the CUDA backend takes float data");  // callers convert first
+}
+
+template <class U, class T>
+Matrix<U> convert(const Matrix<T>& A) {
+  Matrix<U> B(A.rows(), A.cols(), A.layout());
+  std::transform(A.data(), A.data() + A.size(), B.data(), [](T v) { return U(v); });
+  return B;
+}
+
+template <class U, class T>
+Matrix<U> convert(const DenseView<const T>& A) {
+  Matrix<U> B(A.rows, A.cols, Layout::RowMajor);
+  for (index_t i = 0; i < A.rows; ++i)
+    for (index_t j = 0; j < A.cols; ++j) B(i, j) = U(A(i, j));
+  return B;
 }
 
 template <class T>
@@ -72,6 +92,35 @@ std::vector<T> column_major_copy(const DenseView<const T>& A, bool transpose) {
   return out;
 }
 
+// Sets the initial factors and runs the loop: what every entry point shares.
+template <class T>
+core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt,
+                                         const DenseView<const T>* W0,
+                                         const DenseView<const T>* H0) {
+  if (W0) {
+    b.set_factor(core::Side::W, column_major_copy(*W0, false).data());
+    b.set_factor(core::Side::H, column_major_copy(*H0, true).data());
+  } else {
+    const Init init = opt.init == Init::Auto ? Init::NNDSVDa : opt.init;
+    const core::Factors<T> f = core::initialize(b, init, opt.seed);
+    b.set_factor(core::Side::W, f.W.data());
+    b.set_factor(core::Side::H, f.Ht.data());
+  }
+  return core::solve(b, core::settings_for(opt, b.rows(), b.cols()));
+}
+
+void record(RunInfo& info, core::SolverOutcome&& outcome, const DeviceChoice& choice,
+            Clock::time_point start) {
+  info.loss_history = std::move(outcome.loss_history);
+  info.loss_iterations = std::move(outcome.loss_iterations);
+  info.iterations = outcome.iterations;
+  info.stop_reason = outcome.stop_reason;
+  info.converged = outcome.stop_reason == StopReason::Converged;
+  info.device = choice.device;
+  info.device_reason = choice.reason;
+  info.seconds = seconds_since(start);
+}
+
 }  // namespace
 
 namespace detail {
@@ -79,7 +128,7 @@ namespace detail {
 template <class T>
 Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<const T>* W0,
                     const DenseView<const T>* H0) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   opt.validate();
   core::check_matrix("V", V);
   const index_t m = V.rows, n = V.cols;
@@ -97,30 +146,32 @@ Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<co
   }
 
   const DeviceChoice choice = choose_device(opt.device);
-  auto backend = make_backend<T>(choice.device, V, opt.rank);
-  core::Backend<T>& b = *backend;
-  if (custom) {
-    b.set_factor(core::Side::W, column_major_copy(*W0, false).data());
-    b.set_factor(core::Side::H, column_major_copy(*H0, true).data());
-  } else {
-    const Init init = opt.init == Init::Auto ? Init::NNDSVDa : opt.init;
-    const core::Factors<T> f = core::initialize(b, init, opt.seed);
-    b.set_factor(core::Side::W, f.W.data());
-    b.set_factor(core::Side::H, f.Ht.data());
+  if constexpr (!std::is_same_v<T, float>) {
+    if (choice.device == Device::Cuda) {  // the GPU computes in float
+      Options on_gpu = opt;
+      on_gpu.device = Device::Cuda;
+      const Matrix<float> Vf = convert<float>(V);
+      std::optional<Matrix<float>> W0f, H0f;
+      if (custom) W0f = convert<float>(*W0), H0f = convert<float>(*H0);
+      const DenseView<const float> W0v = W0f ? W0f->view() : DenseView<const float>();
+      const DenseView<const float> H0v = H0f ? H0f->view() : DenseView<const float>();
+      Result<float> rf = factorize<float>(Vf.view(), on_gpu, custom ? &W0v : nullptr,
+                                          custom ? &H0v : nullptr);
+      Result<T> r;
+      static_cast<RunInfo&>(r) = std::move(rf);
+      r.W = convert<T>(rf.W);
+      r.H = convert<T>(rf.H);
+      r.device_reason = choice.reason + "; double data computed in float on the GPU";
+      r.seconds = seconds_since(start);
+      return r;
+    }
   }
-
-  core::SolverOutcome outcome = core::solve(b, core::settings_for(opt, m, n));
+  auto backend = make_backend<T>(choice.device, V, opt.rank, opt);
+  core::SolverOutcome outcome = initialize_and_solve(*backend, opt, W0, H0);
   Result<T> r;
-  r.W = factor_matrix(b, core::Side::W);
-  r.H = factor_matrix(b, core::Side::H);
-  r.loss_history = std::move(outcome.loss_history);
-  r.loss_iterations = std::move(outcome.loss_iterations);
-  r.iterations = outcome.iterations;
-  r.stop_reason = outcome.stop_reason;
-  r.converged = outcome.stop_reason == StopReason::Converged;
-  r.device = choice.device;
-  r.device_reason = choice.reason;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.W = factor_matrix(*backend, core::Side::W);
+  r.H = factor_matrix(*backend, core::Side::H);
+  record(r, std::move(outcome), choice, start);
   return r;
 }
 
@@ -132,8 +183,17 @@ Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt) 
     throw InvalidArgument("V has " + std::to_string(V.rows) + " rows, but the model's W has " +
                           std::to_string(W.rows()));
   }
+  const DeviceChoice choice = choose_device(opt.device);
+  if constexpr (!std::is_same_v<T, float>) {
+    if (choice.device == Device::Cuda) {  // the GPU computes in float
+      Options on_gpu = opt;
+      on_gpu.device = Device::Cuda;
+      const Matrix<float> Vf = convert<float>(V);
+      return convert<T>(solve_H<float>(Vf.view(), convert<float>(W), on_gpu));
+    }
+  }
   const int k = int(W.cols());
-  auto backend = make_backend<T>(choose_device(opt.device).device, V, k);
+  auto backend = make_backend<T>(choice.device, V, k, opt);
   core::Backend<T>& b = *backend;
   b.set_factor(core::Side::W, W.data());
   // scikit-learn's start for transform: every entry √(mean(V)/k).
@@ -156,6 +216,27 @@ template Matrix<double> solve_H(DenseView<const double>, const Matrix<double>&,
                                 const Options&);
 
 }  // namespace detail
+
+DeviceResult factorize(const DeviceView& V, const Options& opt, CUstream_st* stream) {
+  const auto start = Clock::now();
+  opt.validate();
+  if (opt.device == Device::Cpu)
+    throw InvalidArgument("option device = cpu: V is on the GPU; copy it to the host for the CPU");
+  if (opt.init == Init::Custom)
+    throw InvalidArgument("option init = custom is not available for V on the GPU");
+  core::check_storage("V", V.rows, V.cols, V.ld, V.layout, V.data);
+  core::check_rank(opt.rank, V.rows, V.cols);
+  DeviceChoice choice = choose_device(Device::Cuda);
+  choice.reason = "V is on the GPU: " + cuda::probe().reason;
+  cuda::check_device_matrix(V, stream);
+
+  auto backend = cuda::make_device_backend(V, opt.rank, stream, opt.allow_tf32);
+  core::SolverOutcome outcome = initialize_and_solve<float>(*backend, opt, nullptr, nullptr);
+  DeviceResult r;
+  std::tie(r.W, r.H) = cuda::take_factors(*backend);
+  record(r, std::move(outcome), choice, start);
+  return r;
+}
 
 template <class T>
 const Matrix<T>& Model<T>::W() const {
@@ -188,6 +269,7 @@ BuildInfo build_info() {
   info.gpu_status = gpu.reason;
 #ifdef NMFUSE_HAVE_OPENBLAS
   info.blas = std::string("OpenBLAS ") + openblas_get_config();
+  info.blas_kernels = openblas_get_corename();
 #else
   info.blas = NMFUSE_BLAS_LIBRARIES;
   info.blas_is_reference = true;

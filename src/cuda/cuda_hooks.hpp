@@ -3,14 +3,16 @@
 // compiled in, and by stub.cpp otherwise, so the core has no #ifdef (Ginkgo's hooks).
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "core/backend.hpp"
+#include "nmfuse/device.hpp"
 
 namespace nmfuse::cuda {
 
 struct GpuStatus {
   int usable = 0;      // devices that can run kernels
-  std::string reason;  // "NVIDIA H200 (device 0)" or why there is none
+  std::string reason;  // "NVIDIA H200 (device 0 of 1)" or why there is none
 };
 
 bool compiled();
@@ -18,7 +20,18 @@ bool compiled();
 // Never throws: no driver and no device both mean zero usable GPUs.
 GpuStatus probe();
 
-// The CUDA backend on device 0, working in float. Throws NotCompiled in the stub.
-std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float> V, int rank);
+// The CUDA backend on device 0, working in float, for V on the host (copied once to
+// the GPU) or already on the GPU (used in place, on `stream`). Both check first that
+// the problem fits in free GPU memory. Throw NotCompiled in the stub.
+std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float> V, int rank,
+                                                   bool allow_tf32);
+std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView& V, int rank,
+                                                          CUstream_st* stream, bool allow_tf32);
+
+// Throws InvalidArgument naming the first negative, NaN or infinite entry of V.
+void check_device_matrix(const DeviceView& V, CUstream_st* stream);
+
+// W (m×k column-major) and H (k×n row-major) of a CUDA backend, handed over in place.
+std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>& b);
 
 }  // namespace nmfuse::cuda

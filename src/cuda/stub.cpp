@@ -3,13 +3,29 @@
 #include "nmfuse/errors.hpp"
 
 namespace nmfuse::cuda {
+namespace {
+
+[[noreturn]] void not_compiled() {
+  throw NotCompiled("device cuda: nmfuse was built without CUDA (no nvcc at configure time)");
+}
+
+}  // namespace
 
 bool compiled() { return false; }
 
 GpuStatus probe() { return {0, "nmfuse was built without CUDA"}; }
 
-std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float>, int) {
-  throw NotCompiled("device cuda: nmfuse was built without CUDA (no nvcc at configure time)");
+std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float>, int, bool) {
+  not_compiled();
 }
+
+std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView&, int, CUstream_st*,
+                                                          bool) {
+  not_compiled();
+}
+
+void check_device_matrix(const DeviceView&, CUstream_st*) { not_compiled(); }
+
+std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>&) { not_compiled(); }
 
 }  // namespace nmfuse::cuda

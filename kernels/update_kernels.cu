@@ -1,0 +1,176 @@
+#include "k_dispatch.hpp"
+#include "launch.cuh"
+#include "update_kernels.cuh"
+
+namespace nmfuse::kernels {
+namespace {
+
+// Entry t of a row of P, zero past k (the fast path's padding).
+struct PaddedRow {
+  const float* base;
+  int stride;
+  int k;
+  __device__ float operator[](int t) const { return t < k ? base[t * stride] : 0.0f; }
+};
+
+// Where entry t of a row is stored; past k (the padding) it goes nowhere.
+struct PaddedOutRow {
+  float* base;
+  int stride;
+  int k;
+  float sink;
+  __device__ float& operator[](int t) { return t < k ? base[t * stride] : sink; }
+};
+
+// G (k×k) zero-padded to K×K in shared memory, by the whole block.
+template <int K>
+__device__ void load_padded_gram(float* Q, const float* G, int k) {
+  for (int e = threadIdx.x; e < K * K; e += blockDim.x) {
+    const int s = e % K, t = e / K;
+    Q[e] = (s < k && t < k) ? G[s + t * k] : 0.0f;
+  }
+  __syncthreads();
+}
+
+__device__ std::int64_t thread_row() {
+  return std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+
+// Fast path: the row in registers, Q in shared memory. One thread, one row.
+template <int K>
+__global__ void mu_frobenius_fast(float* X, const float* P, const float* G, std::int64_t rows,
+                                  int k, Penalty<float> pen) {
+  __shared__ float Q[K * K];
+  load_padded_gram<K>(Q, G, k);
+  const std::int64_t i = thread_row();
+  if (i >= rows) return;
+  const int stride = int(rows);
+  float x[K];
+#pragma unroll
+  for (int t = 0; t < K; ++t) x[t] = PaddedRow{X + i, stride, k}[t];
+  // The old row stays in registers; the new one goes straight to memory.
+  PaddedOutRow next{X + i, stride, k};
+  mu_frobenius_row<K>(x, PaddedRow{P + i, stride, k}, next, Q, K, k, pen);
+}
+
+template <int K>
+__global__ void hals_fast(float* X, const float* P, const float* G, std::int64_t rows, int k,
+                          Penalty<float> pen, int max_sweeps, float inner_tol) {
+  __shared__ float Q[K * K];
+  load_padded_gram<K>(Q, G, k);
+  const std::int64_t i = thread_row();
+  if (i >= rows) return;
+  const int stride = int(rows);
+  float x[K], g[K];
+#pragma unroll
+  for (int t = 0; t < K; ++t) x[t] = PaddedRow{X + i, stride, k}[t];
+  hals_row<K>(x, PaddedRow{P + i, stride, k}, g, Q, K, k, pen, max_sweeps, inner_tol, i);
+  PaddedOutRow out{X + i, stride, k};
+#pragma unroll
+  for (int t = 0; t < K; ++t) out[t] = x[t];
+}
+
+template <int K>
+__global__ void mu_kl_fast(float* X, const float* P, const float* colsum, std::int64_t rows,
+                           int k, Penalty<float> pen) {
+  __shared__ float c[K];
+  for (int t = threadIdx.x; t < K; t += blockDim.x) c[t] = t < k ? colsum[t] : 0.0f;
+  __syncthreads();
+  const std::int64_t i = thread_row();
+  if (i >= rows) return;
+  const int stride = int(rows);
+  float x[K];
+#pragma unroll
+  for (int t = 0; t < K; ++t) x[t] = PaddedRow{X + i, stride, k}[t];
+  mu_kl_row<K>(x, PaddedRow{P + i, stride, k}, c, k, pen);
+  PaddedOutRow out{X + i, stride, k};
+#pragma unroll
+  for (int t = 0; t < K; ++t) out[t] = x[t];
+}
+
+// Large-k path: rows read through strides in global memory, k-wide workspace in scratch.
+__global__ void mu_frobenius_strided(float* X, const float* P, const float* G, float* scratch,
+                                     std::int64_t rows, int k, Penalty<float> pen) {
+  const std::int64_t i = thread_row();
+  if (i >= rows) return;
+  StridedRow<float> x{X + i, rows}, next{scratch + i, rows};
+  mu_frobenius_row<0>(x, StridedRow<const float>{P + i, rows}, next, G, k, k, pen);
+  for (int t = 0; t < k; ++t) x[t] = next[t];
+}
+
+__global__ void hals_strided(float* X, const float* P, const float* G, float* scratch,
+                             std::int64_t rows, int k, Penalty<float> pen, int max_sweeps,
+                             float inner_tol) {
+  const std::int64_t i = thread_row();
+  if (i >= rows) return;
+  StridedRow<float> x{X + i, rows}, g{scratch + i, rows};
+  hals_row<0>(x, StridedRow<const float>{P + i, rows}, g, G, k, k, pen, max_sweeps, inner_tol, i);
+}
+
+__global__ void mu_kl_strided(float* X, const float* P, const float* colsum, std::int64_t rows,
+                              int k, Penalty<float> pen) {
+  const std::int64_t i = thread_row();
+  if (i >= rows) return;
+  StridedRow<float> x{X + i, rows};
+  mu_kl_row<0>(x, StridedRow<const float>{P + i, rows}, colsum, k, pen);
+}
+
+__global__ void kl_ratio_kernel(float* WH, const float* V, std::int64_t ld, bool v_row_major,
+                                std::int64_t m, std::int64_t j0, std::int64_t nb) {
+  const std::int64_t count = m * nb;
+  for (std::int64_t e = thread_row(); e < count; e += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t i = e % m, j = j0 + e / m;
+    const float v = v_row_major ? V[i * ld + j] : V[j * ld + i];
+    WH[e] = kl_ratio(v, WH[e]);
+  }
+}
+
+}  // namespace
+
+// The fast path addresses a row's entries with 32-bit offsets t·rows (64-bit ones cost
+// two registers each and push the K = 64 kernels into spills), so it takes rows·64 < 2³¹.
+bool fast_path(std::int64_t rows, int k) {
+  return k <= kMaxFastRank && rows * kMaxFastRank < (std::int64_t(1) << 31);
+}
+
+void mu_frobenius(float* X, const float* P, const float* G, float* scratch, std::int64_t rows,
+                  int k, Penalty<float> pen, cudaStream_t stream) {
+  dispatch_rank(k, [&](auto width) {
+    constexpr int K = decltype(width)::value;
+    if constexpr (K > 0) {
+      if (fast_path(rows, k)) return launch(rows, 0, stream, mu_frobenius_fast<K>, X, P, G, rows, k, pen);
+    }
+      launch(rows, 0, stream, mu_frobenius_strided, X, P, G, scratch, rows, k, pen);
+  });
+}
+
+void hals(float* X, const float* P, const float* G, float* scratch, std::int64_t rows, int k,
+          Penalty<float> pen, int max_sweeps, float inner_tol, cudaStream_t stream) {
+  dispatch_rank(k, [&](auto width) {
+    constexpr int K = decltype(width)::value;
+    if constexpr (K > 0) {
+      if (fast_path(rows, k))
+        return launch(rows, 0, stream, hals_fast<K>, X, P, G, rows, k, pen, max_sweeps, inner_tol);
+    }
+      launch(rows, 0, stream, hals_strided, X, P, G, scratch, rows, k, pen, max_sweeps,
+             inner_tol);
+  });
+}
+
+void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int k,
+           Penalty<float> pen, cudaStream_t stream) {
+  dispatch_rank(k, [&](auto width) {
+    constexpr int K = decltype(width)::value;
+    if constexpr (K > 0) {
+      if (fast_path(rows, k)) return launch(rows, 0, stream, mu_kl_fast<K>, X, P, colsum, rows, k, pen);
+    }
+      launch(rows, 0, stream, mu_kl_strided, X, P, colsum, rows, k, pen);
+  });
+}
+
+void kl_ratio_block(float* WH, const float* V, std::int64_t ld, bool v_row_major,
+                    std::int64_t m, std::int64_t j0, std::int64_t nb, cudaStream_t stream) {
+  launch(m * nb, 0, stream, kl_ratio_kernel, WH, V, ld, v_row_major, m, j0, nb);
+}
+
+}  // namespace nmfuse::kernels

@@ -1,0 +1,85 @@
+#pragma once
+// Move-only owners of GPU memory, a stream and a cuBLAS handle. Each acquires in its
+// constructor and releases in its destructor, so a failure part-way leaks nothing.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "cuda_check.hpp"
+
+namespace nmfuse::cuda {
+
+template <class T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(std::size_t count) : count_(count) {
+    if (count > 0) NMFUSE_CUDA_TRY(cudaMalloc(&data_, count * sizeof(T)));
+  }
+  DeviceBuffer(DeviceBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), count_(std::exchange(o.count_, 0)) {}
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
+    std::swap(data_, o.data_);
+    std::swap(count_, o.count_);
+    return *this;
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (data_) NMFUSE_CUDA_TRY_NO_THROW(cudaFree(data_));
+  }
+
+  T* data() const { return data_; }
+  std::size_t size() const { return count_; }
+
+  // Hands the memory to a shared owner that frees it last.
+  std::shared_ptr<T> share() && {
+    T* p = std::exchange(data_, nullptr);
+    count_ = 0;
+    return std::shared_ptr<T>(p, [](T* q) { NMFUSE_CUDA_TRY_NO_THROW(cudaFree(q)); });
+  }
+
+ private:
+  T* data_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+class Stream {
+ public:
+  Stream() { NMFUSE_CUDA_TRY(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+  ~Stream() { NMFUSE_CUDA_TRY_NO_THROW(cudaStreamDestroy(stream_)); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+class CublasHandle {
+ public:
+  CublasHandle(cudaStream_t stream, bool allow_tf32) {
+    NMFUSE_CUBLAS_TRY(cublasCreate(&handle_));
+    try {
+      NMFUSE_CUBLAS_TRY(cublasSetStream(handle_, stream));
+      NMFUSE_CUBLAS_TRY(cublasSetMathMode(
+          handle_, allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    } catch (...) {
+      cublasDestroy(handle_);
+      throw;
+    }
+  }
+  ~CublasHandle() { static_cast<void>(cublasDestroy(handle_)); }
+  CublasHandle(const CublasHandle&) = delete;
+  CublasHandle& operator=(const CublasHandle&) = delete;
+  cublasHandle_t get() const { return handle_; }
+
+ private:
+  cublasHandle_t handle_ = nullptr;
+};
+
+}  // namespace nmfuse::cuda
