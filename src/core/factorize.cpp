@@ -228,9 +228,9 @@ DeviceResult factorize(const DeviceView& V, const Options& opt, CUstream_st* str
   core::check_rank(opt.rank, V.rows, V.cols);
   DeviceChoice choice = choose_device(Device::Cuda);
   choice.reason = "V is on the GPU: " + cuda::probe().reason;
-  cuda::check_device_matrix(V, stream);
-
+  // The backend checks that the problem fits before anything reads V.
   auto backend = cuda::make_device_backend(V, opt.rank, stream, opt.allow_tf32);
+  cuda::check_device_matrix(V, stream);
   core::SolverOutcome outcome = initialize_and_solve<float>(*backend, opt, nullptr, nullptr);
   DeviceResult r;
   std::tie(r.W, r.H) = cuda::take_factors(*backend);

@@ -1,0 +1,191 @@
+// The CUDA backend against the CPU backend from identical starts: one iteration at a
+// time, then whole runs; every solver, loss, init and regularization; ranks on the
+// register fast path (8, 32, 64 wide) and past it; sizes that are not multiples of the
+// block of 128 threads. Float on both sides, TF32 off. Skips where no GPU is usable.
+#include <cuda_runtime.h>
+#include <gmock/gmock.h>
+
+#include "helpers.hpp"
+
+namespace {
+
+using namespace testing_nmf;
+
+// GTEST_SKIP returns from the function it stands in: the test body itself.
+#define REQUIRE_GPU()                                                         \
+  do {                                                                        \
+    const nmfuse::BuildInfo info = nmfuse::build_info();                      \
+    if (info.usable_gpus == 0) GTEST_SKIP() << "no usable GPU: " << info.gpu_status; \
+  } while (0)
+
+nmfuse::Options on(nmfuse::Device device, nmfuse::Options opt) {
+  opt.device = device;
+  return opt;
+}
+
+struct Case {
+  const char* name;
+  nmfuse::Loss loss;
+  nmfuse::Solver solver;
+  int rank;
+  Layout layout;
+  double alpha;
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+class GpuMatchesCpu : public ::testing::TestWithParam<Case> {};
+
+// Each iteration's products sum up to max(m, n) = 300 float terms in another order on
+// each side: a relative difference of order √300·ε_float ≈ 2e-6 an entry, growing with
+// the iterations through the divisions. 1e-4 after the first steps leaves a margin of
+// 50 and still fails on any indexing or transpose mistake, which is of order 1.
+TEST_P(GpuMatchesCpu, StepByStepThenWholeRuns) {
+  REQUIRE_GPU();
+  const Case c = GetParam();
+  const index_t m = 300, n = 211;  // neither is a multiple of 128
+  const Matrix<float> V = random_matrix<float>(m, n, 21, 0.2, c.layout);
+  const Matrix<float> W0 = random_matrix<float>(m, c.rank, 22);
+  const Matrix<float> H0 = random_matrix<float>(c.rank, n, 23);
+  nmfuse::Options opt;
+  opt.rank = c.rank;
+  opt.loss = c.loss;
+  opt.solver = c.solver;
+  opt.init = nmfuse::Init::Custom;
+  opt.alpha_W = c.alpha;
+  opt.l1_ratio = 0.4;
+  opt.tol = 0;
+  for (int it = 1; it <= 3; ++it) {
+    opt.max_iter = it;
+    const auto cpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cpu, opt), W0.view(), H0.view());
+    const auto gpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, opt), W0.view(), H0.view());
+    ASSERT_EQ(gpu.device, nmfuse::Device::Cuda);
+    EXPECT_LT(relative_difference(gpu.W, cpu.W), 1e-4 * it) << "W after iteration " << it;
+    EXPECT_LT(relative_difference(gpu.H, cpu.H), 1e-4 * it) << "H after iteration " << it;
+    EXPECT_NEAR(gpu.loss_history.back(), cpu.loss_history.back(), 1e-4 * cpu.loss_history.back());
+  }
+  opt.max_iter = 60;
+  opt.check_every = 5;
+  const auto cpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cpu, opt), W0.view(), H0.view());
+  const auto gpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, opt), W0.view(), H0.view());
+  ASSERT_EQ(gpu.loss_history.size(), cpu.loss_history.size());
+  for (std::size_t i = 0; i < cpu.loss_history.size(); ++i)
+    EXPECT_NEAR(gpu.loss_history[i], cpu.loss_history[i], 1e-3 * cpu.loss_history[i]) << "check " << i;
+}
+
+using nmfuse::Loss;
+using nmfuse::Solver;
+INSTANTIATE_TEST_SUITE_P(
+    Solvers, GpuMatchesCpu,
+    ::testing::Values(Case{"mu_k5", Loss::Frobenius, Solver::MU, 5, Layout::RowMajor, 0},
+                      Case{"mu_k64_reg", Loss::Frobenius, Solver::MU, 64, Layout::ColMajor, 0.01},
+                      Case{"mu_k70", Loss::Frobenius, Solver::MU, 70, Layout::RowMajor, 0},
+                      Case{"hals_k7", Loss::Frobenius, Solver::HALS, 7, Layout::ColMajor, 0},
+                      Case{"hals_k32_reg", Loss::Frobenius, Solver::HALS, 32, Layout::RowMajor, 0.01},
+                      Case{"hals_k64", Loss::Frobenius, Solver::HALS, 64, Layout::RowMajor, 0},
+                      Case{"hals_k90", Loss::Frobenius, Solver::HALS, 90, Layout::ColMajor, 0},
+                      Case{"kl_k6", Loss::KullbackLeibler, Solver::MU, 6, Layout::RowMajor, 0},
+                      Case{"kl_k17_reg", Loss::KullbackLeibler, Solver::MU, 17, Layout::ColMajor, 0.01},
+                      Case{"kl_k80", Loss::KullbackLeibler, Solver::MU, 80, Layout::RowMajor, 0}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// The inits come from the backend's own products and sums: they agree to float
+// rounding, so the first loss agrees closely.
+TEST(Gpu, InitsAgreeWithTheCpu) {
+  REQUIRE_GPU();
+  const Matrix<float> V = random_matrix<float>(257, 130, 24);
+  for (nmfuse::Init init : {nmfuse::Init::Random, nmfuse::Init::NNDSVD, nmfuse::Init::NNDSVDa,
+                            nmfuse::Init::NNDSVDar}) {
+    nmfuse::Options opt;
+    opt.rank = 9;
+    opt.init = init;
+    opt.max_iter = 0;
+    const auto cpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cpu, opt));
+    const auto gpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, opt));
+    EXPECT_NEAR(gpu.loss_history[0], cpu.loss_history[0], 1e-4 * cpu.loss_history[0])
+        << nmfuse::to_string(init);
+    EXPECT_LT(relative_difference(gpu.W, cpu.W), 1e-3) << nmfuse::to_string(init);
+  }
+}
+
+TEST(Gpu, DoubleInputRunsInFloatOnTheGpu) {
+  REQUIRE_GPU();
+  const Matrix<double> V = random_matrix(120, 90, 25);
+  nmfuse::Options opt;
+  opt.rank = 4;
+  opt.max_iter = 30;
+  const auto gpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Auto, opt));
+  const auto cpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cpu, opt));
+  EXPECT_EQ(gpu.device, nmfuse::Device::Cuda);
+  EXPECT_THAT(gpu.device_reason, ::testing::HasSubstr("computed in float"));
+  EXPECT_NEAR(gpu.loss_history.back(), cpu.loss_history.back(), 1e-3 * cpu.loss_history.back());
+}
+
+TEST(Gpu, TransformMatchesTheCpu) {
+  REQUIRE_GPU();
+  const Matrix<float> V = random_matrix<float>(150, 140, 26);
+  nmfuse::Options opt;
+  opt.rank = 6;
+  opt.max_iter = 100;
+  nmfuse::Model<float> gpu_model(on(nmfuse::Device::Cuda, opt)), cpu_model(on(nmfuse::Device::Cpu, opt));
+  gpu_model.fit(V.view());
+  cpu_model.fit(V.view());
+  EXPECT_LT(relative_difference(gpu_model.transform(V.view()), cpu_model.transform(V.view())), 1e-2);
+}
+
+// Data already on the GPU: factored in place, factors left there.
+TEST(Gpu, DeviceResidentInputAndOutput) {
+  REQUIRE_GPU();
+  const Matrix<float> V = random_matrix<float>(200, 150, 27);
+  float* dV = nullptr;
+  ASSERT_EQ(cudaMalloc(&dV, V.size() * sizeof(float)), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(dV, V.data(), V.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
+  nmfuse::Options opt;
+  opt.rank = 5;
+  opt.max_iter = 40;
+  opt.seed = 3;
+  const nmfuse::DeviceResult d =
+      nmfuse::factorize(nmfuse::DeviceView(dV, 200, 150, Layout::RowMajor), opt, stream);
+  const auto host = nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, opt));
+  Matrix<float> W(200, 5, Layout::ColMajor);
+  ASSERT_EQ(d.W.rows(), 200);
+  ASSERT_EQ(cudaMemcpy(W.data(), d.W.data(), W.size() * sizeof(float), cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  EXPECT_LT(relative_difference(W, host.W), 1e-5);
+  EXPECT_EQ(d.loss_history.size(), host.loss_history.size());
+
+  // A negative entry on the device is named like one on the host.
+  const float bad = -2.0f;
+  ASSERT_EQ(cudaMemcpy(dV + 3 * 150 + 7, &bad, sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+  try {
+    nmfuse::factorize(nmfuse::DeviceView(dV, 200, 150, Layout::RowMajor), opt, stream);
+    ADD_FAILURE() << "no exception";
+  } catch (const nmfuse::InvalidArgument& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("negative entry at (3, 7): -2"));
+  }
+  cudaStreamDestroy(stream);
+  cudaFree(dV);
+}
+
+TEST(Gpu, TooLargeProblemSaysHowMuchItNeeds) {
+  REQUIRE_GPU();
+  // 2⁴⁰ floats are not needed to be allocated: the check reads the free memory first.
+  const float one = 1.0f;
+  nmfuse::Options opt;
+  opt.rank = 64;
+  opt.device = nmfuse::Device::Cuda;
+  try {
+    nmfuse::factorize(nmfuse::DeviceView(&one, index_t(1) << 31, index_t(1) << 20,
+                                         Layout::RowMajor),
+                      opt);
+  } catch (const nmfuse::OutOfDeviceMemory& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("of GPU memory, but only"));
+    return;
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception: " << e.what();
+  }
+}
+
+}  // namespace
