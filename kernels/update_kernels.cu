@@ -1,3 +1,5 @@
+#include <cub/block/block_reduce.cuh>
+
 #include "k_dispatch.hpp"
 #include "launch.cuh"
 #include "update_kernels.cuh"
@@ -115,14 +117,24 @@ __global__ void mu_kl_strided(float* X, const float* P, const float* colsum, std
   mu_kl_row<0>(x, StridedRow<const float>{P + i, rows}, colsum, k, pen);
 }
 
-__global__ void kl_ratio_kernel(float* WH, const float* V, std::int64_t ld, bool v_row_major,
-                                std::int64_t m, std::int64_t j0, std::int64_t nb) {
-  const std::int64_t count = m * nb;
+__global__ void kl_ratio_kernel(float* WH, const float* A, std::int64_t ld, std::int64_t rows,
+                                std::int64_t j0, std::int64_t nb) {
+  const std::int64_t count = rows * nb;
   for (std::int64_t e = thread_row(); e < count; e += std::int64_t(gridDim.x) * blockDim.x) {
-    const std::int64_t i = e % m, j = j0 + e / m;
-    const float v = v_row_major ? V[i * ld + j] : V[j * ld + i];
-    WH[e] = kl_ratio(v, WH[e]);
+    const std::int64_t i = e % rows, j = j0 + e / rows;
+    WH[e] = kl_ratio(A[j * ld + i], WH[e]);
   }
+}
+
+// One block a column: a strided sum per thread, then CUB's block reduction.
+__global__ void column_sums_kernel(const float* X, std::int64_t rows, float* c) {
+  using Reduce = cub::BlockReduce<double, kBlockThreads>;
+  __shared__ typename Reduce::TempStorage scratch;
+  const float* column = X + std::int64_t(blockIdx.x) * rows;
+  double sum = 0;
+  for (std::int64_t i = threadIdx.x; i < rows; i += blockDim.x) sum += column[i];
+  sum = Reduce(scratch).Sum(sum);
+  if (threadIdx.x == 0) c[blockIdx.x] = float(sum);
 }
 
 }  // namespace
@@ -168,9 +180,15 @@ void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int
   });
 }
 
-void kl_ratio_block(float* WH, const float* V, std::int64_t ld, bool v_row_major,
-                    std::int64_t m, std::int64_t j0, std::int64_t nb, cudaStream_t stream) {
-  launch(m * nb, 0, stream, kl_ratio_kernel, WH, V, ld, v_row_major, m, j0, nb);
+void kl_ratio_block(float* WH, const float* A, std::int64_t ld, std::int64_t rows,
+                    std::int64_t j0, std::int64_t nb, cudaStream_t stream) {
+  launch(rows * nb, 0, stream, kl_ratio_kernel, WH, A, ld, rows, j0, nb);
+}
+
+void column_sums(const float* X, std::int64_t rows, int k, float* c, cudaStream_t stream) {
+  if (k == 0) return;
+  column_sums_kernel<<<k, kBlockThreads, 0, stream>>>(X, rows, c);
+  NMFUSE_CHECK_LAUNCH();
 }
 
 }  // namespace nmfuse::kernels

@@ -21,8 +21,12 @@ void hals(float* X, const float* P, const float* G, float* scratch, std::int64_t
 void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int k,
            Penalty<float> pen, cudaStream_t stream);
 
-// WH (m×nb, column-major) ← V[:, j0:j0+nb] ⊘ WH, V stored with `layout` and ld.
-void kl_ratio_block(float* WH, const float* V, std::int64_t ld, bool v_row_major,
-                    std::int64_t m, std::int64_t j0, std::int64_t nb, cudaStream_t stream);
+// WH (rows×nb, column-major) ← A[:, j0:j0+nb] ⊘ WH, A column-major with leading
+// dimension ld (core/column_view.hpp).
+void kl_ratio_block(float* WH, const float* A, std::int64_t ld, std::int64_t rows,
+                    std::int64_t j0, std::int64_t nb, cudaStream_t stream);
+
+// c[t] = Σ_i X[i, t] for X rows×k column-major, summed in double.
+void column_sums(const float* X, std::int64_t rows, int k, float* c, cudaStream_t stream);
 
 }  // namespace nmfuse::kernels

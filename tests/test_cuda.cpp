@@ -171,21 +171,33 @@ TEST(Gpu, DeviceResidentInputAndOutput) {
 
 TEST(Gpu, TooLargeProblemSaysHowMuchItNeeds) {
   REQUIRE_GPU();
-  // 2⁴⁰ floats are not needed to be allocated: the check reads the free memory first.
-  const float one = 1.0f;
+  // The check reads the free memory before anything reads V, so a tiny buffer can
+  // stand for a 2⁵¹-entry matrix.
+  float* tiny = nullptr;
+  ASSERT_EQ(cudaMalloc(&tiny, sizeof(float)), cudaSuccess);
   nmfuse::Options opt;
   opt.rank = 64;
-  opt.device = nmfuse::Device::Cuda;
   try {
-    nmfuse::factorize(nmfuse::DeviceView(&one, index_t(1) << 31, index_t(1) << 20,
+    nmfuse::factorize(nmfuse::DeviceView(tiny, index_t(1) << 30, index_t(1) << 21,
                                          Layout::RowMajor),
                       opt);
+    ADD_FAILURE() << "no exception";
   } catch (const nmfuse::OutOfDeviceMemory& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("of GPU memory, but only"));
-    return;
   } catch (const std::exception& e) {
     ADD_FAILURE() << "wrong exception: " << e.what();
   }
+  cudaFree(tiny);
+}
+
+// A host pointer passed as GPU data is refused before any kernel touches it.
+TEST(Gpu, HostPointerAsDeviceDataIsRefused) {
+  REQUIRE_GPU();
+  std::vector<float> host(12, 1.0f);
+  nmfuse::Options opt;
+  opt.rank = 2;
+  EXPECT_THROW(nmfuse::factorize(nmfuse::DeviceView(host.data(), 3, 4), opt),
+               nmfuse::InvalidArgument);
 }
 
 }  // namespace

@@ -21,6 +21,11 @@ inline void check_storage(const char* name, index_t rows, index_t cols, index_t 
     msg << " has leading dimension " << ld << ", less than " << min_ld;
     throw InvalidArgument(msg.str());
   }
+  constexpr index_t kBlasLimit = 2147483647;  // BLAS and cuBLAS take 32-bit sizes
+  if (rows > kBlasLimit || cols > kBlasLimit || ld > kBlasLimit) {
+    msg << " with leading dimension " << ld << ": sizes above 2³¹ − 1 are not supported";
+    throw InvalidArgument(msg.str());
+  }
 }
 
 // ...and, on the host, finite and non-negative.

@@ -5,6 +5,7 @@
 
 #include "blas.hpp"
 #include "core/backend.hpp"
+#include "core/column_view.hpp"
 #include "k_dispatch.hpp"
 #include "lanes.hpp"
 
@@ -21,7 +22,7 @@ template <class T>
 class CpuBackend final : public Backend<T> {
  public:
   CpuBackend(DenseView<const T> V, int k)
-      : Backend<T>(V.rows, V.cols, k), V_(V),
+      : Backend<T>(V.rows, V.cols, k), V_(V), A_(column_view(V.rows, V.cols, V.ld, V.layout)),
         W_(size(V.rows, k)), Ht_(size(V.cols, k)), PW_(size(V.rows, k)),
         PH_(size(V.cols, k)), GW_(size(k, k)), GH_(size(k, k)), cW_(k), cH_(k) {}
 
@@ -104,17 +105,19 @@ class CpuBackend final : public Backend<T> {
     });
   }
 
+  // The ratio R_A = A ⊘ (L·Rᵀ) in column blocks of A; R_V is R_A or its transpose.
+  // Side L: P_L += R_A[:, blk] · R_factor[blk, :];  side R: P_R[blk, :] = R_A[:, blk]ᵀ · L.
   void kl_product(Side s) override {
-    const index_t m = this->rows(), n = this->cols();
+    const Side left = A_.left, right = partner(left);
     for_each_wh_block([&](index_t j0, index_t nb, T* R) {
       ratio_in_place(j0, nb, R);
-      const StoredMatrix r = column_major(m, nb);
-      if (s == Side::W)  // P_W += R · Ht[j0:j0+nb, :]
-        cpu::gemm(plan_gemm(r, false, ht_rows(nb), false, m), T(1), R, Ht_.data() + j0,
-                  T(j0 == 0 ? 0 : 1), PW_.data());
-      else  // P_H[j0:j0+nb, :] = Rᵀ · W
-        cpu::gemm(plan_gemm(r, true, column_major(m, k()), false, n), T(1), R, W_.data(),
-                  T(0), PH_.data() + j0);
+      const StoredMatrix r = column_major(A_.rows, nb);
+      if (s == left)
+        cpu::gemm(plan_gemm(r, false, factor_block(right, nb), false, A_.rows), T(1), R,
+                  factor(right).data() + j0, T(j0 == 0 ? 0 : 1), big_product(left).data());
+      else
+        cpu::gemm(plan_gemm(r, true, column_major(A_.rows, k()), false, A_.cols), T(1), R,
+                  factor(left).data(), T(0), big_product(right).data() + j0);
     });
   }
 
@@ -131,11 +134,13 @@ class CpuBackend final : public Backend<T> {
   }
 
   void update_mu_kl(Side s, Penalty<T> pen) override {
-    const T* c = sums_of(partner(s)).data();
+    const std::vector<T>& sums = sums_of(partner(s));
     kernels::dispatch_rank(k(), [&](auto width) {
       constexpr int K = decltype(width)::value;
+      std::vector<T> c(std::max(K, k()), T(0));  // zero-padded to K for the fast path
+      std::copy(sums.begin(), sums.end(), c.begin());
       for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
-        kernels::mu_kl_row<K>(x, p, c, k(), pen);
+        kernels::mu_kl_row<K>(x, p, c.data(), k(), pen);
       });
     });
   }
@@ -147,12 +152,12 @@ class CpuBackend final : public Backend<T> {
   double kl_pointwise_sum() override {
     double total = 0;
     for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
-      const index_t m = this->rows();
+      const index_t rows = A_.rows;
       double sum = 0;
 #pragma omp parallel for reduction(+ : sum) schedule(static)
       for (index_t j = 0; j < nb; ++j)
-        for (index_t i = 0; i < m; ++i)
-          sum += kernels::kl_pointwise(V_(i, j0 + j), WH[i + j * m]);
+        for (index_t i = 0; i < rows; ++i)
+          sum += kernels::kl_pointwise(A(i, j0 + j), WH[i + j * rows]);
       total += sum;
     });
     return total;
@@ -169,10 +174,12 @@ class CpuBackend final : public Backend<T> {
   std::vector<T>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
   std::vector<T>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
 
-  // Rows j0.. of Ht as the B operand: nb×k inside the n×k column-major Ht.
-  StoredMatrix ht_rows(index_t nb) const {
-    return {nb, index_t(k()), this->cols(), Layout::ColMajor};
+  // nb consecutive rows of the factor of side s, inside its column-major buffer.
+  StoredMatrix factor_block(Side s, index_t nb) const {
+    return {nb, index_t(k()), this->factor_rows(s), Layout::ColMajor};
   }
+
+  T A(index_t i, index_t j) const { return V_.data[j * A_.ld + i]; }
 
   // Q zero-padded to K×K for the fast path; Q itself for the strided path.
   template <int K>
@@ -223,27 +230,30 @@ class CpuBackend final : public Backend<T> {
     }
   }
 
-  // Calls fn(j0, nb, WH) for column blocks of W·Htᵀ (m×nb, column-major, scratch that
-  // fn may overwrite), bounding the extra memory to kRatioBlockEntries.
+  // Calls fn(j0, nb, WH) for column blocks of L·Rᵀ ≈ A (A_.rows×nb, column-major,
+  // scratch that fn may overwrite), bounding the extra memory to kRatioBlockEntries.
   template <class Fn>
   void for_each_wh_block(Fn fn) {
-    const index_t m = this->rows(), n = this->cols();
-    const index_t block = std::clamp<index_t>(kRatioBlockEntries / m, 1, n);
-    ratio_.resize(size(m, block));
-    for (index_t j0 = 0; j0 < n; j0 += block) {
-      const index_t nb = std::min(block, n - j0);
-      cpu::gemm(plan_gemm(column_major(m, k()), false, ht_rows(nb), true, m), T(1),
-                W_.data(), Ht_.data() + j0, T(0), ratio_.data());
+    const index_t rows = A_.rows, cols = A_.cols;
+    const Side left = A_.left, right = partner(left);
+    const index_t block = std::clamp<index_t>(kRatioBlockEntries / rows, 1, cols);
+    ratio_.resize(size(rows, block));
+    for (index_t j0 = 0; j0 < cols; j0 += block) {
+      const index_t nb = std::min(block, cols - j0);
+      cpu::gemm(plan_gemm(column_major(rows, k()), false, factor_block(right, nb), true,
+                          rows),
+                T(1), factor(left).data(), factor(right).data() + j0, T(0), ratio_.data());
       fn(j0, nb, ratio_.data());
     }
   }
 
-  // WH ← V[:, j0:j0+nb] ⊘ WH.
+  // WH ← A[:, j0:j0+nb] ⊘ WH.
   void ratio_in_place(index_t j0, index_t nb, T* WH) const {
-    const index_t m = this->rows();
+    const index_t rows = A_.rows;
 #pragma omp parallel for schedule(static)
     for (index_t j = 0; j < nb; ++j)
-      for (index_t i = 0; i < m; ++i) WH[i + j * m] = kernels::kl_ratio(V_(i, j0 + j), WH[i + j * m]);
+      for (index_t i = 0; i < rows; ++i)
+        WH[i + j * rows] = kernels::kl_ratio(A(i, j0 + j), WH[i + j * rows]);
   }
 
   static double dot(const std::vector<T>& a, const std::vector<T>& b) {
@@ -257,16 +267,14 @@ class CpuBackend final : public Backend<T> {
   template <class F>
   double reduce_data(F f) const {
     double sum = 0;
-    const index_t m = this->rows(), n = this->cols();
-    const bool by_rows = V_.layout == Layout::RowMajor;
-    const index_t outer = by_rows ? m : n, inner = by_rows ? n : m;
 #pragma omp parallel for reduction(+ : sum) schedule(static)
-    for (index_t a = 0; a < outer; ++a)
-      for (index_t b = 0; b < inner; ++b) sum += f(V_.data[a * V_.ld + b]);
+    for (index_t j = 0; j < A_.cols; ++j)
+      for (index_t i = 0; i < A_.rows; ++i) sum += f(A(i, j));
     return sum;
   }
 
   DenseView<const T> V_;
+  ColumnView A_;  // V read column by column in storage order
   std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_;
   std::vector<T> ratio_;        // scratch: KL ratio blocks
   std::vector<T> row_scratch_;  // scratch: k values a row on the large-k path

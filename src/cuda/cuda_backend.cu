@@ -12,6 +12,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/column_view.hpp"
 #include "core/gemm_plan.hpp"
 #include "cuda/cuda_hooks.hpp"
 #include "cuda/resources.hpp"
@@ -26,23 +27,20 @@ using core::StoredMatrix;
 // Working memory of one KL ratio block, in entries (64 MiB of float).
 constexpr index_t kRatioBlockEntries = index_t(1) << 24;
 
-// V as the kernels and reductions read it on the device.
-struct DeviceData {
+// A (core/column_view.hpp) on the device: V read column by column in storage order,
+// so that consecutive threads read consecutive addresses.
+struct ColumnData {
   const float* data;
-  index_t ld;
-  bool row_major;
-  __host__ __device__ float at(index_t i, index_t j) const {
-    return row_major ? data[i * ld + j] : data[j * ld + i];
-  }
+  index_t rows, ld;
+  __host__ __device__ float at(index_t i, index_t j) const { return data[j * ld + i]; }
 };
 
-// f(V(i, j)) summed in double over the m×n entries, enumerated column by column.
+// f(A(i, j)) summed in double over all entries, enumerated in storage order.
 template <class F>
 struct EntryOf {
-  DeviceData V;
-  index_t m;
+  ColumnData A;
   F f;
-  __host__ __device__ double operator()(index_t e) const { return f(V.at(e % m, e / m)); }
+  __host__ __device__ double operator()(index_t e) const { return f(A.at(e % A.rows, e / A.rows)); }
 };
 struct Identity {
   __host__ __device__ double operator()(float v) const { return v; }
@@ -56,18 +54,17 @@ struct Product {
   __host__ __device__ double operator()(index_t e) const { return double(a[e]) * b[e]; }
 };
 struct KlPointwise {
-  DeviceData V;
+  ColumnData A;
   const float* wh;
-  index_t m, j0;
+  index_t j0;
   __host__ __device__ double operator()(index_t e) const {
-    return kernels::kl_pointwise(V.at(e % m, j0 + e / m), wh[e]);
+    return kernels::kl_pointwise(A.at(e % A.rows, j0 + e / A.rows), wh[e]);
   }
 };
 struct IsBad {
-  DeviceData V;
-  index_t m;
+  ColumnData A;
   __host__ __device__ bool operator()(index_t e) const {
-    const float v = V.at(e % m, e / m);
+    const float v = A.at(e % A.rows, e / A.rows);
     return !(isfinite(v) && v >= 0.0f);
   }
 };
@@ -83,22 +80,26 @@ class CudaBackend final : public core::Backend<float> {
  public:
   // V on the host is copied once to the GPU, packed in its own layout.
   CudaBackend(DenseView<const float> V, int k, bool allow_tf32)
-      : Backend(V.rows, V.cols, k), stream_(std::in_place), blas_(stream_->get(), allow_tf32) {
+      : Backend(V.rows, V.cols, k), stream_(std::in_place), blas_(stream_->get(), allow_tf32),
+        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)) {
     check_memory(true);
-    const bool row_major = V.layout == Layout::RowMajor;
-    const index_t inner = row_major ? V.cols : V.rows, outer = row_major ? V.rows : V.cols;
     V_owned_ = DeviceBuffer<float>(std::size_t(V.rows * V.cols));
-    NMFUSE_CUDA_TRY(cudaMemcpy2DAsync(V_owned_.data(), inner * sizeof(float), V.data,
-                                      V.ld * sizeof(float), inner * sizeof(float), outer,
+    const std::size_t column = A_.rows * sizeof(float);
+    if (A_.ld == A_.rows)  // packed: one plain copy (2D copies cap the pitch at ~2 GB)
+      NMFUSE_CUDA_TRY(cudaMemcpyAsync(V_owned_.data(), V.data, column * A_.cols,
                                       cudaMemcpyHostToDevice, stream()));
-    V_ = {V_owned_.data(), inner, row_major};
+    else
+      NMFUSE_CUDA_TRY(cudaMemcpy2DAsync(V_owned_.data(), column, V.data, A_.ld * sizeof(float),
+                                        column, A_.cols, cudaMemcpyHostToDevice, stream()));
+    A_.ld = A_.rows;
+    V_ = V_owned_.data();
     allocate();
   }
 
   // V already on the GPU is used in place, on the caller's stream.
   CudaBackend(const DeviceView& V, int k, cudaStream_t stream, bool allow_tf32)
       : Backend(V.rows, V.cols, k), caller_stream_(stream), blas_(stream, allow_tf32),
-        V_{V.data, V.ld, V.layout == Layout::RowMajor} {
+        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)), V_(V.data) {
     check_memory(false);
     allocate();
   }
@@ -112,7 +113,7 @@ class CudaBackend final : public core::Backend<float> {
     DeviceBuffer<float> x(std::size_t(inner) * width), y(std::size_t(outer) * width);
     NMFUSE_CUDA_TRY(cudaMemcpyAsync(x.data(), X, x.size() * sizeof(float),
                                     cudaMemcpyHostToDevice, stream()));
-    gemm(plan_gemm(stored_V(), !w, core::column_major(inner, width), false, outer), V_.data,
+    gemm(plan_gemm(stored_V(), !w, core::column_major(inner, width), false, outer), V_,
          x.data(), y.data());
     NMFUSE_CUDA_TRY(cudaMemcpyAsync(out, y.data(), y.size() * sizeof(float),
                                     cudaMemcpyDeviceToHost, stream()));
@@ -134,7 +135,7 @@ class CudaBackend final : public core::Backend<float> {
     const Side p = core::partner(s);
     gemm(plan_gemm(stored_V(), s == Side::H, core::column_major(factor_rows(p), k()), false,
                    factor_rows(s)),
-         V_.data, factor(p).data(), big_product(s).data());
+         V_, factor(p).data(), big_product(s).data());
   }
 
   void gram(Side s) override {
@@ -154,25 +155,24 @@ class CudaBackend final : public core::Backend<float> {
                   row_scratch_.data(), factor_rows(s), k(), pen, max_sweeps, inner_tol, stream());
   }
 
+  // As on the CPU: R_A = A ⊘ (L·Rᵀ) in column blocks of A. Side L:
+  // P_L += R_A[:, blk] · R_factor[blk, :];  side R: P_R[blk, :] = R_A[:, blk]ᵀ · L.
   void kl_product(Side s) override {
-    const index_t m = rows(), n = cols();
+    const Side left = A_.left, right = core::partner(left);
     for_each_wh_block([&](index_t j0, index_t nb, float* R) {
-      kernels::kl_ratio_block(R, V_.data, V_.ld, V_.row_major, m, j0, nb, stream());
-      const StoredMatrix r = core::column_major(m, nb);
-      if (s == Side::W)  // P_W += R · Ht[j0:j0+nb, :]
-        gemm(plan_gemm(r, false, ht_rows(nb), false, m), R, Ht_.data() + j0, PW_.data(),
-             j0 == 0 ? 0.0f : 1.0f);
-      else  // P_H[j0:j0+nb, :] = Rᵀ · W
-        gemm(plan_gemm(r, true, core::column_major(m, k()), false, n), R, W_.data(),
-             PH_.data() + j0);
+      kernels::kl_ratio_block(R, V_, A_.ld, A_.rows, j0, nb, stream());
+      const StoredMatrix r = core::column_major(A_.rows, nb);
+      if (s == left)
+        gemm(plan_gemm(r, false, factor_block(right, nb), false, A_.rows), R,
+             factor(right).data() + j0, big_product(left).data(), j0 == 0 ? 0.0f : 1.0f);
+      else
+        gemm(plan_gemm(r, true, core::column_major(A_.rows, k()), false, A_.cols), R,
+             factor(left).data(), big_product(right).data() + j0);
     });
   }
 
-  void column_sums(Side s) override {  // c_s = X_sᵀ · 1
-    const float one = 1.0f, zero = 0.0f;
-    NMFUSE_CUBLAS_TRY(cublasSgemv(blas_.get(), CUBLAS_OP_T, int(factor_rows(s)), k(), &one,
-                                  factor(s).data(), int(factor_rows(s)), ones_.data(), 1, &zero,
-                                  sums_of(s).data(), 1));
+  void column_sums(Side s) override {
+    kernels::column_sums(factor(s).data(), factor_rows(s), k(), sums_of(s).data(), stream());
   }
 
   void update_mu_kl(Side s, kernels::Penalty<float> pen) override {
@@ -187,10 +187,11 @@ class CudaBackend final : public core::Backend<float> {
   double kl_pointwise_sum() override {
     double total = 0;
     for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
-      const index_t m = rows();
-      total += thrust::transform_reduce(thrust::cuda::par.on(stream()), thrust::counting_iterator<index_t>(0),
-                                        thrust::counting_iterator<index_t>(m * nb),
-                                        KlPointwise{V_, WH, m, j0}, 0.0, thrust::plus<double>());
+      total += thrust::transform_reduce(thrust::cuda::par.on(stream()),
+                                        thrust::counting_iterator<index_t>(0),
+                                        thrust::counting_iterator<index_t>(A_.rows * nb),
+                                        KlPointwise{column_data(), WH, j0}, 0.0,
+                                        thrust::plus<double>());
     });
     return total;
   }
@@ -206,10 +207,16 @@ class CudaBackend final : public core::Backend<float> {
   cudaStream_t stream() const { return stream_ ? stream_->get() : caller_stream_; }
 
   StoredMatrix stored_V() const {
-    return {rows(), cols(), V_.ld, V_.row_major ? Layout::RowMajor : Layout::ColMajor};
+    // A column-major m×n V is A; a row-major one is Aᵀ (A is n×m column-major).
+    return A_.left == Side::W ? StoredMatrix{rows(), cols(), A_.ld, Layout::ColMajor}
+                              : StoredMatrix{rows(), cols(), A_.ld, Layout::RowMajor};
   }
-  StoredMatrix ht_rows(index_t nb) const { return {nb, index_t(k()), cols(), Layout::ColMajor}; }
-  index_t ratio_block() const { return std::clamp<index_t>(kRatioBlockEntries / rows(), 1, cols()); }
+  ColumnData column_data() const { return {V_, A_.rows, A_.ld}; }
+  // nb consecutive rows of the factor of side s, inside its column-major buffer.
+  StoredMatrix factor_block(Side s, index_t nb) const {
+    return {nb, index_t(k()), factor_rows(s), Layout::ColMajor};
+  }
+  index_t ratio_block() const { return std::clamp<index_t>(kRatioBlockEntries / A_.rows, 1, A_.cols); }
 
   DeviceBuffer<float>& factor(Side s) { return s == Side::W ? W_ : Ht_; }
   DeviceBuffer<float>& big_product(Side s) { return s == Side::W ? PW_ : PH_; }
@@ -219,8 +226,7 @@ class CudaBackend final : public core::Backend<float> {
   // Every buffer the loop needs, in floats, beside V itself.
   std::size_t working_floats() const {
     const std::size_t m = rows(), n = cols(), kk = k();
-    return 2 * (m + n) * kk + 2 * kk * kk + 2 * kk + std::max(m, n) +
-           std::size_t(rows() * ratio_block()) + (kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk);
+    return 2 * (m + n) * kk + 2 * kk * kk + 2 * kk + std::size_t(A_.rows * ratio_block()) + (kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk);
   }
 
   void check_memory(bool with_V) const {
@@ -246,11 +252,6 @@ class CudaBackend final : public core::Backend<float> {
     GH_ = DeviceBuffer<float>(kk * kk);
     cW_ = DeviceBuffer<float>(kk);
     cH_ = DeviceBuffer<float>(kk);
-    ones_ = DeviceBuffer<float>(std::max(m, n));
-    const std::vector<float> ones(ones_.size(), 1.0f);
-    NMFUSE_CUDA_TRY(cudaMemcpyAsync(ones_.data(), ones.data(), ones.size() * sizeof(float),
-                                    cudaMemcpyHostToDevice, stream()));
-    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
     if (!kernels::fast_path(std::max(m, n), k())) row_scratch_ = DeviceBuffer<float>(std::max(m, n) * kk);
   }
 
@@ -265,14 +266,18 @@ class CudaBackend final : public core::Backend<float> {
                                   int(p.ldc)));
   }
 
+  // Calls fn(j0, nb, WH) for column blocks of L·Rᵀ ≈ A (A_.rows×nb, column-major,
+  // scratch that fn may overwrite), bounding the extra memory to kRatioBlockEntries.
   template <class Fn>
   void for_each_wh_block(Fn fn) {
-    const index_t m = rows(), n = cols(), block = ratio_block();
-    if (ratio_.size() == 0) ratio_ = DeviceBuffer<float>(std::size_t(m * block));
-    for (index_t j0 = 0; j0 < n; j0 += block) {
-      const index_t nb = std::min(block, n - j0);
-      gemm(plan_gemm(core::column_major(m, k()), false, ht_rows(nb), true, m), W_.data(),
-           Ht_.data() + j0, ratio_.data());
+    const Side left = A_.left, right = core::partner(left);
+    const index_t block = ratio_block();
+    if (ratio_.size() == 0) ratio_ = DeviceBuffer<float>(std::size_t(A_.rows * block));
+    for (index_t j0 = 0; j0 < A_.cols; j0 += block) {
+      const index_t nb = std::min(block, A_.cols - j0);
+      gemm(plan_gemm(core::column_major(A_.rows, k()), false, factor_block(right, nb), true,
+                     A_.rows),
+           factor(left).data(), factor(right).data() + j0, ratio_.data());
       fn(j0, nb, ratio_.data());
     }
   }
@@ -285,18 +290,19 @@ class CudaBackend final : public core::Backend<float> {
 
   template <class F>
   double reduce_data(F f) {
-    const index_t m = rows();
-    return thrust::transform_reduce(thrust::cuda::par.on(stream()), thrust::counting_iterator<index_t>(0),
-                                    thrust::counting_iterator<index_t>(m * cols()),
-                                    EntryOf<F>{V_, m, f}, 0.0, thrust::plus<double>());
+    return thrust::transform_reduce(thrust::cuda::par.on(stream()),
+                                    thrust::counting_iterator<index_t>(0),
+                                    thrust::counting_iterator<index_t>(A_.rows * A_.cols),
+                                    EntryOf<F>{column_data(), f}, 0.0, thrust::plus<double>());
   }
 
   std::optional<Stream> stream_;      // ours, for host data
   cudaStream_t caller_stream_ = nullptr;  // the caller's, for device data
   CublasHandle blas_;
+  core::ColumnView A_;  // V read column by column in storage order
   DeviceBuffer<float> V_owned_;
-  DeviceData V_{nullptr, 0, true};
-  DeviceBuffer<float> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ones_, ratio_, row_scratch_;
+  const float* V_ = nullptr;
+  DeviceBuffer<float> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ratio_, row_scratch_;
 };
 
 }  // namespace
@@ -312,10 +318,14 @@ GpuStatus probe() {
                    cudaGetErrorString(err)};
   }
   if (count == 0) return {0, "the CUDA runtime sees no device"};
+  int device = 0;
   cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess)
-    return {0, "device 0 did not answer cudaGetDeviceProperties"};
-  return {count, std::string(prop.name) + " (device 0 of " + std::to_string(count) + ")"};
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&prop, device) != cudaSuccess) {
+    static_cast<void>(cudaGetLastError());
+    return {0, "the current CUDA device did not answer cudaGetDeviceProperties"};
+  }
+  return {count, std::string(prop.name) + " (device " + std::to_string(device) + " of " +
+                     std::to_string(count) + ")"};
 }
 
 std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float> V, int rank,
@@ -329,20 +339,26 @@ std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView& V, i
 }
 
 void check_device_matrix(const DeviceView& V, CUstream_st* stream) {
-  const DeviceData data{V.data, V.ld, V.layout == Layout::RowMajor};
-  const index_t count = V.rows * V.cols;
+  cudaPointerAttributes where{};
+  if (cudaPointerGetAttributes(&where, V.data) != cudaSuccess ||
+      (where.type != cudaMemoryTypeDevice && where.type != cudaMemoryTypeManaged)) {
+    static_cast<void>(cudaGetLastError());
+    throw InvalidArgument("V (on the GPU) has data that is not GPU memory");
+  }
+  const core::ColumnView A = core::column_view(V.rows, V.cols, V.ld, V.layout);
+  const index_t count = A.rows * A.cols;
   const auto first = thrust::counting_iterator<index_t>(0);
   const auto bad = thrust::find_if(thrust::cuda::par.on(stream), first, first + count,
-                                   IsBad{data, V.rows});
+                                   IsBad{{V.data, A.rows, A.ld}});
   if (bad == first + count) return;
-  const index_t e = *bad, i = e % V.rows, j = e / V.rows;
+  const index_t e = *bad, a_row = e % A.rows, a_col = e / A.rows;
   float v = 0;
-  const float* at = V.layout == Layout::RowMajor ? V.data + i * V.ld + j : V.data + j * V.ld + i;
-  NMFUSE_CUDA_TRY(cudaMemcpy(&v, at, sizeof(float), cudaMemcpyDeviceToHost));
+  NMFUSE_CUDA_TRY(cudaMemcpy(&v, V.data + a_col * A.ld + a_row, sizeof(float), cudaMemcpyDeviceToHost));
+  const bool transposed = A.left == Side::H;  // A = Vᵀ
   std::ostringstream msg;
   msg << "V (" << V.rows << "×" << V.cols << ", on the GPU) has "
       << (std::isnan(v) ? "a NaN" : std::isinf(v) ? "an infinite" : "a negative") << " entry at ("
-      << i << ", " << j << "): " << v;
+      << (transposed ? a_col : a_row) << ", " << (transposed ? a_row : a_col) << "): " << v;
   throw InvalidArgument(msg.str());
 }
 

@@ -11,6 +11,7 @@
 namespace nmfuse::cuda {
 
 [[noreturn]] inline void throw_cuda(cudaError_t err, const char* call, const char* file, int line) {
+  static_cast<void>(cudaGetLastError());  // clear it: the next call must not report it again
   const std::string what = std::string(call) + " failed with " + cudaGetErrorName(err) + " (" +
                            cudaGetErrorString(err) + ") at " + file + ":" + std::to_string(line);
   if (err == cudaErrorMemoryAllocation) throw OutOfDeviceMemory(what);
@@ -45,5 +46,5 @@ namespace nmfuse::cuda {
 // In destructors: a failure to release cannot be reported, only not made worse.
 #define NMFUSE_CUDA_TRY_NO_THROW(call) static_cast<void>(call)
 
-// After every kernel launch: a bad configuration shows here, not later.
-#define NMFUSE_CHECK_LAUNCH() NMFUSE_CUDA_TRY(cudaPeekAtLastError())
+// After every kernel launch: a bad configuration shows here, not later (and is cleared).
+#define NMFUSE_CHECK_LAUNCH() NMFUSE_CUDA_TRY(cudaGetLastError())
