@@ -83,10 +83,12 @@ NMFUSE_HD void mu_frobenius_row(const XRow& x, const PRow& p, NextRow& next, con
   NMFUSE_UNROLL
   for (int t = 0; t < n; ++t) {
     reread_memory();
-    Value xq = Value(0);
+    // Four partial sums: four independent chains of multiply-adds instead of one.
+    Value xq[4] = {Value(0), Value(0), Value(0), Value(0)};
     NMFUSE_UNROLL
-    for (int s = 0; s < n; ++s) xq += x[s] * Q[s + t * ldq];
-    next[t] = mu_step<Value>(x[t], p[t], xq + pen.l1 + pen.l2 * x[t]);
+    for (int s = 0; s < n; ++s) xq[s & 3] += x[s] * Q[s + t * ldq];
+    const Value sum = (xq[0] + xq[1]) + (xq[2] + xq[3]);
+    next[t] = mu_step<Value>(x[t], p[t], sum + pen.l1 + pen.l2 * x[t]);
   }
 }
 
@@ -168,6 +170,13 @@ NMFUSE_HD void hals_row(XRow& x, const PRow& p, GRow& g, const T* Q, int ldq, in
     last = hals_sweep_row<K>(x, g, Q, ldq, k, pen, row, active);
     if (sweep == 0) first = last;
   }
+}
+
+// Extrapolation of an iterate (Ang & Gillis 2019), kept non-negative:
+// max(0, x + β·(x − x_previous)).
+template <class T>
+NMFUSE_HD T extrapolated(T x, T previous, T beta) {
+  return positive_part(x + beta * (x - previous));
 }
 
 // Kullback–Leibler, entry-wise: v / (WH) with scikit-learn's floor on WH.

@@ -126,6 +126,14 @@ __global__ void kl_ratio_kernel(float* WH, const float* A, std::int64_t ld, std:
   }
 }
 
+__global__ void extrapolate_kernel(float* X, float* previous, std::int64_t count, float beta) {
+  for (std::int64_t e = thread_row(); e < count; e += std::int64_t(gridDim.x) * blockDim.x) {
+    const float x = X[e];
+    X[e] = extrapolated(x, previous[e], beta);
+    previous[e] = x;
+  }
+}
+
 // One block a column: a strided sum per thread, then CUB's block reduction.
 __global__ void column_sums_kernel(const float* X, std::int64_t rows, float* c) {
   using Reduce = cub::BlockReduce<double, kBlockThreads>;
@@ -183,6 +191,10 @@ void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int
 void kl_ratio_block(float* WH, const float* A, std::int64_t ld, std::int64_t rows,
                     std::int64_t j0, std::int64_t nb, cudaStream_t stream) {
   launch(rows * nb, 0, stream, kl_ratio_kernel, WH, A, ld, rows, j0, nb);
+}
+
+void extrapolate(float* X, float* previous, std::int64_t count, float beta, cudaStream_t stream) {
+  launch(count, 0, stream, extrapolate_kernel, X, previous, count, beta);
 }
 
 void column_sums(const float* X, std::int64_t rows, int k, float* c, cudaStream_t stream) {

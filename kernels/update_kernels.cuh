@@ -21,6 +21,9 @@ void hals(float* X, const float* P, const float* G, float* scratch, std::int64_t
 void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int k,
            Penalty<float> pen, cudaStream_t stream);
 
+// X ← max(0, X + β·(X − previous)) and previous ← the old X, over `count` entries.
+void extrapolate(float* X, float* previous, std::int64_t count, float beta, cudaStream_t stream);
+
 // WH (rows×nb, column-major) ← A[:, j0:j0+nb] ⊘ WH, A column-major with leading
 // dimension ld (core/column_view.hpp).
 void kl_ratio_block(float* WH, const float* A, std::int64_t ld, std::int64_t rows,

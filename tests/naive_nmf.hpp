@@ -73,20 +73,22 @@ inline void hals(Dense& X, const Dense& P, const Dense& Q, Penalty pen, int swee
       }
 }
 
-// One iteration, W then H, as scikit-learn orders it. W is m×k, H is k×n.
-enum class Method { MU, HALS };
-
-inline void frobenius_iteration(const Dense& V, Dense& W, Dense& H, Method method,
-                                Penalty pen_W, Penalty pen_H, int sweeps) {
+// One Lee–Seung iteration, W then H, as scikit-learn orders it. W is m×k, H is k×n.
+inline void mu_iteration(const Dense& V, Dense& W, Dense& H, Penalty pen_W, Penalty pen_H) {
   const Dense Ht = transpose(H);
-  const Dense PW = multiply(V, Ht), QW = multiply(H, Ht);
-  if (method == Method::MU) mu_frobenius(W, PW, QW, pen_W);
-  else hals(W, PW, QW, pen_W, sweeps);
+  mu_frobenius(W, multiply(V, Ht), multiply(H, Ht), pen_W);
   Dense Htn = transpose(H);
-  const Dense PH = multiply(transpose(V), W), QH = multiply(transpose(W), W);
-  if (method == Method::MU) mu_frobenius(Htn, PH, QH, pen_H);
-  else hals(Htn, PH, QH, pen_H, sweeps);
+  mu_frobenius(Htn, multiply(transpose(V), W), multiply(transpose(W), W), pen_H);
   H = transpose(Htn);
+}
+
+// X ← max(0, X + β·(X − previous)), previous ← the old X (Ang & Gillis 2019).
+inline void extrapolate(Dense& X, Dense& previous, double beta) {
+  for (std::size_t e = 0; e < X.a.size(); ++e) {
+    const double x = X.a[e];
+    X.a[e] = std::max(0.0, x + beta * (x - previous.a[e]));
+    previous.a[e] = x;
+  }
 }
 
 // Kullback–Leibler MU (REFERENCE.md), W then H.
@@ -123,6 +125,40 @@ inline double frobenius_loss(const Dense& V, const Dense& W, const Dense& H) {
   for (std::size_t i = 0; i < V.a.size(); ++i) s += (V.a[i] - WH.a[i]) * (V.a[i] - WH.a[i]);
   return 0.5 * s;
 }
+
+// HALS with extrapolation, an iteration a call: update W, extrapolate it, update H;
+// then, if the run goes on, extrapolate H with a step that grows while the loss falls.
+struct ExtrapolatedHals {
+  Dense W, H, W_previous, H_previous;
+  double beta = 0.25, beta_cap = 1.0, last_loss;
+
+  ExtrapolatedHals(const Dense& V, const Dense& W0, const Dense& H0)
+      : W(W0), H(H0), W_previous(W0), H_previous(H0), last_loss(frobenius_loss(V, W0, H0)) {}
+
+  // After it, W and H are the iterate the library returns from a run that ends here.
+  void iterate(const Dense& V, Penalty pen_W, Penalty pen_H, int sweeps) {
+    Dense Ht = transpose(H);
+    hals(W, multiply(V, Ht), multiply(H, Ht), pen_W, sweeps);
+    extrapolate(W, W_previous, beta);
+    Ht = transpose(H);
+    hals(Ht, multiply(transpose(V), W), multiply(transpose(W), W), pen_H, sweeps);
+    H = transpose(Ht);
+  }
+
+  void go_on(const Dense& V) {
+    const double loss = frobenius_loss(V, W, H);
+    const bool rose = loss > last_loss;
+    last_loss = loss;
+    if (rose) {
+      beta_cap = beta;
+      beta /= 1.5;
+    } else {
+      beta = std::min(beta_cap, 1.05 * beta);
+      beta_cap = std::min(1.0, 1.01 * beta_cap);
+    }
+    extrapolate(H, H_previous, rose ? 0.0 : beta);
+  }
+};
 
 inline double kl_loss(const Dense& V, const Dense& W, const Dense& H) {
   const Dense WH = multiply(W, H);

@@ -34,7 +34,7 @@ TEST_P(NaiveAgreement, EveryIterationMatchesTheReferee) {
   opt.alpha_H = 2 * c.alpha;
   opt.l1_ratio = 0.3;
   opt.hals_inner_max = 3;
-  opt.hals_inner_tol = 0;  // always the full 3 sweeps, as the referee does
+  opt.hals_inner_tol = 0;  // always the full 3 sweeps, as the referee does (extrapolating)
   opt.tol = 0;
 
   // REFERENCE.md's scaling: l1_W = α_W·ρ·n, l2_W = α_W·(1−ρ)·n, and m for H.
@@ -42,14 +42,18 @@ TEST_P(NaiveAgreement, EveryIterationMatchesTheReferee) {
   const naive::Penalty pen_H{2 * c.alpha * 0.3 * m, 2 * c.alpha * 0.7 * m};
   const naive::Dense Vn = to_naive(V);
   naive::Dense W = to_naive(W0), H = to_naive(H0);
-  for (int it = 1; it <= 4; ++it) {
-    if (c.loss == nmfuse::Loss::KullbackLeibler)
+  naive::ExtrapolatedHals hals(Vn, W, H);
+  for (int it = 1; it <= 6; ++it) {
+    if (c.loss == nmfuse::Loss::KullbackLeibler) {
       naive::kl_iteration(Vn, W, H, pen_W, pen_H);
-    else
-      naive::frobenius_iteration(Vn, W, H,
-                                 c.solver == nmfuse::Solver::MU ? naive::Method::MU
-                                                                : naive::Method::HALS,
-                                 pen_W, pen_H, 3);
+    } else if (c.solver == nmfuse::Solver::MU) {
+      naive::mu_iteration(Vn, W, H, pen_W, pen_H);
+    } else {
+      if (it > 1) hals.go_on(Vn);
+      hals.iterate(Vn, pen_W, pen_H, 3);
+      W = hals.W;
+      H = hals.H;
+    }
     opt.max_iter = it;
     const auto r = nmfuse::factorize(V.view(), opt, W0.view(), H0.view());
     // Each step is a few products of length ≤ max(m, n) in double: rounding of order

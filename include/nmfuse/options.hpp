@@ -65,6 +65,9 @@ struct Options {
   // (0: 1 + ½·(cost of the products / cost of a sweep), Gillis & Glineur 2012).
   int hals_inner_max = 0;
   double hals_inner_tol = 0.01;
+  // HALS moves each factor on past its update, x + β·(x − x_previous), with β adapted
+  // to whether the loss went down (Ang & Gillis 2019): fewer iterations to a loss.
+  bool hals_extrapolate = true;
 
   Device device = Device::Auto;
   // Let cuBLAS use TF32 tensor cores for the big products on the GPU: several times

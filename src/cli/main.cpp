@@ -62,7 +62,9 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
   cmd.add_option("--l1-ratio", f.opt.l1_ratio, "share of L1 in the regularization, 0..1");
   cmd.add_option("--hals-inner-max", f.opt.hals_inner_max,
                  "HALS sweeps per pair of products, at most (0: automatic)");
+  cmd.add_flag("!--no-extrapolate", f.opt.hals_extrapolate, "HALS without extrapolation");
   cmd.add_option("--threads", f.threads, "CPU threads (0: all)");
+  cmd.add_flag("--tf32", f.opt.allow_tf32, "TF32 tensor cores for the GPU's products");
   cmd.add_option("--device", f.opt.device, "auto, cpu or cuda")
       ->transform(CLI::CheckedTransformer(names({Device::Auto, Device::Cpu, Device::Cuda})));
   cmd.add_flag("--quiet", f.quiet, "print nothing but errors");

@@ -121,6 +121,19 @@ class CpuBackend final : public Backend<T> {
     });
   }
 
+  void extrapolate(Side s, T beta) override {
+    std::vector<T>& X = factor(s);
+    std::vector<T>& previous = s == Side::W ? previous_W_ : previous_H_;
+    previous.resize(X.size());
+    const index_t count = index_t(X.size());
+#pragma omp parallel for schedule(static)
+    for (index_t e = 0; e < count; ++e) {
+      const T x = X[e];
+      X[e] = kernels::extrapolated(x, previous[e], beta);
+      previous[e] = x;
+    }
+  }
+
   void column_sums(Side s) override {
     const std::vector<T>& X = factor(s);
     const index_t r = this->factor_rows(s);
@@ -276,6 +289,7 @@ class CpuBackend final : public Backend<T> {
   DenseView<const T> V_;
   ColumnView A_;  // V read column by column in storage order
   std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_;
+  std::vector<T> previous_W_, previous_H_;  // the iterates extrapolate() saw last
   std::vector<T> ratio_;        // scratch: KL ratio blocks
   std::vector<T> row_scratch_;  // scratch: k values a row on the large-k path
 };

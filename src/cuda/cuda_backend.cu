@@ -171,6 +171,13 @@ class CudaBackend final : public core::Backend<float> {
     });
   }
 
+  void extrapolate(Side s, float beta) override {
+    DeviceBuffer<float>& previous = s == Side::W ? previous_W_ : previous_H_;
+    if (previous.size() == 0) previous = DeviceBuffer<float>(factor(s).size());
+    kernels::extrapolate(factor(s).data(), previous.data(), index_t(factor(s).size()), beta,
+                         stream());
+  }
+
   void column_sums(Side s) override {
     kernels::column_sums(factor(s).data(), factor_rows(s), k(), sums_of(s).data(), stream());
   }
@@ -226,7 +233,7 @@ class CudaBackend final : public core::Backend<float> {
   // Every buffer the loop needs, in floats, beside V itself.
   std::size_t working_floats() const {
     const std::size_t m = rows(), n = cols(), kk = k();
-    return 2 * (m + n) * kk + 2 * kk * kk + 2 * kk + std::size_t(A_.rows * ratio_block()) + (kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk);
+    return 3 * (m + n) * kk + 2 * kk * kk + 2 * kk + std::size_t(A_.rows * ratio_block()) + (kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk);
   }
 
   void check_memory(bool with_V) const {
@@ -303,6 +310,7 @@ class CudaBackend final : public core::Backend<float> {
   DeviceBuffer<float> V_owned_;
   const float* V_ = nullptr;
   DeviceBuffer<float> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ratio_, row_scratch_;
+  DeviceBuffer<float> previous_W_, previous_H_;  // the iterates extrapolate() saw last
 };
 
 }  // namespace
