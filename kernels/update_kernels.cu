@@ -24,6 +24,19 @@ struct PaddedOutRow {
   __device__ float& operator[](int t) { return t < k ? base[t * stride] : sink; }
 };
 
+template <int K>
+__device__ void load_row(float (&x)[K], const float* X, std::int64_t i, int stride, int k) {
+#pragma unroll
+  for (int t = 0; t < K; ++t) x[t] = PaddedRow{X + i, stride, k}[t];
+}
+
+template <int K>
+__device__ void store_row(const float (&x)[K], float* X, std::int64_t i, int stride, int k) {
+  PaddedOutRow out{X + i, stride, k};
+#pragma unroll
+  for (int t = 0; t < K; ++t) out[t] = x[t];
+}
+
 // G (k×k) zero-padded to K×K in shared memory, by the whole block.
 template <int K>
 __device__ void load_padded_gram(float* Q, const float* G, int k) {
@@ -48,8 +61,7 @@ __global__ void mu_frobenius_fast(float* X, const float* P, const float* G, std:
   if (i >= rows) return;
   const int stride = int(rows);
   float x[K];
-#pragma unroll
-  for (int t = 0; t < K; ++t) x[t] = PaddedRow{X + i, stride, k}[t];
+  load_row(x, X, i, stride, k);
   // The old row stays in registers; the new one goes straight to memory.
   PaddedOutRow next{X + i, stride, k};
   mu_frobenius_row<K>(x, PaddedRow{P + i, stride, k}, next, Q, K, k, pen);
@@ -64,12 +76,9 @@ __global__ void hals_fast(float* X, const float* P, const float* G, std::int64_t
   if (i >= rows) return;
   const int stride = int(rows);
   float x[K], g[K];
-#pragma unroll
-  for (int t = 0; t < K; ++t) x[t] = PaddedRow{X + i, stride, k}[t];
+  load_row(x, X, i, stride, k);
   hals_row<K>(x, PaddedRow{P + i, stride, k}, g, Q, K, k, pen, max_sweeps, inner_tol, i);
-  PaddedOutRow out{X + i, stride, k};
-#pragma unroll
-  for (int t = 0; t < K; ++t) out[t] = x[t];
+  store_row(x, X, i, stride, k);
 }
 
 template <int K>
@@ -82,12 +91,9 @@ __global__ void mu_kl_fast(float* X, const float* P, const float* colsum, std::i
   if (i >= rows) return;
   const int stride = int(rows);
   float x[K];
-#pragma unroll
-  for (int t = 0; t < K; ++t) x[t] = PaddedRow{X + i, stride, k}[t];
+  load_row(x, X, i, stride, k);
   mu_kl_row<K>(x, PaddedRow{P + i, stride, k}, c, k, pen);
-  PaddedOutRow out{X + i, stride, k};
-#pragma unroll
-  for (int t = 0; t < K; ++t) out[t] = x[t];
+  store_row(x, X, i, stride, k);
 }
 
 // Large-k path: rows read through strides in global memory, k-wide workspace in scratch.
