@@ -1,5 +1,5 @@
-// The CPU backend: the big products by BLAS, the per-row updates from kernels/ on
-// OpenMP threads, one row per iteration of a parallel loop.
+// The CPU backend: the big products by BLAS, the per-row updates of kernels/ on OpenMP
+// threads, each on a SIMD pack of rows (lanes.hpp).
 #include <algorithm>
 #include <vector>
 
@@ -15,7 +15,7 @@ namespace {
 using kernels::Penalty;
 using kernels::StridedRow;
 
-// Working memory of one ratio block R = V[:, j0:j0+b] ⊘ (W·Ht[j0:j0+b, :]ᵀ), in entries.
+// Working memory of one KL ratio block (a column block of A, core/column_view.hpp).
 constexpr index_t kRatioBlockEntries = index_t(1) << 24;
 
 template <class T>
@@ -33,11 +33,11 @@ class CpuBackend final : public Backend<T> {
     return reduce_data([](T v) { return double(v) * double(v); });
   }
 
-  void multiply_host(Side s, const T* X, int cols, T* out) override {
+  void multiply_host(Side s, const T* X, int width, T* out) override {
     const bool w = s == Side::W;
     const index_t inner = w ? this->cols() : this->rows();
     const index_t outer = w ? this->rows() : this->cols();
-    cpu::gemm(plan_gemm(stored(V_), !w, column_major(inner, cols), false, outer), T(1),
+    cpu::gemm(plan_gemm(stored(V_), !w, column_major(inner, width), false, outer), T(1),
               V_.data, X, T(0), out);
   }
 
@@ -92,14 +92,14 @@ class CpuBackend final : public Backend<T> {
       if constexpr (K > 0) {
         for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
           std::decay_t<decltype(x[0])> g[K];
-          kernels::hals_row<K>(x, p, g, Q.data(), K, k(), pen, max_sweeps, inner_tol, i);
+          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
         });
       } else {  // the gradients live in scratch
         const index_t r = this->factor_rows(s);
         row_scratch_.resize(size(r, k()));
         for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
           StridedRow<T> g{row_scratch_.data() + i, r};
-          kernels::hals_row<K>(x, p, g, Q.data(), k(), k(), pen, max_sweeps, inner_tol, i);
+          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
         });
       }
     });
