@@ -83,11 +83,20 @@ NMFUSE_HD void mu_frobenius_row(const XRow& x, const PRow& p, NextRow& next, con
   NMFUSE_UNROLL
   for (int t = 0; t < n; ++t) {
     reread_memory();
-    // Four partial sums: four independent chains of multiply-adds instead of one.
-    Value xq[4] = {Value(0), Value(0), Value(0), Value(0)};
+    // Four partial sums: four independent chains of multiply-adds instead of one
+    // (named, not an array: a runtime-indexed array would live in local memory).
+    const T* q = Q + std::int64_t(t) * ldq;
+    Value a0 = Value(0), a1 = Value(0), a2 = Value(0), a3 = Value(0);
+    int s = 0;
     NMFUSE_UNROLL
-    for (int s = 0; s < n; ++s) xq[s & 3] += x[s] * Q[s + t * ldq];
-    const Value sum = (xq[0] + xq[1]) + (xq[2] + xq[3]);
+    for (; s + 3 < n; s += 4) {
+      a0 += x[s] * q[s];
+      a1 += x[s + 1] * q[s + 1];
+      a2 += x[s + 2] * q[s + 2];
+      a3 += x[s + 3] * q[s + 3];
+    }
+    for (; s < n; ++s) a0 += x[s] * q[s];
+    const Value sum = (a0 + a1) + (a2 + a3);
     next[t] = mu_step<Value>(x[t], p[t], sum + pen.l1 + pen.l2 * x[t]);
   }
 }
@@ -119,7 +128,7 @@ NMFUSE_HD void hals_gradient(const XRow& x, const PRow& p, GRow& g, const T* Q, 
     reread_memory();
     const auto xs = x[s];
     NMFUSE_UNROLL
-    for (int t = 0; t < n; ++t) g[t] += xs * Q[s + t * ldq];
+    for (int t = 0; t < n; ++t) g[t] += xs * Q[s + std::int64_t(t) * ldq];
   }
 }
 
@@ -138,7 +147,8 @@ NMFUSE_HD auto hals_sweep_row(XRow& x, GRow& g, const T* Q, int ldq, int k, Pena
   NMFUSE_UNROLL
   for (int t = 0; t < n; ++t) {
     reread_memory();
-    const T hess = Q[t + t * ldq] + pen.l2;
+    const T* q = Q + std::int64_t(t) * ldq;  // column t of Q, which is row t (symmetric)
+    const T hess = q[t] + pen.l2;
     if (!(hess > T(0))) {
       if (t < k) x[t] = where(active, restart_value<Value>(row, t), x[t]);  // padding stays 0
       continue;
@@ -148,7 +158,7 @@ NMFUSE_HD auto hals_sweep_row(XRow& x, GRow& g, const T* Q, int ldq, int k, Pena
     const Value delta = x[t] - before;
     moved += magnitude(delta);
     NMFUSE_UNROLL
-    for (int s = 0; s < n; ++s) g[s] += delta * Q[t + s * ldq];
+    for (int s = 0; s < n; ++s) g[s] += delta * q[s];
     g[t] += pen.l2 * delta;
   }
   return moved;

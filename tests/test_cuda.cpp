@@ -64,6 +64,9 @@ TEST_P(GpuMatchesCpu, StepByStepThenWholeRuns) {
     EXPECT_LT(relative_difference(gpu.H, cpu.H), 1e-4 * it) << "H after iteration " << it;
     EXPECT_NEAR(gpu.loss_history.back(), cpu.loss_history.back(), 1e-4 * cpu.loss_history.back());
   }
+  // Whole runs without extrapolation: its step follows the sign of each change of the
+  // loss, which near convergence is rounding, so two backends may part ways there.
+  opt.hals_extrapolate = false;
   opt.max_iter = 60;
   opt.check_every = 5;
   const auto cpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cpu, opt), W0.view(), H0.view());

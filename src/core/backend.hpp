@@ -49,7 +49,7 @@ class Backend {
   virtual void update_hals(Side s, kernels::Penalty<T> pen, int max_sweeps, T inner_tol) = 0;
 
   // X_s ← max(0, X_s + β·(X_s − X_s as this call last saw it)), and remember X_s as it
-  // was before: extrapolation of the HALS iterates. β = 0 only remembers.
+  // was before: extrapolation of the HALS iterates. β = 0 only remembers X_s.
   virtual void extrapolate(Side s, T beta) = 0;
 
   // Kullback–Leibler: P_s = R·Ht (s = W) or Rᵀ·W (s = H) with R = V ⊘ (W·Htᵀ),

@@ -50,11 +50,15 @@ DeviceChoice choose_device(Device requested) {
   return {Device::Cpu, "no usable GPU (" + gpu.reason + "), so the CPU ran"};
 }
 
+cuda::GpuSettings gpu_settings(const Options& opt) {
+  return {opt.allow_tf32, core::settings_for(opt, 1, 1).extrapolate};
+}
+
 template <class T>
 std::unique_ptr<core::Backend<T>> make_backend(Device device, DenseView<const T> V, int rank,
                                                const Options& opt) {
   if (device == Device::Cpu) return core::make_cpu_backend<T>(V, rank);
-  if constexpr (std::is_same_v<T, float>) return cuda::make_backend(V, rank, opt.allow_tf32);
+  if constexpr (std::is_same_v<T, float>) return cuda::make_backend(V, rank, gpu_settings(opt));
   throw Error("internal: the CUDA backend takes float data");  // callers convert first
 }
 
@@ -229,7 +233,7 @@ DeviceResult factorize(const DeviceView& V, const Options& opt, CUstream_st* str
   DeviceChoice choice = choose_device(Device::Cuda);
   choice.reason = "V is on the GPU: " + cuda::probe().reason;
   // The backend checks that the problem fits before anything reads V.
-  auto backend = cuda::make_device_backend(V, opt.rank, stream, opt.allow_tf32);
+  auto backend = cuda::make_device_backend(V, opt.rank, stream, gpu_settings(opt));
   cuda::check_device_matrix(V, stream);
   core::SolverOutcome outcome = initialize_and_solve<float>(*backend, opt, nullptr, nullptr);
   DeviceResult r;

@@ -36,7 +36,7 @@ SolverSettings settings_for(const Options& opt, index_t m, index_t n) {
   s.inner_sweeps_W = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(m, n, opt.rank);
   s.inner_sweeps_H = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(n, m, opt.rank);
   s.inner_tol = opt.hals_inner_tol;
-  s.extrapolate = opt.hals_extrapolate && s.solver == Solver::HALS;
+  s.extrapolate = opt.hals_extrapolate && s.solver == Solver::HALS && s.loss == Loss::Frobenius;
   s.on_progress = opt.on_progress;
   return s;
 }
@@ -65,7 +65,9 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   double beta = 0.25, beta_cap = 1.0;
   constexpr double kGrow = 1.05, kGrowCap = 1.01, kShrink = 1.5;
 
-  auto half_step = [&](Side side) {
+  // A half-step leaves G_side up to date, unless extrapolation will move X_side on
+  // anyway (and recompute it).
+  auto half_step = [&](Side side, bool then_extrapolated) {
     const auto pen = cast<T>(side == Side::W ? s.penalty_W : s.penalty_H);
     if (!frobenius) {
       b.column_sums(partner(side));
@@ -79,7 +81,7 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
                     T(s.inner_tol));
     else
       b.update_mu_frobenius(side, pen);
-    b.gram(side);
+    if (!then_extrapolated) b.gram(side);
   };
   auto extrapolate = [&](Side side, double step) {
     b.extrapolate(side, T(step));
@@ -114,15 +116,17 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
 
   for (int it = 1; it <= s.max_iter; ++it) {
     if (s.update_W) {
-      half_step(Side::W);
+      half_step(Side::W, extrapolating);
       if (extrapolating) extrapolate(Side::W, beta);
     }
-    half_step(Side::H);
+    half_step(Side::H, false);
     out.iterations = it;
     const bool check = it % s.check_every == 0 || it == s.max_iter;
     if (!check && !extrapolating) continue;
 
-    // The loss of (W, H) as they are now, before H is extrapolated.
+    // The loss of (W, H) as they are now, before H is extrapolated. Any rise counts,
+    // also one within rounding: near an exact fit that is what keeps β from growing
+    // and the iterates from drifting along the fit's flat directions.
     const double loss = frobenius ? frobenius_loss(Side::H) : kl_loss();
     const bool rose = loss > last_loss;
     last_loss = loss;

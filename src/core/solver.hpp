@@ -17,7 +17,7 @@ struct SolverSettings {
   kernels::Penalty<double> penalty_W, penalty_H;
   int inner_sweeps_W = 1, inner_sweeps_H = 1;  // HALS sweeps per product, at most
   double inner_tol = 0.01;
-  bool extrapolate = false;  // HALS only
+  bool extrapolate = false;  // HALS (so Frobenius) only
   bool update_W = true;  // false: W stays fixed (transform)
   ProgressCallback on_progress;
 };

@@ -124,7 +124,10 @@ class CpuBackend final : public Backend<T> {
   void extrapolate(Side s, T beta) override {
     std::vector<T>& X = factor(s);
     std::vector<T>& previous = s == Side::W ? previous_W_ : previous_H_;
-    previous.resize(X.size());
+    if (beta == T(0)) {
+      previous = X;
+      return;
+    }
     const index_t count = index_t(X.size());
 #pragma omp parallel for schedule(static)
     for (index_t e = 0; e < count; ++e) {

@@ -79,27 +79,22 @@ std::string mib(double bytes) {
 class CudaBackend final : public core::Backend<float> {
  public:
   // V on the host is copied once to the GPU, packed in its own layout.
-  CudaBackend(DenseView<const float> V, int k, bool allow_tf32)
-      : Backend(V.rows, V.cols, k), stream_(std::in_place), blas_(stream_->get(), allow_tf32),
-        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)) {
+  CudaBackend(DenseView<const float> V, int k, GpuSettings settings)
+      : Backend(V.rows, V.cols, k), stream_(std::in_place),
+        blas_(stream_->get(), settings.allow_tf32),
+        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)), settings_(settings) {
     check_memory(true);
     V_owned_ = DeviceBuffer<float>(std::size_t(V.rows * V.cols));
-    const std::size_t column = A_.rows * sizeof(float);
-    if (A_.ld == A_.rows)  // packed: one plain copy (2D copies cap the pitch at ~2 GB)
-      NMFUSE_CUDA_TRY(cudaMemcpyAsync(V_owned_.data(), V.data, column * A_.cols,
-                                      cudaMemcpyHostToDevice, stream()));
-    else
-      NMFUSE_CUDA_TRY(cudaMemcpy2DAsync(V_owned_.data(), column, V.data, A_.ld * sizeof(float),
-                                        column, A_.cols, cudaMemcpyHostToDevice, stream()));
+    upload_packed(V.data);
     A_.ld = A_.rows;
     V_ = V_owned_.data();
     allocate();
   }
 
   // V already on the GPU is used in place, on the caller's stream.
-  CudaBackend(const DeviceView& V, int k, cudaStream_t stream, bool allow_tf32)
-      : Backend(V.rows, V.cols, k), caller_stream_(stream), blas_(stream, allow_tf32),
-        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)), V_(V.data) {
+  CudaBackend(const DeviceView& V, int k, cudaStream_t stream, GpuSettings settings)
+      : Backend(V.rows, V.cols, k), caller_stream_(stream), blas_(stream, settings.allow_tf32),
+        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)), settings_(settings), V_(V.data) {
     check_memory(false);
     allocate();
   }
@@ -174,6 +169,12 @@ class CudaBackend final : public core::Backend<float> {
   void extrapolate(Side s, float beta) override {
     DeviceBuffer<float>& previous = s == Side::W ? previous_W_ : previous_H_;
     if (previous.size() == 0) previous = DeviceBuffer<float>(factor(s).size());
+    if (beta == 0.0f) {
+      NMFUSE_CUDA_TRY(cudaMemcpyAsync(previous.data(), factor(s).data(),
+                                      previous.size() * sizeof(float), cudaMemcpyDeviceToDevice,
+                                      stream()));
+      return;
+    }
     kernels::extrapolate(factor(s).data(), previous.data(), index_t(factor(s).size()), beta,
                          stream());
   }
@@ -230,10 +231,35 @@ class CudaBackend final : public core::Backend<float> {
   DeviceBuffer<float>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
   DeviceBuffer<float>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
 
+  // A's columns, host to GPU, packed: one plain copy where A is packed already, a 2D
+  // copy where the pitches allow it, else column by column.
+  void upload_packed(const float* host) {
+    const std::size_t column = A_.rows * sizeof(float);
+    int max_pitch = 0;
+    NMFUSE_CUDA_TRY(cudaDeviceGetAttribute(&max_pitch, cudaDevAttrMaxPitch, device()));
+    if (A_.ld == A_.rows) {
+      NMFUSE_CUDA_TRY(cudaMemcpyAsync(V_owned_.data(), host, column * A_.cols,
+                                      cudaMemcpyHostToDevice, stream()));
+    } else if (A_.ld * sizeof(float) <= std::size_t(max_pitch)) {
+      NMFUSE_CUDA_TRY(cudaMemcpy2DAsync(V_owned_.data(), column, host, A_.ld * sizeof(float),
+                                        column, A_.cols, cudaMemcpyHostToDevice, stream()));
+    } else {
+      for (index_t j = 0; j < A_.cols; ++j)
+        NMFUSE_CUDA_TRY(cudaMemcpyAsync(V_owned_.data() + j * A_.rows, host + j * A_.ld, column,
+                                        cudaMemcpyHostToDevice, stream()));
+    }
+  }
+
+  static int device() {
+    int d = 0;
+    NMFUSE_CUDA_TRY(cudaGetDevice(&d));
+    return d;
+  }
+
   // Every buffer the loop needs, in floats, beside V itself.
   std::size_t working_floats() const {
     const std::size_t m = rows(), n = cols(), kk = k();
-    return 3 * (m + n) * kk + 2 * kk * kk + 2 * kk + std::size_t(A_.rows * ratio_block()) + (kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk);
+    return (settings_.extrapolation ? 3 : 2) * (m + n) * kk + 2 * kk * kk + 2 * kk + std::size_t(A_.rows * ratio_block()) + (kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk);
   }
 
   void check_memory(bool with_V) const {
@@ -307,6 +333,7 @@ class CudaBackend final : public core::Backend<float> {
   cudaStream_t caller_stream_ = nullptr;  // the caller's, for device data
   CublasHandle blas_;
   core::ColumnView A_;  // V read column by column in storage order
+  GpuSettings settings_;
   DeviceBuffer<float> V_owned_;
   const float* V_ = nullptr;
   DeviceBuffer<float> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ratio_, row_scratch_;
@@ -337,21 +364,28 @@ GpuStatus probe() {
 }
 
 std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float> V, int rank,
-                                                   bool allow_tf32) {
-  return std::make_unique<CudaBackend>(V, rank, allow_tf32);
+                                                   GpuSettings settings) {
+  return std::make_unique<CudaBackend>(V, rank, settings);
 }
 
 std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView& V, int rank,
-                                                          CUstream_st* stream, bool allow_tf32) {
-  return std::make_unique<CudaBackend>(V, rank, stream, allow_tf32);
+                                                          CUstream_st* stream,
+                                                          GpuSettings settings) {
+  return std::make_unique<CudaBackend>(V, rank, stream, settings);
 }
 
 void check_device_matrix(const DeviceView& V, CUstream_st* stream) {
   cudaPointerAttributes where{};
+  int current = 0;
   if (cudaPointerGetAttributes(&where, V.data) != cudaSuccess ||
       (where.type != cudaMemoryTypeDevice && where.type != cudaMemoryTypeManaged)) {
     static_cast<void>(cudaGetLastError());
     throw InvalidArgument("V (on the GPU) has data that is not GPU memory");
+  }
+  NMFUSE_CUDA_TRY(cudaGetDevice(&current));
+  if (where.type == cudaMemoryTypeDevice && where.device != current) {
+    throw InvalidArgument("V (on the GPU) is on device " + std::to_string(where.device) +
+                          ", but the current device is " + std::to_string(current));
   }
   const core::ColumnView A = core::column_view(V.rows, V.cols, V.ld, V.layout);
   const index_t count = A.rows * A.cols;

@@ -15,6 +15,12 @@ struct GpuStatus {
   std::string reason;  // "NVIDIA H200 (device 0 of 1)" or why there is none
 };
 
+// What a CUDA backend needs to know of the options before it allocates.
+struct GpuSettings {
+  bool allow_tf32 = false;
+  bool extrapolation = false;  // HALS extrapolation: two more factor-sized buffers
+};
+
 bool compiled();
 
 // Never throws: no driver and no device both mean zero usable GPUs.
@@ -24,9 +30,10 @@ GpuStatus probe();
 // the GPU) or already on the GPU (used in place, on `stream`). Both check first that
 // the problem fits in free GPU memory. Throw NotCompiled in the stub.
 std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float> V, int rank,
-                                                   bool allow_tf32);
+                                                   GpuSettings settings);
 std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView& V, int rank,
-                                                          CUstream_st* stream, bool allow_tf32);
+                                                          CUstream_st* stream,
+                                                          GpuSettings settings);
 
 // Throws InvalidArgument naming the first negative, NaN or infinite entry of V.
 void check_device_matrix(const DeviceView& V, CUstream_st* stream);

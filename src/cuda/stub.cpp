@@ -15,12 +15,12 @@ bool compiled() { return false; }
 
 GpuStatus probe() { return {0, "nmfuse was built without CUDA"}; }
 
-std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float>, int, bool) {
+std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float>, int, GpuSettings) {
   not_compiled();
 }
 
 std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView&, int, CUstream_st*,
-                                                          bool) {
+                                                          GpuSettings) {
   not_compiled();
 }
 
