@@ -99,6 +99,9 @@ class CudaBackend final : public core::Backend<float> {
     allocate();
   }
 
+  // Thrust on our stream, with temporary storage that is kept (resources.hpp).
+  auto thrust_policy() { return thrust::cuda::par(thrust_scratch_).on(stream()); }
+
   double data_sum() override { return reduce_data(Identity{}); }
   double data_squared_norm() override { return reduce_data(Square{}); }
 
@@ -195,7 +198,7 @@ class CudaBackend final : public core::Backend<float> {
   double kl_pointwise_sum() override {
     double total = 0;
     for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
-      total += thrust::transform_reduce(thrust::cuda::par.on(stream()),
+      total += thrust::transform_reduce(thrust_policy(),
                                         thrust::counting_iterator<index_t>(0),
                                         thrust::counting_iterator<index_t>(A_.rows * nb),
                                         KlPointwise{column_data(), WH, j0}, 0.0,
@@ -316,14 +319,14 @@ class CudaBackend final : public core::Backend<float> {
   }
 
   double dot(const DeviceBuffer<float>& a, const DeviceBuffer<float>& b) {
-    return thrust::transform_reduce(thrust::cuda::par.on(stream()), thrust::counting_iterator<index_t>(0),
+    return thrust::transform_reduce(thrust_policy(), thrust::counting_iterator<index_t>(0),
                                     thrust::counting_iterator<index_t>(index_t(a.size())),
                                     Product{a.data(), b.data()}, 0.0, thrust::plus<double>());
   }
 
   template <class F>
   double reduce_data(F f) {
-    return thrust::transform_reduce(thrust::cuda::par.on(stream()),
+    return thrust::transform_reduce(thrust_policy(),
                                     thrust::counting_iterator<index_t>(0),
                                     thrust::counting_iterator<index_t>(A_.rows * A_.cols),
                                     EntryOf<F>{column_data(), f}, 0.0, thrust::plus<double>());
@@ -338,6 +341,7 @@ class CudaBackend final : public core::Backend<float> {
   const float* V_ = nullptr;
   DeviceBuffer<float> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ratio_, row_scratch_;
   DeviceBuffer<float> previous_W_, previous_H_;  // the iterates extrapolate() saw last
+  ThrustScratch thrust_scratch_;
 };
 
 }  // namespace

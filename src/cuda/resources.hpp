@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
+#include <algorithm>
 
 #include "cuda_check.hpp"
 
@@ -46,6 +48,23 @@ class DeviceBuffer {
  private:
   T* data_ = nullptr;
   std::size_t count_ = 0;
+};
+
+// Thrust's temporary storage from memory kept across calls: without it every reduction
+// would cudaMalloc and cudaFree, and cudaFree synchronizes the whole device. Memory
+// handed out stays valid until the allocator dies (a larger request adds a buffer).
+class ThrustScratch {
+ public:
+  using value_type = char;
+  char* allocate(std::ptrdiff_t bytes) {
+    if (buffers_.empty() || buffers_.back().size() < std::size_t(bytes))
+      buffers_.emplace_back(std::max<std::size_t>(std::size_t(bytes), 1 << 20));
+    return buffers_.back().data();
+  }
+  void deallocate(char*, std::size_t) {}
+
+ private:
+  std::vector<DeviceBuffer<char>> buffers_;
 };
 
 class Stream {
