@@ -8,12 +8,15 @@
 #   there (no network):      bench/gpu-check.sh            with .gpu-debs carried along
 #   here, before a GPU call: bench/gpu-check.sh --dry-run  the same, minus the GPU
 #
+# With the device tool: run(command="bench/gpu-check.sh", carry=[".gpu-debs"],
+# timeout_s=600); copy what comes back from $OUT into bench/results/.
+#
 # Output: $OUT (the device tool's folder) or bench/results/: gpu-check.log, gpu-bench.md.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(libopenblas0-openmp libopenblas-openmp-dev libgfortran5 libquadmath0 libgtest-dev
-      libgmock-dev libpng-dev libpng16-16 zlib1g-dev libcli11-dev nlohmann-json3-dev)
+      libgmock-dev libpng-dev libpng16-16 zlib1g zlib1g-dev libcli11-dev nlohmann-json3-dev)
 if [ "${1:-}" = fetch ]; then
   mkdir -p .gpu-debs && cd .gpu-debs && apt-get download "${debs[@]}" && du -sh .
   exit
@@ -32,6 +35,11 @@ echo "== $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores"
 # The Debian packages, unpacked into a prefix of our own (never into /).
 prefix="$PWD/.gpu-prefix"
 for f in .gpu-debs/*.deb; do dpkg -x "$f" "$prefix" || exit 1; done
+# Some -dev links are absolute (libz.so -> /lib/...): point them into the prefix.
+find "$prefix" -type l | while read -r link; do
+  target=$(readlink "$link")
+  case "$target" in /*) ln -sfn "$prefix$target" "$link" ;; esac
+done
 lib="$prefix/usr/lib/x86_64-linux-gnu"
 export CMAKE_PREFIX_PATH="$prefix/usr"
 export CMAKE_LIBRARY_PATH="$lib/openblas-openmp:$lib"
