@@ -47,6 +47,8 @@ NMFUSE_HD T magnitude(T v) { return v < T(0) ? -v : v; }
 template <class T>
 NMFUSE_HD T where(bool condition, T a, T b) { return condition ? a : b; }
 NMFUSE_HD bool any_lane(bool b) { return b; }
+template <class T>
+NMFUSE_HD T power(T v, T exponent) { return std::pow(v, exponent); }
 
 // Tells the device compiler that memory may have changed, so that it reads Q where it
 // is used instead of hoisting k² loads into registers (and spilling the row).
@@ -111,6 +113,22 @@ NMFUSE_HD void mu_kl_row(XRow& x, const PRow& p, const T* colsum, int k, Penalty
   for (int t = 0; t < n; ++t) {
     reread_memory();
     x[t] = mu_step<Value>(x[t], p[t], colsum[t] + pen.l1 + pen.l2 * x[t]);
+  }
+}
+
+// Multiplicative update for any β (Févotte & Idier 2011): x ← x ⊙ (p ⊘ (d + l1 + l2·x))^γ,
+// p the row of the numerator product ((V ⊙ (WH)^(β−2))·partner), d that of the
+// denominator ((WH)^(β−1)·partner). γ < 1 away from 1 ≤ β ≤ 2 keeps the loss falling.
+template <int K, class T, class XRow, class PRow, class DRow>
+NMFUSE_HD void mu_beta_row(XRow& x, const PRow& p, const DRow& d, int k, Penalty<T> pen,
+                           T gamma) {
+  using Value = std::decay_t<decltype(x[0])>;
+  const int n = K > 0 ? K : k;
+  NMFUSE_UNROLL
+  for (int t = 0; t < n; ++t) {
+    reread_memory();
+    const Value ratio = mu_step<Value>(Value(1), p[t], d[t] + pen.l1 + pen.l2 * x[t]);
+    x[t] = x[t] * (gamma == T(1) ? ratio : power(ratio, gamma));
   }
 }
 
@@ -193,6 +211,35 @@ NMFUSE_HD T extrapolated(T x, T previous, T beta) {
 template <class T>
 NMFUSE_HD T kl_ratio(T v, T wh) {
   return v / (wh < T(kDenominatorFloor) ? T(kDenominatorFloor) : wh);
+}
+
+// The β-divergence's element-wise pieces, with scikit-learn's floor on WH where a
+// negative power of it is taken.
+template <class T>
+NMFUSE_HD T floored(T wh) {
+  return wh < T(kDenominatorFloor) ? T(kDenominatorFloor) : wh;
+}
+template <class T>
+NMFUSE_HD T beta_numerator(T v, T wh, T beta) {  // v·wh^(β−2)
+  return v * std::pow(beta < T(2) ? floored(wh) : wh, beta - T(2));
+}
+template <class T>
+NMFUSE_HD T beta_denominator(T wh, T beta) {  // wh^(β−1)
+  return std::pow(beta < T(1) ? floored(wh) : wh, beta - T(1));
+}
+// d_β(v | wh) for β ∉ {1, 2} (those take the Frobenius and KL paths); entries of V
+// below the floor count as zeros (scikit-learn).
+template <class T>
+NMFUSE_HD T beta_divergence(T v, T wh, T beta) {
+  const bool present = v > T(kDenominatorFloor);
+  if (beta == T(0)) {
+    if (!present) return T(0);
+    const T r = v / floored(wh);
+    return r - std::log(r) - T(1);
+  }
+  T sum = (beta - T(1)) * std::pow(wh, beta);
+  if (present) sum += std::pow(v, beta) - beta * v * std::pow(floored(wh), beta - T(1));
+  return sum / (beta * (beta - T(1)));
 }
 
 // The part of d_KL(v | wh) = v·log(v/wh) − v + wh that needs wh at v's entry; the Σwh

@@ -132,6 +132,27 @@ __global__ void kl_ratio_kernel(float* WH, const float* A, std::int64_t ld, std:
   }
 }
 
+__global__ void mu_beta_strided(float* X, const float* P, const float* D, std::int64_t rows,
+                                int k, Penalty<float> pen, float gamma) {
+  const std::int64_t i = thread_row();
+  if (i >= rows) return;
+  StridedRow<float> x{X + i, rows};
+  mu_beta_row<0>(x, StridedRow<const float>{P + i, rows}, StridedRow<const float>{D + i, rows}, k,
+                 pen, gamma);
+}
+
+__global__ void beta_ratio_kernel(float* WH, float* den, const float* A, std::int64_t ld,
+                                  std::int64_t rows, std::int64_t j0, std::int64_t nb,
+                                  float beta) {
+  const std::int64_t count = rows * nb;
+  for (std::int64_t e = thread_row(); e < count; e += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t i = e % rows, j = j0 + e / rows;
+    const float wh = WH[e];
+    den[e] = beta_denominator(wh, beta);
+    WH[e] = beta_numerator(A[j * ld + i], wh, beta);
+  }
+}
+
 __global__ void extrapolate_kernel(float* X, float* previous, std::int64_t count, float beta) {
   for (std::int64_t e = thread_row(); e < count; e += std::int64_t(gridDim.x) * blockDim.x) {
     const float x = X[e];
@@ -197,6 +218,17 @@ void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int
 void kl_ratio_block(float* WH, const float* A, std::int64_t ld, std::int64_t rows,
                     std::int64_t j0, std::int64_t nb, cudaStream_t stream) {
   launch(rows * nb, 0, stream, kl_ratio_kernel, WH, A, ld, rows, j0, nb);
+}
+
+// The pow() calls cost more than strided reads: one path for every k.
+void mu_beta(float* X, const float* P, const float* D, std::int64_t rows, int k,
+             Penalty<float> pen, float gamma, cudaStream_t stream) {
+  launch(rows, 0, stream, mu_beta_strided, X, P, D, rows, k, pen, gamma);
+}
+
+void beta_ratio_block(float* WH, float* den, const float* A, std::int64_t ld, std::int64_t rows,
+                      std::int64_t j0, std::int64_t nb, float beta, cudaStream_t stream) {
+  launch(rows * nb, 0, stream, beta_ratio_kernel, WH, den, A, ld, rows, j0, nb, beta);
 }
 
 void extrapolate(float* X, float* previous, std::int64_t count, float beta, cudaStream_t stream) {

@@ -42,6 +42,7 @@ if(NOT summary MATCHES "\"dtype\": \"float64\"" OR NOT summary MATCHES "\"device
   message(FATAL_ERROR "unexpected summary: ${summary}")
 endif()
 run_ok(factor ${OUT}/demo/W.npy --rank 3 --out ${OUT}/npy --loss kl)
+run_ok(factor ${OUT}/v.csv --rank 2 --out ${OUT}/beta --loss beta --beta 0.5)
 file(READ ${OUT}/npy/summary.json summary)
 if(NOT summary MATCHES "\"dtype\": \"float32\"")
   message(FATAL_ERROR "float32 input did not stay float32: ${summary}")

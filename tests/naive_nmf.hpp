@@ -160,6 +160,50 @@ struct ExtrapolatedHals {
   }
 };
 
+// Multiplicative updates for any β (REFERENCE.md), W then H, with scikit-learn's floor
+// on WH under negative powers and the Févotte–Idier exponent.
+inline void beta_iteration(const Dense& V, Dense& W, Dense& H, double beta, Penalty pen_W,
+                           Penalty pen_H) {
+  const double gamma = beta < 1 ? 1 / (2 - beta) : beta > 2 ? 1 / (beta - 1) : 1;
+  auto floor = [](double wh) { return std::max(wh, kEps); };
+  auto update = [&](Dense& X, const Dense& num, const Dense& den, Penalty pen) {
+    for (int i = 0; i < X.rows; ++i)
+      for (int t = 0; t < X.cols; ++t) {
+        double d = den(i, t) + pen.l1 + pen.l2 * X(i, t);
+        if (d == 0) d = kEps;
+        X(i, t) *= std::pow(num(i, t) / d, gamma);
+      }
+  };
+  auto ratios = [&](Dense& num, Dense& den) {  // V ⊙ WH^(β−2) and WH^(β−1)
+    const Dense WH = multiply(W, H);
+    num = den = WH;
+    for (std::size_t e = 0; e < WH.a.size(); ++e) {
+      const double wh = WH.a[e];
+      num.a[e] = V.a[e] * std::pow(beta < 2 ? floor(wh) : wh, beta - 2);
+      den.a[e] = std::pow(beta < 1 ? floor(wh) : wh, beta - 1);
+    }
+  };
+  Dense num, den;
+  ratios(num, den);
+  update(W, multiply(num, transpose(H)), multiply(den, transpose(H)), pen_W);
+  ratios(num, den);
+  Dense Ht = transpose(H);
+  update(Ht, multiply(transpose(num), W), multiply(transpose(den), W), pen_H);
+  H = transpose(Ht);
+}
+
+inline double beta_loss(const Dense& V, const Dense& W, const Dense& H, double beta) {
+  const Dense WH = multiply(W, H);
+  double s = 0;
+  for (std::size_t e = 0; e < V.a.size(); ++e) {
+    const double v = V.a[e], wh = WH.a[e];
+    if (beta == 0) s += v / wh - std::log(v / wh) - 1;
+    else s += (std::pow(v, beta) + (beta - 1) * std::pow(wh, beta) - beta * v * std::pow(wh, beta - 1)) /
+              (beta * (beta - 1));
+  }
+  return s;
+}
+
 inline double kl_loss(const Dense& V, const Dense& W, const Dense& H) {
   const Dense WH = multiply(W, H);
   double s = 0;

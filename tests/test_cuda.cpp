@@ -30,6 +30,7 @@ struct Case {
   int rank;
   Layout layout;
   double alpha;
+  double beta = 0;  // of Loss::Beta
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -44,12 +45,14 @@ TEST_P(GpuMatchesCpu, StepByStepThenWholeRuns) {
   REQUIRE_GPU();
   const Case c = GetParam();
   const index_t m = 300, n = 211;  // neither is a multiple of 128
-  const Matrix<float> V = random_matrix<float>(m, n, 21, 0.2, c.layout);
+  const bool positive = c.loss == nmfuse::Loss::ItakuraSaito || (c.loss == nmfuse::Loss::Beta && c.beta <= 0);
+  const Matrix<float> V = random_matrix<float>(m, n, 21, positive ? 0 : 0.2, c.layout);
   const Matrix<float> W0 = random_matrix<float>(m, c.rank, 22);
   const Matrix<float> H0 = random_matrix<float>(c.rank, n, 23);
   nmfuse::Options opt;
   opt.rank = c.rank;
   opt.loss = c.loss;
+  opt.beta = c.beta;
   opt.solver = c.solver;
   opt.init = nmfuse::Init::Custom;
   opt.alpha_W = c.alpha;
@@ -89,7 +92,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"hals_k90", Loss::Frobenius, Solver::HALS, 90, Layout::ColMajor, 0},
                       Case{"kl_k6", Loss::KullbackLeibler, Solver::MU, 6, Layout::RowMajor, 0},
                       Case{"kl_k17_reg", Loss::KullbackLeibler, Solver::MU, 17, Layout::ColMajor, 0.01},
-                      Case{"kl_k80", Loss::KullbackLeibler, Solver::MU, 80, Layout::RowMajor, 0}),
+                      Case{"kl_k80", Loss::KullbackLeibler, Solver::MU, 80, Layout::RowMajor, 0},
+                      Case{"is_k6", Loss::ItakuraSaito, Solver::MU, 6, Layout::ColMajor, 0},
+                      Case{"beta_0_5_k20_reg", Loss::Beta, Solver::MU, 20, Layout::RowMajor, 0.01, 0.5},
+                      Case{"beta_3_k66", Loss::Beta, Solver::MU, 66, Layout::ColMajor, 0, 3}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // The inits come from the backend's own products and sums: they agree to float

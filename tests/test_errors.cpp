@@ -41,6 +41,26 @@ TEST(Errors, BadEntriesOfVAreNamedWithTheirPosition) {
               HasSubstr("an infinite entry at (3, 17)"));
 }
 
+TEST(Errors, ZeroEntryForItakuraSaito) {
+  Matrix<double> V = random_matrix(10, 8, 9);
+  V(2, 5) = 0;
+  nmfuse::Options opt = cpu_options(2);
+  opt.loss = nmfuse::Loss::ItakuraSaito;
+  EXPECT_THAT(message_of<nmfuse::InvalidArgument>([&] { run(V, opt); }),
+              HasSubstr("V has a zero at (2, 5), but the β-divergence with β = 0 is undefined"));
+  opt.loss = nmfuse::Loss::Beta;
+  opt.beta = -0.5;
+  EXPECT_THAT(message_of<nmfuse::InvalidArgument>([&] { run(V, opt); }),
+              HasSubstr("with β = -0.5 is undefined"));
+  opt.beta = std::nan("");
+  EXPECT_THAT(message_of<nmfuse::InvalidArgument>([&] { run(V, opt); }),
+              HasSubstr("option beta = nan: must be finite"));
+  opt.beta = 1.5;
+  opt.solver = nmfuse::Solver::HALS;
+  EXPECT_THAT(message_of<nmfuse::InvalidArgument>([&] { run(V, opt); }),
+              HasSubstr("option solver = HALS: supports only loss Frobenius"));
+}
+
 TEST(Errors, MisShapedMatrices) {
   std::vector<double> data(12, 1.0);
   const nmfuse::Options opt = cpu_options(1);

@@ -13,7 +13,8 @@ struct Case {
   nmfuse::Solver solver;
   int rank;
   Layout layout;
-  double alpha;  // alpha_W; alpha_H is twice it, l1_ratio 0.3
+  double alpha;     // alpha_W; alpha_H is twice it, l1_ratio 0.3
+  double beta = 0;  // of Loss::Beta
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -23,11 +24,14 @@ class NaiveAgreement : public ::testing::TestWithParam<Case> {};
 TEST_P(NaiveAgreement, EveryIterationMatchesTheReferee) {
   const Case c = GetParam();
   const index_t m = 90, n = 75;
-  const Matrix<double> V = random_matrix(m, n, 11, 0.2, c.layout);
+  const double beta = c.loss == nmfuse::Loss::Beta ? c.beta : c.loss == nmfuse::Loss::ItakuraSaito ? 0 : 2;
+  // β ≤ 0 needs V positive: no zeros there.
+  const Matrix<double> V = random_matrix(m, n, 11, beta <= 0 ? 0 : 0.2, c.layout);
   const Matrix<double> W0 = random_matrix(m, c.rank, 12), H0 = random_matrix(c.rank, n, 13);
 
   nmfuse::Options opt = cpu_options(c.rank);
   opt.loss = c.loss;
+  opt.beta = c.beta;
   opt.solver = c.solver;
   opt.init = nmfuse::Init::Custom;
   opt.alpha_W = c.alpha;
@@ -46,6 +50,8 @@ TEST_P(NaiveAgreement, EveryIterationMatchesTheReferee) {
   for (int it = 1; it <= 6; ++it) {
     if (c.loss == nmfuse::Loss::KullbackLeibler) {
       naive::kl_iteration(Vn, W, H, pen_W, pen_H);
+    } else if (c.loss != nmfuse::Loss::Frobenius) {
+      naive::beta_iteration(Vn, W, H, beta, pen_W, pen_H);
     } else if (c.solver == nmfuse::Solver::MU) {
       naive::mu_iteration(Vn, W, H, pen_W, pen_H);
     } else {
@@ -61,9 +67,9 @@ TEST_P(NaiveAgreement, EveryIterationMatchesTheReferee) {
     // fails on any wrong index, transpose or penalty.
     EXPECT_LT(relative_difference(r.W, W), 1e-10) << "W after iteration " << it;
     EXPECT_LT(relative_difference(r.H, H), 1e-10) << "H after iteration " << it;
-    const double expected_loss = c.loss == nmfuse::Loss::Frobenius
-                                     ? naive::frobenius_loss(Vn, W, H)
-                                     : naive::kl_loss(Vn, W, H);
+    const double expected_loss = c.loss == nmfuse::Loss::Frobenius ? naive::frobenius_loss(Vn, W, H)
+                                 : c.loss == nmfuse::Loss::KullbackLeibler ? naive::kl_loss(Vn, W, H)
+                                                                           : naive::beta_loss(Vn, W, H, beta);
     EXPECT_NEAR(r.loss_history.back(), expected_loss, 1e-9 * expected_loss);
   }
 }
@@ -83,7 +89,11 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"hals_k9_reg", Loss::Frobenius, Solver::HALS, 9, Layout::ColMajor, 0.01},
         Case{"kl_k5_row", Loss::KullbackLeibler, Solver::MU, 5, Layout::RowMajor, 0},
         Case{"kl_k12_col_reg", Loss::KullbackLeibler, Solver::MU, 12, Layout::ColMajor, 0.01},
-        Case{"kl_k70", Loss::KullbackLeibler, Solver::MU, 70, Layout::ColMajor, 0}),
+        Case{"kl_k70", Loss::KullbackLeibler, Solver::MU, 70, Layout::ColMajor, 0},
+        Case{"is_k5_row", Loss::ItakuraSaito, Solver::MU, 5, Layout::RowMajor, 0},
+        Case{"beta_0_5_k9_col_reg", Loss::Beta, Solver::MU, 9, Layout::ColMajor, 0.01, 0.5},
+        Case{"beta_1_5_k33_row", Loss::Beta, Solver::MU, 33, Layout::RowMajor, 0, 1.5},
+        Case{"beta_3_k70_col", Loss::Beta, Solver::MU, 70, Layout::ColMajor, 0, 3}),
     [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

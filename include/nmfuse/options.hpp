@@ -7,9 +7,12 @@
 
 namespace nmfuse {
 
+// The β-divergences d_β(v | wh), summed over the entries (Févotte & Idier 2011).
 enum class Loss {
-  Frobenius,        // ½‖V − WH‖²_F
-  KullbackLeibler,  // Σ v·log(v / wh) − v + wh
+  Frobenius,        // β = 2: ½‖V − WH‖²_F
+  KullbackLeibler,  // β = 1: Σ v·log(v / wh) − v + wh
+  ItakuraSaito,     // β = 0: Σ v/wh − log(v/wh) − 1 (V must be positive)
+  Beta,             // Options::beta: Σ (v^β + (β−1)·wh^β − β·v·wh^(β−1)) / (β(β−1))
 };
 
 enum class Solver {
@@ -47,6 +50,7 @@ using ProgressCallback = std::function<bool(const Progress&)>;
 struct Options {
   int rank = 0;  // k, required: 1 ≤ k ≤ min(m, n)
   Loss loss = Loss::Frobenius;
+  double beta = 1.5;  // β of Loss::Beta (β ≤ 0 needs V > 0)
   Solver solver = Solver::Auto;
   Init init = Init::Auto;
   int max_iter = 200;      // 0 returns the initial factors
@@ -86,5 +90,8 @@ std::string to_string(Device);
 
 // The solver that Solver::Auto stands for with this loss.
 Solver resolved_solver(const Options&);
+
+// The β of the options' loss: 2, 1, 0 or Options::beta.
+double beta_of(const Options&);
 
 }  // namespace nmfuse

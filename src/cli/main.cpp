@@ -43,9 +43,10 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
   cmd.add_option("--out", f.out_dir, "folder for W.npy, H.npy and summary.json")
       ->required(out_required)
       ->capture_default_str();
-  cmd.add_option("--loss", f.opt.loss, "frobenius or kl")
-      ->transform(CLI::CheckedTransformer(names({Loss::Frobenius, Loss::KullbackLeibler})))
-      ->capture_default_str();
+  cmd.add_option("--loss", f.opt.loss, "frobenius, kl, is (Itakura-Saito) or beta")
+      ->transform(CLI::CheckedTransformer(
+          names({Loss::Frobenius, Loss::KullbackLeibler, Loss::ItakuraSaito, Loss::Beta})));
+  cmd.add_option("--beta", f.opt.beta, "β of --loss beta")->capture_default_str();
   cmd.add_option("--solver", f.opt.solver, "auto (hals for frobenius, mu for kl), mu or hals")
       ->transform(CLI::CheckedTransformer(names({Solver::Auto, Solver::MU, Solver::HALS})));
   cmd.add_option("--init", f.opt.init, "auto (nndsvda), random, nndsvd, nndsvda or nndsvdar")
@@ -97,6 +98,7 @@ nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string
       {"dtype", sizeof(T) == 4 ? "float32" : "float64"},
       {"rank", f.opt.rank},
       {"loss", nmfuse::to_string(f.opt.loss)},
+      {"beta", nmfuse::beta_of(f.opt)},
       {"solver", nmfuse::to_string(nmfuse::resolved_solver(f.opt))},
       {"init", nmfuse::to_string(f.opt.init)},
       {"seed", f.opt.seed},

@@ -59,6 +59,14 @@ class Backend {
   // X_s ← Lee–Seung KL update from P_s and c_partner.
   virtual void update_mu_kl(Side s, kernels::Penalty<T> pen) = 0;
 
+  // Any other β: P_s = (V ⊙ (W·Htᵀ)^(β−2))·partner and D_s = (W·Htᵀ)^(β−1)·partner
+  // (partner: Ht for s = W, W for s = H), in column blocks as for KL.
+  virtual void beta_products(Side s, T beta) = 0;
+  // X_s ← multiplicative update for β from P_s and D_s, with exponent γ.
+  virtual void update_mu_beta(Side s, kernels::Penalty<T> pen, T gamma) = 0;
+  // Σ d_β(V | W·Htᵀ) over every entry, for β ∉ {1, 2}.
+  virtual double beta_divergence_sum(T beta) = 0;
+
   // Loss pieces: Σ X_s ⊙ P_s, Σ G_W ⊙ G_H, Σ c_W ⊙ c_H, Σ kl_pointwise(V, W·Htᵀ).
   virtual double dot_factor_product(Side s) = 0;
   virtual double dot_grams() = 0;

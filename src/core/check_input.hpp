@@ -44,6 +44,19 @@ void check_matrix(const char* name, const DenseView<const T>& A) {
     }
 }
 
+// β ≤ 0 divergences are undefined where V is zero.
+template <class T>
+void check_positive(const char* name, const DenseView<const T>& A, double beta) {
+  for (index_t i = 0; i < A.rows; ++i)
+    for (index_t j = 0; j < A.cols; ++j) {
+      if (A(i, j) > 0) continue;
+      std::ostringstream msg;
+      msg << name << " has a zero at (" << i << ", " << j << "), but the β-divergence with β = "
+          << beta << " is undefined there: it needs every entry positive";
+      throw InvalidArgument(msg.str());
+    }
+}
+
 template <class T>
 void check_shape(const char* name, const DenseView<const T>& A, index_t rows, index_t cols) {
   if (A.rows == rows && A.cols == cols) return;

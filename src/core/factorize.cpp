@@ -51,7 +51,8 @@ DeviceChoice choose_device(Device requested) {
 }
 
 cuda::GpuSettings gpu_settings(const Options& opt) {
-  return {opt.allow_tf32, core::settings_for(opt, 1, 1).extrapolate};
+  const double beta = beta_of(opt);
+  return {opt.allow_tf32, core::settings_for(opt, 1, 1).extrapolate, beta != 1 && beta != 2};
 }
 
 template <class T>
@@ -137,6 +138,7 @@ Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<co
   core::check_matrix("V", V);
   const index_t m = V.rows, n = V.cols;
   core::check_rank(opt.rank, m, n);
+  if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt));
   const bool custom = opt.init == Init::Custom;
   if (custom != (W0 != nullptr))
     throw InvalidArgument(custom ? "init custom needs the initial W and H passed to factorize()"
@@ -183,6 +185,7 @@ template <class T>
 Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt) {
   opt.validate();
   core::check_matrix("V", V);
+  if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt));
   if (V.rows != W.rows()) {
     throw InvalidArgument("V has " + std::to_string(V.rows) + " rows, but the model's W has " +
                           std::to_string(W.rows()));
@@ -234,7 +237,7 @@ DeviceResult factorize(const DeviceView& V, const Options& opt, CUstream_st* str
   choice.reason = "V is on the GPU: " + cuda::probe().reason;
   // The backend checks that the problem fits before anything reads V.
   auto backend = cuda::make_device_backend(V, opt.rank, stream, gpu_settings(opt));
-  cuda::check_device_matrix(V, stream);
+  cuda::check_device_matrix(V, stream, beta_of(opt) <= 0);
   core::SolverOutcome outcome = initialize_and_solve<float>(*backend, opt, nullptr, nullptr);
   DeviceResult r;
   std::tie(r.W, r.H) = cuda::take_factors(*backend);

@@ -31,18 +31,35 @@ void Options::validate() const {
   if (hals_inner_max < 0) reject("hals_inner_max", hals_inner_max, "must be at least 0 (0: automatic)");
   if (!(hals_inner_tol >= 0 && hals_inner_tol < 1))
     reject("hals_inner_tol", hals_inner_tol, "must be in [0, 1)");
-  if (solver == Solver::HALS && loss != Loss::Frobenius)
+  if (loss == Loss::Beta && !std::isfinite(beta)) reject("beta", beta, "must be finite");
+  if (solver == Solver::HALS && beta_of(*this) != 2)
     reject("solver", "HALS", ("supports only loss Frobenius, not " + to_string(loss) +
                               "; use Solver::MU").c_str());
 }
 
 Solver resolved_solver(const Options& opt) {
   if (opt.solver != Solver::Auto) return opt.solver;
-  return opt.loss == Loss::Frobenius ? Solver::HALS : Solver::MU;
+  return beta_of(opt) == 2 ? Solver::HALS : Solver::MU;
+}
+
+double beta_of(const Options& opt) {
+  switch (opt.loss) {
+    case Loss::Frobenius: return 2;
+    case Loss::KullbackLeibler: return 1;
+    case Loss::ItakuraSaito: return 0;
+    case Loss::Beta: return opt.beta;
+  }
+  return 2;
 }
 
 std::string to_string(Loss v) {
-  return v == Loss::Frobenius ? "frobenius" : "kl";
+  switch (v) {
+    case Loss::Frobenius: return "frobenius";
+    case Loss::KullbackLeibler: return "kl";
+    case Loss::ItakuraSaito: return "is";
+    case Loss::Beta: return "beta";
+  }
+  return "?";
 }
 
 std::string to_string(Solver v) {

@@ -24,7 +24,7 @@ kernels::Penalty<T> cast(kernels::Penalty<double> p) {
 
 SolverSettings settings_for(const Options& opt, index_t m, index_t n) {
   SolverSettings s;
-  s.loss = opt.loss;
+  s.beta = beta_of(opt);
   s.solver = resolved_solver(opt);
   s.max_iter = opt.max_iter;
   s.tol = opt.tol;
@@ -36,7 +36,7 @@ SolverSettings settings_for(const Options& opt, index_t m, index_t n) {
   s.inner_sweeps_W = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(m, n, opt.rank);
   s.inner_sweeps_H = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(n, m, opt.rank);
   s.inner_tol = opt.hals_inner_tol;
-  s.extrapolate = opt.hals_extrapolate && s.solver == Solver::HALS && s.loss == Loss::Frobenius;
+  s.extrapolate = opt.hals_extrapolate && s.solver == Solver::HALS && s.beta == 2;
   s.on_progress = opt.on_progress;
   return s;
 }
@@ -44,7 +44,10 @@ SolverSettings settings_for(const Options& opt, index_t m, index_t n) {
 template <class T>
 SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   const auto start = std::chrono::steady_clock::now();
-  const bool frobenius = s.loss == Loss::Frobenius;
+  const bool frobenius = s.beta == 2, kl = s.beta == 1;
+  // Févotte & Idier's exponent, which keeps the multiplicative updates' loss falling.
+  const T loss_beta = T(s.beta);
+  const T gamma = T(s.beta < 1 ? 1 / (2 - s.beta) : s.beta > 2 ? 1 / (s.beta - 1) : 1);
   const double v_squared = frobenius ? b.data_squared_norm() : 0;
 
   // ½‖V − W·Htᵀ‖² = ½(‖V‖² − 2·Σ X_s ⊙ P_s + Σ G_W ⊙ G_H), valid right after the
@@ -52,27 +55,33 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   auto frobenius_loss = [&](Side s_done) {
     return std::max(0.0, 0.5 * (v_squared - 2 * b.dot_factor_product(s_done) + b.dot_grams()));
   };
-  auto kl_loss = [&] {
+  auto divergence = [&] {  // every β but 2
+    if (!kl) return std::max(0.0, b.beta_divergence_sum(loss_beta));
     b.column_sums(Side::W);
     b.column_sums(Side::H);
     return std::max(0.0, b.kl_pointwise_sum() + b.dot_column_sums());
   };
 
-  // Extrapolation's step β grows while the loss keeps falling and shrinks when it rises
-  // (Ang & Gillis 2019's schedule; their β₀ = 0.5 overshoots from a poor start, and 0.25
+  // Extrapolation's step (Ang & Gillis's β) grows while the loss keeps falling and
+  // shrinks when it rises (Ang & Gillis 2019's schedule; their β₀ = 0.5 overshoots from a poor start, and 0.25
   // halved the iterations to scikit-learn cd's loss in bench/compare_cpu.sh).
   const bool extrapolating = s.extrapolate && frobenius;
-  double beta = 0.25, beta_cap = 1.0;
+  double step = 0.25, step_cap = 1.0;
   constexpr double kGrow = 1.05, kGrowCap = 1.01, kShrink = 1.5;
 
   // A half-step leaves G_side up to date, unless extrapolation will move X_side on
   // anyway (and recompute it).
   auto half_step = [&](Side side, bool then_extrapolated) {
     const auto pen = cast<T>(side == Side::W ? s.penalty_W : s.penalty_H);
-    if (!frobenius) {
+    if (kl) {
       b.column_sums(partner(side));
       b.kl_product(side);
       b.update_mu_kl(side, pen);
+      return;
+    }
+    if (!frobenius) {
+      b.beta_products(side, loss_beta);
+      b.update_mu_beta(side, pen, gamma);
       return;
     }
     b.product(side);
@@ -96,7 +105,7 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
     b.product(Side::W);
     initial_loss = frobenius_loss(Side::W);
   } else {
-    initial_loss = kl_loss();
+    initial_loss = divergence();
   }
   out.loss_history.push_back(initial_loss);
   out.loss_iterations.push_back(0);
@@ -117,7 +126,7 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   for (int it = 1; it <= s.max_iter; ++it) {
     if (s.update_W) {
       half_step(Side::W, extrapolating);
-      if (extrapolating) extrapolate(Side::W, beta);
+      if (extrapolating) extrapolate(Side::W, step);
     }
     half_step(Side::H, false);
     out.iterations = it;
@@ -127,7 +136,7 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
     // The loss of (W, H) as they are now, before H is extrapolated. Any rise counts,
     // also one within rounding: near an exact fit that is what keeps β from growing
     // and the iterates from drifting along the fit's flat directions.
-    const double loss = frobenius ? frobenius_loss(Side::H) : kl_loss();
+    const double loss = frobenius ? frobenius_loss(Side::H) : divergence();
     const bool rose = loss > last_loss;
     last_loss = loss;
     if (check) {
@@ -151,13 +160,13 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
     }
     if (extrapolating && it < s.max_iter) {
       if (rose) {  // overshot: a smaller step, and none for H this time
-        beta_cap = beta;
-        beta /= kShrink;
+        step_cap = step;
+        step /= kShrink;
         extrapolate(Side::H, 0);
       } else {
-        beta = std::min(beta_cap, kGrow * beta);
-        beta_cap = std::min(1.0, kGrowCap * beta_cap);
-        extrapolate(Side::H, beta);
+        step = std::min(step_cap, kGrow * step);
+        step_cap = std::min(1.0, kGrowCap * step_cap);
+        extrapolate(Side::H, step);
       }
     }
   }

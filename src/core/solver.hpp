@@ -9,7 +9,7 @@
 namespace nmfuse::core {
 
 struct SolverSettings {
-  Loss loss = Loss::Frobenius;
+  double beta = 2;             // of the β-divergence: 2 Frobenius, 1 KL, others general
   Solver solver = Solver::MU;  // resolved: MU or HALS
   int max_iter = 200;
   double tol = 1e-4;

@@ -106,19 +106,56 @@ class CpuBackend final : public Backend<T> {
   }
 
   // The ratio R_A = A ⊘ (L·Rᵀ) in column blocks of A; R_V is R_A or its transpose.
-  // Side L: P_L += R_A[:, blk] · R_factor[blk, :];  side R: P_R[blk, :] = R_A[:, blk]ᵀ · L.
   void kl_product(Side s) override {
-    const Side left = A_.left, right = partner(left);
     for_each_wh_block([&](index_t j0, index_t nb, T* R) {
       ratio_in_place(j0, nb, R);
-      const StoredMatrix r = column_major(A_.rows, nb);
-      if (s == left)
-        cpu::gemm(plan_gemm(r, false, factor_block(right, nb), false, A_.rows), T(1), R,
-                  factor(right).data() + j0, T(j0 == 0 ? 0 : 1), big_product(left).data());
-      else
-        cpu::gemm(plan_gemm(r, true, column_major(A_.rows, k()), false, A_.cols), T(1), R,
-                  factor(left).data(), T(0), big_product(right).data() + j0);
+      block_product(s, j0, nb, R, big_product(s).data());
     });
+  }
+
+  void beta_products(Side s, T beta) override {
+    std::vector<T>& D = denominator_product(s);
+    for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
+      const index_t rows = A_.rows;
+      second_block_.resize(size(rows, nb));
+      T* den = second_block_.data();
+#pragma omp parallel for schedule(static)
+      for (index_t j = 0; j < nb; ++j)
+        for (index_t i = 0; i < rows; ++i) {
+          const index_t e = i + j * rows;
+          den[e] = kernels::beta_denominator(WH[e], beta);
+          WH[e] = kernels::beta_numerator(A(i, j0 + j), WH[e], beta);
+        }
+      block_product(s, j0, nb, WH, big_product(s).data());
+      block_product(s, j0, nb, den, D.data());
+    });
+  }
+
+  void update_mu_beta(Side s, Penalty<T> pen, T gamma) override {
+    T* X = factor(s).data();
+    const T* P = big_product(s).data();
+    const T* D = denominator_product(s).data();
+    const index_t r = this->factor_rows(s);
+#pragma omp parallel for schedule(static)
+    for (index_t i = 0; i < r; ++i) {
+      StridedRow<T> x{X + i, r};
+      kernels::mu_beta_row<0>(x, StridedRow<const T>{P + i, r}, StridedRow<const T>{D + i, r},
+                              k(), pen, gamma);
+    }
+  }
+
+  double beta_divergence_sum(T beta) override {
+    double total = 0;
+    for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
+      const index_t rows = A_.rows;
+      double sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+      for (index_t j = 0; j < nb; ++j)
+        for (index_t i = 0; i < rows; ++i)
+          sum += kernels::beta_divergence(A(i, j0 + j), WH[i + j * rows], beta);
+      total += sum;
+    });
+    return total;
   }
 
   void extrapolate(Side s, T beta) override {
@@ -189,6 +226,25 @@ class CpuBackend final : public Backend<T> {
   std::vector<T>& big_product(Side s) { return s == Side::W ? PW_ : PH_; }
   std::vector<T>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
   std::vector<T>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
+
+  // The part of a product with a block function R_A[:, j0:j0+nb] of A (core/column_view):
+  // side L: out += R_A[:, blk] · R_factor[blk, :];  side R: out[blk, :] = R_A[:, blk]ᵀ · L.
+  void block_product(Side s, index_t j0, index_t nb, const T* R, T* out) {
+    const Side left = A_.left, right = partner(left);
+    const StoredMatrix r = column_major(A_.rows, nb);
+    if (s == left)
+      cpu::gemm(plan_gemm(r, false, factor_block(right, nb), false, A_.rows), T(1), R,
+                factor(right).data() + j0, T(j0 == 0 ? 0 : 1), out);
+    else
+      cpu::gemm(plan_gemm(r, true, column_major(A_.rows, k()), false, A_.cols), T(1), R,
+                factor(left).data(), T(0), out + j0);
+  }
+
+  std::vector<T>& denominator_product(Side s) {
+    std::vector<T>& D = s == Side::W ? DW_ : DH_;
+    D.resize(size(this->factor_rows(s), k()));
+    return D;
+  }
 
   // nb consecutive rows of the factor of side s, inside its column-major buffer.
   StoredMatrix factor_block(Side s, index_t nb) const {
@@ -293,7 +349,8 @@ class CpuBackend final : public Backend<T> {
   ColumnView A_;  // V read column by column in storage order
   std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_;
   std::vector<T> previous_W_, previous_H_;  // the iterates extrapolate() saw last
-  std::vector<T> ratio_;        // scratch: KL ratio blocks
+  std::vector<T> DW_, DH_;      // β's denominator products, made when needed
+  std::vector<T> ratio_, second_block_;  // scratch: ratio blocks
   std::vector<T> row_scratch_;  // scratch: k values a row on the large-k path
 };
 

@@ -3,6 +3,7 @@
 // of kernels/row_update.hpp on Lanes<T> instead of T, so one call updates 64 bytes'
 // worth of rows (16 in float, 8 in double). Column-major factors make a pack's entries
 // t contiguous, so loads and stores are plain vector moves.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -67,6 +68,11 @@ Lanes<T> positive_part(Lanes<T> a) {
 template <class T>
 Lanes<T> magnitude(Lanes<T> a) {
   return where(a < Lanes<T>(0), -a, a);
+}
+template <class T>
+Lanes<T> power(Lanes<T> a, T exponent) {  // no vector pow: lane by lane
+  for (int l = 0; l < Lanes<T>::kWidth; ++l) a.v[l] = std::pow(a.v[l], exponent);
+  return a;
 }
 template <class T>
 bool any_lane(LaneMask<T> m) {

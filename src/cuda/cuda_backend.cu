@@ -61,11 +61,21 @@ struct KlPointwise {
     return kernels::kl_pointwise(A.at(e % A.rows, j0 + e / A.rows), wh[e]);
   }
 };
+struct BetaPointwise {
+  ColumnData A;
+  const float* wh;
+  index_t j0;
+  float beta;
+  __host__ __device__ double operator()(index_t e) const {
+    return kernels::beta_divergence(A.at(e % A.rows, j0 + e / A.rows), wh[e], beta);
+  }
+};
 struct IsBad {
   ColumnData A;
+  bool positive;  // zero is bad too
   __host__ __device__ bool operator()(index_t e) const {
     const float v = A.at(e % A.rows, e / A.rows);
-    return !(isfinite(v) && v >= 0.0f);
+    return !(isfinite(v) && (positive ? v > 0.0f : v >= 0.0f));
   }
 };
 
@@ -153,20 +163,39 @@ class CudaBackend final : public core::Backend<float> {
                   row_scratch_.data(), factor_rows(s), k(), pen, max_sweeps, inner_tol, stream());
   }
 
-  // As on the CPU: R_A = A ⊘ (L·Rᵀ) in column blocks of A. Side L:
-  // P_L += R_A[:, blk] · R_factor[blk, :];  side R: P_R[blk, :] = R_A[:, blk]ᵀ · L.
+  // As on the CPU: R_A = A ⊘ (L·Rᵀ) in column blocks of A.
   void kl_product(Side s) override {
-    const Side left = A_.left, right = core::partner(left);
     for_each_wh_block([&](index_t j0, index_t nb, float* R) {
       kernels::kl_ratio_block(R, V_, A_.ld, A_.rows, j0, nb, stream());
-      const StoredMatrix r = core::column_major(A_.rows, nb);
-      if (s == left)
-        gemm(plan_gemm(r, false, factor_block(right, nb), false, A_.rows), R,
-             factor(right).data() + j0, big_product(left).data(), j0 == 0 ? 0.0f : 1.0f);
-      else
-        gemm(plan_gemm(r, true, core::column_major(A_.rows, k()), false, A_.cols), R,
-             factor(left).data(), big_product(right).data() + j0);
+      block_product(s, j0, nb, R, big_product(s).data());
     });
+  }
+
+  void beta_products(Side s, float beta) override {
+    DeviceBuffer<float>& D = denominator_product(s);
+    if (second_block_.size() == 0) second_block_ = DeviceBuffer<float>(ratio_.size());
+    for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
+      kernels::beta_ratio_block(WH, second_block_.data(), V_, A_.ld, A_.rows, j0, nb, beta,
+                                stream());
+      block_product(s, j0, nb, WH, big_product(s).data());
+      block_product(s, j0, nb, second_block_.data(), D.data());
+    });
+  }
+
+  void update_mu_beta(Side s, kernels::Penalty<float> pen, float gamma) override {
+    kernels::mu_beta(factor(s).data(), big_product(s).data(), denominator_product(s).data(),
+                     factor_rows(s), k(), pen, gamma, stream());
+  }
+
+  double beta_divergence_sum(float beta) override {
+    double total = 0;
+    for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
+      total += thrust::transform_reduce(thrust_policy(), thrust::counting_iterator<index_t>(0),
+                                        thrust::counting_iterator<index_t>(A_.rows * nb),
+                                        BetaPointwise{column_data(), WH, j0, beta}, 0.0,
+                                        thrust::plus<double>());
+    });
+    return total;
   }
 
   void extrapolate(Side s, float beta) override {
@@ -223,6 +252,25 @@ class CudaBackend final : public core::Backend<float> {
                               : StoredMatrix{rows(), cols(), A_.ld, Layout::RowMajor};
   }
   ColumnData column_data() const { return {V_, A_.rows, A_.ld}; }
+  // The part of a product with a block function R_A[:, j0:j0+nb] of A (as on the CPU):
+  // side L: out += R_A[:, blk] · R_factor[blk, :];  side R: out[blk, :] = R_A[:, blk]ᵀ · L.
+  void block_product(Side s, index_t j0, index_t nb, const float* R, float* out) {
+    const Side left = A_.left, right = core::partner(left);
+    const StoredMatrix r = core::column_major(A_.rows, nb);
+    if (s == left)
+      gemm(plan_gemm(r, false, factor_block(right, nb), false, A_.rows), R,
+           factor(right).data() + j0, out, j0 == 0 ? 0.0f : 1.0f);
+    else
+      gemm(plan_gemm(r, true, core::column_major(A_.rows, k()), false, A_.cols), R,
+           factor(left).data(), out + j0);
+  }
+
+  DeviceBuffer<float>& denominator_product(Side s) {
+    DeviceBuffer<float>& D = s == Side::W ? DW_ : DH_;
+    if (D.size() == 0) D = DeviceBuffer<float>(std::size_t(factor_rows(s)) * k());
+    return D;
+  }
+
   // nb consecutive rows of the factor of side s, inside its column-major buffer.
   StoredMatrix factor_block(Side s, index_t nb) const {
     return {nb, index_t(k()), factor_rows(s), Layout::ColMajor};
@@ -262,7 +310,10 @@ class CudaBackend final : public core::Backend<float> {
   // Every buffer the loop needs, in floats, beside V itself.
   std::size_t working_floats() const {
     const std::size_t m = rows(), n = cols(), kk = k();
-    return (settings_.extrapolation ? 3 : 2) * (m + n) * kk + 2 * kk * kk + 2 * kk + std::size_t(A_.rows * ratio_block()) + (kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk);
+    const std::size_t block = std::size_t(A_.rows * ratio_block());
+    const std::size_t scratch = kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk;
+    return (2 + settings_.extrapolation + settings_.general_beta) * (m + n) * kk +
+           (1 + settings_.general_beta) * block + 2 * kk * kk + 2 * kk + scratch;
   }
 
   void check_memory(bool with_V) const {
@@ -341,6 +392,7 @@ class CudaBackend final : public core::Backend<float> {
   const float* V_ = nullptr;
   DeviceBuffer<float> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ratio_, row_scratch_;
   DeviceBuffer<float> previous_W_, previous_H_;  // the iterates extrapolate() saw last
+  DeviceBuffer<float> DW_, DH_, second_block_;   // β's denominator products and block
   ThrustScratch thrust_scratch_;
 };
 
@@ -378,7 +430,7 @@ std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView& V, i
   return std::make_unique<CudaBackend>(V, rank, stream, settings);
 }
 
-void check_device_matrix(const DeviceView& V, CUstream_st* stream) {
+void check_device_matrix(const DeviceView& V, CUstream_st* stream, bool positive) {
   cudaPointerAttributes where{};
   int current = 0;
   if (cudaPointerGetAttributes(&where, V.data) != cudaSuccess ||
@@ -395,7 +447,7 @@ void check_device_matrix(const DeviceView& V, CUstream_st* stream) {
   const index_t count = A.rows * A.cols;
   const auto first = thrust::counting_iterator<index_t>(0);
   const auto bad = thrust::find_if(thrust::cuda::par.on(stream), first, first + count,
-                                   IsBad{{V.data, A.rows, A.ld}});
+                                   IsBad{{V.data, A.rows, A.ld}, positive});
   if (bad == first + count) return;
   const index_t e = *bad, a_row = e % A.rows, a_col = e / A.rows;
   float v = 0;
@@ -403,7 +455,11 @@ void check_device_matrix(const DeviceView& V, CUstream_st* stream) {
   const bool transposed = A.left == Side::H;  // A = Vᵀ
   std::ostringstream msg;
   msg << "V (" << V.rows << "×" << V.cols << ", on the GPU) has "
-      << (std::isnan(v) ? "a NaN" : std::isinf(v) ? "an infinite" : "a negative") << " entry at ("
+      << (std::isnan(v)   ? "a NaN"
+          : std::isinf(v) ? "an infinite"
+          : v == 0        ? "a zero (the loss needs every entry positive)"
+                          : "a negative")
+      << " entry at ("
       << (transposed ? a_col : a_row) << ", " << (transposed ? a_row : a_col) << "): " << v;
   throw InvalidArgument(msg.str());
 }

@@ -19,6 +19,7 @@ struct GpuStatus {
 struct GpuSettings {
   bool allow_tf32 = false;
   bool extrapolation = false;  // HALS extrapolation: two more factor-sized buffers
+  bool general_beta = false;   // β ∉ {1, 2}: denominator products, a second ratio block
 };
 
 bool compiled();
@@ -35,8 +36,9 @@ std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView& V, i
                                                           CUstream_st* stream,
                                                           GpuSettings settings);
 
-// Throws InvalidArgument naming the first negative, NaN or infinite entry of V.
-void check_device_matrix(const DeviceView& V, CUstream_st* stream);
+// Throws InvalidArgument naming the first negative, NaN or infinite entry of V (or zero
+// one, where the loss needs V positive).
+void check_device_matrix(const DeviceView& V, CUstream_st* stream, bool positive);
 
 // W (m×k column-major) and H (k×n row-major) of a CUDA backend, handed over in place.
 std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>& b);

@@ -24,7 +24,7 @@ std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView&, int
   not_compiled();
 }
 
-void check_device_matrix(const DeviceView&, CUstream_st*) { not_compiled(); }
+void check_device_matrix(const DeviceView&, CUstream_st*, bool) { not_compiled(); }
 
 std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>&) { not_compiled(); }
 
