@@ -145,17 +145,7 @@ class CpuBackend final : public Backend<T> {
   }
 
   double beta_divergence_sum(T beta) override {
-    double total = 0;
-    for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
-      const index_t rows = A_.rows;
-      double sum = 0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-      for (index_t j = 0; j < nb; ++j)
-        for (index_t i = 0; i < rows; ++i)
-          sum += kernels::beta_divergence(A(i, j0 + j), WH[i + j * rows], beta);
-      total += sum;
-    });
-    return total;
+    return sum_pointwise([beta](T v, T wh) { return kernels::beta_divergence(v, wh, beta); });
   }
 
   void extrapolate(Side s, T beta) override {
@@ -203,17 +193,7 @@ class CpuBackend final : public Backend<T> {
   double dot_column_sums() override { return dot(cW_, cH_); }
 
   double kl_pointwise_sum() override {
-    double total = 0;
-    for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
-      const index_t rows = A_.rows;
-      double sum = 0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-      for (index_t j = 0; j < nb; ++j)
-        for (index_t i = 0; i < rows; ++i)
-          sum += kernels::kl_pointwise(A(i, j0 + j), WH[i + j * rows]);
-      total += sum;
-    });
-    return total;
+    return sum_pointwise([](T v, T wh) { return kernels::kl_pointwise(v, wh); });
   }
 
  private:
@@ -226,6 +206,21 @@ class CpuBackend final : public Backend<T> {
   std::vector<T>& big_product(Side s) { return s == Side::W ? PW_ : PH_; }
   std::vector<T>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
   std::vector<T>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
+
+  // Σ f(v, wh) over every entry of A and of L·Rᵀ, in double.
+  template <class F>
+  double sum_pointwise(F f) {
+    double total = 0;
+    for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
+      const index_t rows = A_.rows;
+      double sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+      for (index_t j = 0; j < nb; ++j)
+        for (index_t i = 0; i < rows; ++i) sum += f(A(i, j0 + j), WH[i + j * rows]);
+      total += sum;
+    });
+    return total;
+  }
 
   // The part of a product with a block function R_A[:, j0:j0+nb] of A (core/column_view):
   // side L: out += R_A[:, blk] · R_factor[blk, :];  side R: out[blk, :] = R_A[:, blk]ᵀ · L.

@@ -53,21 +53,26 @@ struct Product {
   const float* b;
   __host__ __device__ double operator()(index_t e) const { return double(a[e]) * b[e]; }
 };
-struct KlPointwise {
+// op(A(i, j0 + j), WH(i, j)) over a block of WH (A.rows×nb, column-major).
+template <class Op>
+struct PointwiseOf {
   ColumnData A;
   const float* wh;
   index_t j0;
+  Op op;
   __host__ __device__ double operator()(index_t e) const {
-    return kernels::kl_pointwise(A.at(e % A.rows, j0 + e / A.rows), wh[e]);
+    return op(A.at(e % A.rows, j0 + e / A.rows), wh[e]);
   }
 };
-struct BetaPointwise {
-  ColumnData A;
-  const float* wh;
-  index_t j0;
+struct KlPointwise {
+  __host__ __device__ double operator()(float v, float wh) const {
+    return kernels::kl_pointwise(v, wh);
+  }
+};
+struct BetaDivergence {
   float beta;
-  __host__ __device__ double operator()(index_t e) const {
-    return kernels::beta_divergence(A.at(e % A.rows, j0 + e / A.rows), wh[e], beta);
+  __host__ __device__ double operator()(float v, float wh) const {
+    return kernels::beta_divergence(v, wh, beta);
   }
 };
 struct IsBad {
@@ -187,16 +192,7 @@ class CudaBackend final : public core::Backend<float> {
                      factor_rows(s), k(), pen, gamma, stream());
   }
 
-  double beta_divergence_sum(float beta) override {
-    double total = 0;
-    for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
-      total += thrust::transform_reduce(thrust_policy(), thrust::counting_iterator<index_t>(0),
-                                        thrust::counting_iterator<index_t>(A_.rows * nb),
-                                        BetaPointwise{column_data(), WH, j0, beta}, 0.0,
-                                        thrust::plus<double>());
-    });
-    return total;
-  }
+  double beta_divergence_sum(float beta) override { return sum_pointwise(BetaDivergence{beta}); }
 
   void extrapolate(Side s, float beta) override {
     DeviceBuffer<float>& previous = s == Side::W ? previous_W_ : previous_H_;
@@ -224,17 +220,7 @@ class CudaBackend final : public core::Backend<float> {
   double dot_grams() override { return dot(GW_, GH_); }
   double dot_column_sums() override { return dot(cW_, cH_); }
 
-  double kl_pointwise_sum() override {
-    double total = 0;
-    for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
-      total += thrust::transform_reduce(thrust_policy(),
-                                        thrust::counting_iterator<index_t>(0),
-                                        thrust::counting_iterator<index_t>(A_.rows * nb),
-                                        KlPointwise{column_data(), WH, j0}, 0.0,
-                                        thrust::plus<double>());
-    });
-    return total;
-  }
+  double kl_pointwise_sum() override { return sum_pointwise(KlPointwise{}); }
 
   std::pair<DeviceMatrix, DeviceMatrix> take_factors() {
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
@@ -252,6 +238,19 @@ class CudaBackend final : public core::Backend<float> {
                               : StoredMatrix{rows(), cols(), A_.ld, Layout::RowMajor};
   }
   ColumnData column_data() const { return {V_, A_.rows, A_.ld}; }
+  // Σ op(v, wh) over every entry of A and of L·Rᵀ, in double.
+  template <class Op>
+  double sum_pointwise(Op op) {
+    double total = 0;
+    for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
+      total += thrust::transform_reduce(thrust_policy(), thrust::counting_iterator<index_t>(0),
+                                        thrust::counting_iterator<index_t>(A_.rows * nb),
+                                        PointwiseOf<Op>{column_data(), WH, j0, op}, 0.0,
+                                        thrust::plus<double>());
+    });
+    return total;
+  }
+
   // The part of a product with a block function R_A[:, j0:j0+nb] of A (as on the CPU):
   // side L: out += R_A[:, blk] · R_factor[blk, :];  side R: out[blk, :] = R_A[:, blk]ᵀ · L.
   void block_product(Side s, index_t j0, index_t nb, const float* R, float* out) {
