@@ -54,12 +54,13 @@ grep -A1 "Compiling entry function.*_fast" "$out/gpu-build.log" | grep -E "spill
 
 echo "== tests"
 ctest --test-dir "$build" --output-on-failure --timeout 300
+tests_status=$?
 "$build/nmfuse" --version
 
 if $dry_run; then
   "$build/bench/bench_gpu" --sizes 512 --ranks 16 --budget 0.05 --json "$out/nmfuse-gpu.jsonl" \
     || echo "(dry run: no GPU, so bench_gpu failed as it must)"
-  exit 0
+  exit $tests_status
 fi
 echo "== GPU benchmark"
 "$build/bench/bench_gpu" --json "$out/nmfuse-gpu.jsonl"
@@ -67,3 +68,5 @@ echo "== the same with TF32"
 "$build/bench/bench_gpu" --sizes 32768 --ranks 64 256 --tf32 --json "$out/nmfuse-gpu-tf32.jsonl"
 echo "== peers"
 PYTHONUNBUFFERED=1 python3 bench/gpu_peers.py --nmfuse "$out/nmfuse-gpu.jsonl" | tee "$out/gpu-bench.md"
+echo "== tests exited with $tests_status"
+exit $tests_status

@@ -151,9 +151,9 @@ NMFUSE_HD void hals_gradient(const XRow& x, const PRow& p, GRow& g, const T* Q, 
 }
 
 // One cyclic coordinate sweep over the row, in place (scikit-learn's `cd` update):
-// x[t] ← max(0, x[t] − g[t] / (Q[t,t] + l2)), only where `active` holds. Zero
-// curvature means the partner's column t is all zero: the component is dead, a saddle
-// that coordinate descent never leaves (scikit-learn keeps it dead). It restarts from
+// x[t] ← max(0, x[t] − g[t] / (Q[t,t] + l2)), only where `active` holds. Q[t,t] = 0
+// means the partner's column t is all zero: the component is dead, a saddle that
+// coordinate descent never leaves (scikit-learn keeps it dead). It restarts from
 // a fixed pseudo-random column, restart_value(row, t), and the partner's next
 // half-step fits the residual to it (g needs no update: Q[t,:] is zero). Returns Σ|δ|.
 template <int K, class T, class XRow, class GRow, class Mask>
@@ -166,11 +166,11 @@ NMFUSE_HD auto hals_sweep_row(XRow& x, GRow& g, const T* Q, int ldq, int k, Pena
   for (int t = 0; t < n; ++t) {
     reread_memory();
     const T* q = Q + std::int64_t(t) * ldq;  // column t of Q, which is row t (symmetric)
-    const T hess = q[t] + pen.l2;
-    if (!(hess > T(0))) {
-      if (t < k) x[t] = where(active, restart_value<Value>(row, t), x[t]);  // padding stays 0
+    if (!(q[t] > T(0))) {  // the partner's column t is zero: dead (or padding)
+      if (t < k) x[t] = where(active, restart_value<Value>(row, t), x[t]);
       continue;
     }
+    const T hess = q[t] + pen.l2;
     const Value before = x[t];
     x[t] = where(active, positive_part(before - g[t] / hess), before);
     const Value delta = x[t] - before;
@@ -207,18 +207,19 @@ NMFUSE_HD T extrapolated(T x, T previous, T beta) {
   return positive_part(x + beta * (x - previous));
 }
 
-// Kullback–Leibler, entry-wise: v / (WH) with scikit-learn's floor on WH.
-template <class T>
-NMFUSE_HD T kl_ratio(T v, T wh) {
-  return v / (wh < T(kDenominatorFloor) ? T(kDenominatorFloor) : wh);
-}
-
-// The β-divergence's element-wise pieces, with scikit-learn's floor on WH where a
-// negative power of it is taken.
+// scikit-learn's floor on WH wherever it divides or takes a negative power.
 template <class T>
 NMFUSE_HD T floored(T wh) {
   return wh < T(kDenominatorFloor) ? T(kDenominatorFloor) : wh;
 }
+
+// Kullback–Leibler, entry-wise: v / WH.
+template <class T>
+NMFUSE_HD T kl_ratio(T v, T wh) {
+  return v / floored(wh);
+}
+
+// The β-divergence's element-wise pieces.
 template <class T>
 NMFUSE_HD T beta_numerator(T v, T wh, T beta) {  // v·wh^(β−2)
   return v * std::pow(beta < T(2) ? floored(wh) : wh, beta - T(2));
@@ -237,7 +238,7 @@ NMFUSE_HD T beta_divergence(T v, T wh, T beta) {
     const T r = v / floored(wh);
     return r - std::log(r) - T(1);
   }
-  T sum = (beta - T(1)) * std::pow(wh, beta);
+  T sum = (beta - T(1)) * std::pow(beta < T(0) ? floored(wh) : wh, beta);
   if (present) sum += std::pow(v, beta) - beta * v * std::pow(floored(wh), beta - T(1));
   return sum / (beta * (beta - T(1)));
 }
@@ -247,8 +248,7 @@ NMFUSE_HD T beta_divergence(T v, T wh, T beta) {
 template <class T>
 NMFUSE_HD T kl_pointwise(T v, T wh) {
   if (v <= T(kDenominatorFloor)) return T(0);
-  const T safe = wh < T(kDenominatorFloor) ? T(kDenominatorFloor) : wh;
-  return v * std::log(v / safe) - v;
+  return v * std::log(v / floored(wh)) - v;
 }
 
 }  // namespace nmfuse::kernels

@@ -62,11 +62,11 @@ inline void hals(Dense& X, const Dense& P, const Dense& Q, Penalty pen, int swee
   for (int i = 0; i < X.rows; ++i)
     for (int sweep = 0; sweep < sweeps; ++sweep)
       for (int t = 0; t < X.cols; ++t) {
-        const double hess = Q(t, t) + pen.l2;
-        if (hess <= 0) {  // a dead component restarts from the library's fixed values
+        if (Q(t, t) <= 0) {  // a dead component restarts from the library's fixed values
           X(i, t) = restart(i, t);
           continue;
         }
+        const double hess = Q(t, t) + pen.l2;
         double grad = pen.l1 - P(i, t) + pen.l2 * X(i, t);
         for (int s = 0; s < X.cols; ++s) grad += X(i, s) * Q(s, t);
         X(i, t) = std::max(0.0, X(i, t) - grad / hess);
@@ -197,7 +197,7 @@ inline double beta_loss(const Dense& V, const Dense& W, const Dense& H, double b
   double s = 0;
   for (std::size_t e = 0; e < V.a.size(); ++e) {
     const double v = V.a[e], wh = WH.a[e];
-    if (beta == 0) s += v / wh - std::log(v / wh) - 1;
+    if (beta == 0) s += v / wh - std::log(v / wh) - 1;  // (wh > 0 in the tests)
     else s += (std::pow(v, beta) + (beta - 1) * std::pow(wh, beta) - beta * v * std::pow(wh, beta - 1)) /
               (beta * (beta - 1));
   }

@@ -93,6 +93,7 @@ TEST(Divergences, BetaTwoAndOneAreFrobeniusAndKl) {
     opt.beta = beta;
     const auto general = nmfuse::factorize(V.view(), opt);
     EXPECT_TRUE(std::equal(named.W.data(), named.W.data() + named.W.size(), general.W.data()));
+    EXPECT_TRUE(std::equal(named.H.data(), named.H.data() + named.H.size(), general.H.data()));
     EXPECT_EQ(named.loss_history, general.loss_history);
   }
 }
@@ -162,6 +163,46 @@ TEST(Determinism, SameSeedSameFactorsOtherSeedOtherFactors) {
   opt.seed = 43;
   const auto c = nmfuse::factorize(V.view(), opt);
   EXPECT_GT(relative_difference(c.W, a.W), 1e-3);
+}
+
+// V stored with padding between rows or columns gives the same factors as packed V.
+TEST(Layouts, LeadingDimensionWithPadding) {
+  const Matrix<double> packed = random_matrix(37, 23, 16, 0.1);
+  for (Layout layout : {Layout::RowMajor, Layout::ColMajor}) {
+    const index_t ld = (layout == Layout::RowMajor ? 23 : 37) + 5;
+    std::vector<double> padded(std::size_t(ld * (layout == Layout::RowMajor ? 37 : 23)), -1.0);
+    const nmfuse::DenseView<double> view(padded.data(), 37, 23, layout, ld);
+    for (index_t i = 0; i < 37; ++i)
+      for (index_t j = 0; j < 23; ++j) view(i, j) = packed(i, j);
+    for (nmfuse::Loss loss : {nmfuse::Loss::Frobenius, nmfuse::Loss::KullbackLeibler}) {
+      nmfuse::Options opt = cpu_options(4);
+      opt.loss = loss;
+      opt.max_iter = 20;
+      const auto a = nmfuse::factorize(packed.view(), opt);
+      const auto b = nmfuse::factorize(view, opt);
+      // Only the BLAS kernels' blocking differs: double rounding, amplified a little.
+      EXPECT_LT(relative_difference(b.W, a.W), 1e-10) << nmfuse::to_string(loss);
+      EXPECT_LT(relative_difference(b.H, a.H), 1e-10) << nmfuse::to_string(loss);
+    }
+  }
+}
+
+// The smallest problems: 1×1, and the rank equal to min(m, n).
+TEST(Layouts, TinyMatricesAndFullRank) {
+  const Matrix<double> one = random_matrix(1, 1, 17);
+  nmfuse::Options opt = cpu_options(1);
+  opt.max_iter = 50;
+  for (nmfuse::Solver solver : {nmfuse::Solver::MU, nmfuse::Solver::HALS}) {
+    opt.solver = solver;
+    const auto r = nmfuse::factorize(one.view(), opt);
+    EXPECT_NEAR(r.W(0, 0) * r.H(0, 0), one(0, 0), 1e-6 * one(0, 0));
+  }
+  const Matrix<double> V = random_matrix(6, 4, 18);
+  opt = cpu_options(4);
+  opt.max_iter = 3000;
+  opt.tol = 0;
+  const auto r = nmfuse::factorize(V.view(), opt);
+  EXPECT_LT(relative_error(V, r.W, r.H), 1e-3);  // rank 4 fits a 6×4 matrix (nearly) exactly
 }
 
 TEST(Stopping, ToleranceStopsEarlyAndReportsConvergence) {

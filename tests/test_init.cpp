@@ -22,15 +22,15 @@ double mean(const Matrix<double>& V) {
 }
 
 TEST(Init, RandomIsScaledHalfNormal) {
-  const Matrix<double> V = random_matrix(400, 300, 1);
+  const Matrix<double> V = random_matrix(400, 600, 1);
   const int k = 10;
   const auto r = initial(V, k, nmfuse::Init::Random, 5);
-  // E|N(0,1)| = √(2/π); 4000 samples of a half-normal (sd 0.6) put the sample mean
-  // within 3% of it with overwhelming probability.
+  // E|N(0,1)| = √(2/π) ≈ 0.80 and the half-normal's sd is 0.60: the mean of 4000 (W) or
+  // 6000 (H) samples is within 4% of it but with odds below 1e-3 (3.3σ and more).
   const double expected = std::sqrt(mean(V) / k) * std::sqrt(2 / M_PI);
   for (const Matrix<double>* X : {&r.W, &r.H}) {
     EXPECT_GE(*std::min_element(X->data(), X->data() + X->size()), 0.0);
-    EXPECT_NEAR(mean(*X), expected, 0.03 * expected);
+    EXPECT_NEAR(mean(*X), expected, 0.04 * expected);
   }
 }
 
@@ -49,11 +49,11 @@ TEST(Init, NndsvdFollowsItsDefinition) {
   double size = 0;
   const char jobz = 'S';
   dgesdd_(&jobz, &mi, &ni, A.data(), &mi, S.data(), U.data(), &mi, VT.data(), &ni, &size,
-          &lwork, iwork.data(), &info);
+          &lwork, iwork.data(), &info, 1);
   std::vector<double> work(static_cast<std::size_t>(size));
   lwork = int(size);
   dgesdd_(&jobz, &mi, &ni, A.data(), &mi, S.data(), U.data(), &mi, VT.data(), &ni,
-          work.data(), &lwork, iwork.data(), &info);
+          work.data(), &lwork, iwork.data(), &info, 1);
   ASSERT_EQ(info, 0);
 
   Matrix<double> W(m, k, Layout::ColMajor), H(k, n, Layout::RowMajor);

@@ -14,7 +14,8 @@ struct Case {
   int rank;
   Layout layout;
   double alpha;     // alpha_W; alpha_H is twice it, l1_ratio 0.3
-  double beta = 0;  // of Loss::Beta
+  double beta = 0;    // of Loss::Beta
+  bool dead = false;  // start with component 1 dead (zero in W0 and H0)
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
@@ -27,7 +28,11 @@ TEST_P(NaiveAgreement, EveryIterationMatchesTheReferee) {
   const double beta = c.loss == nmfuse::Loss::Beta ? c.beta : c.loss == nmfuse::Loss::ItakuraSaito ? 0 : 2;
   // β ≤ 0 needs V positive: no zeros there.
   const Matrix<double> V = random_matrix(m, n, 11, beta <= 0 ? 0 : 0.2, c.layout);
-  const Matrix<double> W0 = random_matrix(m, c.rank, 12), H0 = random_matrix(c.rank, n, 13);
+  Matrix<double> W0 = random_matrix(m, c.rank, 12), H0 = random_matrix(c.rank, n, 13);
+  if (c.dead) {
+    for (index_t i = 0; i < m; ++i) W0(i, 1) = 0;
+    for (index_t j = 0; j < n; ++j) H0(1, j) = 0;
+  }
 
   nmfuse::Options opt = cpu_options(c.rank);
   opt.loss = c.loss;
@@ -83,12 +88,17 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"mu_k16_col", Loss::Frobenius, Solver::MU, 16, Layout::ColMajor, 0},
         Case{"mu_k70_reg", Loss::Frobenius, Solver::MU, 70, Layout::RowMajor, 0.01},
         Case{"mu_k7_reg", Loss::Frobenius, Solver::MU, 7, Layout::ColMajor, 0.01},
+        Case{"mu_k20_col", Loss::Frobenius, Solver::MU, 20, Layout::ColMajor, 0},
+        Case{"mu_k40_row", Loss::Frobenius, Solver::MU, 40, Layout::RowMajor, 0},
         Case{"hals_k5_row", Loss::Frobenius, Solver::HALS, 5, Layout::RowMajor, 0},
         Case{"hals_k33_col", Loss::Frobenius, Solver::HALS, 33, Layout::ColMajor, 0},
         Case{"hals_k70_reg", Loss::Frobenius, Solver::HALS, 70, Layout::RowMajor, 0.01},
         Case{"hals_k9_reg", Loss::Frobenius, Solver::HALS, 9, Layout::ColMajor, 0.01},
+        Case{"hals_k6_dead", Loss::Frobenius, Solver::HALS, 6, Layout::RowMajor, 0, 0, true},
+        Case{"hals_k24_dead_reg", Loss::Frobenius, Solver::HALS, 24, Layout::ColMajor, 0.01, 0, true},
         Case{"kl_k5_row", Loss::KullbackLeibler, Solver::MU, 5, Layout::RowMajor, 0},
         Case{"kl_k12_col_reg", Loss::KullbackLeibler, Solver::MU, 12, Layout::ColMajor, 0.01},
+        Case{"kl_k24_row", Loss::KullbackLeibler, Solver::MU, 24, Layout::RowMajor, 0},
         Case{"kl_k70", Loss::KullbackLeibler, Solver::MU, 70, Layout::ColMajor, 0},
         Case{"is_k5_row", Loss::ItakuraSaito, Solver::MU, 5, Layout::RowMajor, 0},
         Case{"beta_0_5_k9_col_reg", Loss::Beta, Solver::MU, 9, Layout::ColMajor, 0.01, 0.5},

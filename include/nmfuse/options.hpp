@@ -54,7 +54,7 @@ struct Options {
   Solver solver = Solver::Auto;
   Init init = Init::Auto;
   int max_iter = 200;      // 0 returns the initial factors
-  double tol = 1e-4;       // stop when (e_previous − e) / e_initial < tol at a check
+  double tol = 1e-4;       // stop when |e_previous − e| / e_initial < tol at a check
   int check_every = 10;    // iterations between loss evaluations
   std::uint64_t seed = 0;  // every random draw comes from this
 

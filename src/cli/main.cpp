@@ -1,6 +1,6 @@
 // The nmfuse command: `nmfuse factor` for a matrix file, `nmfuse demo swimmer` for the
-// quick start. Exit codes: 0 done, 2 bad usage, 3 bad input, 4 device unavailable or
-// not compiled, 1 internal failure.
+// quick start. Exit codes: 0 done, 2 bad usage, 3 bad input or an unwritable output,
+// 4 device unavailable, not compiled or out of GPU memory, 1 internal failure.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -100,7 +100,8 @@ nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string
       {"loss", nmfuse::to_string(f.opt.loss)},
       {"beta", nmfuse::beta_of(f.opt)},
       {"solver", nmfuse::to_string(nmfuse::resolved_solver(f.opt))},
-      {"init", nmfuse::to_string(f.opt.init)},
+      {"init", nmfuse::to_string(f.opt.init == nmfuse::Init::Auto ? nmfuse::Init::NNDSVDa
+                                                                   : f.opt.init)},
       {"seed", f.opt.seed},
       {"iterations", r.iterations},
       {"converged", r.converged},
@@ -150,12 +151,14 @@ void print_version() {
   if (!info.blas_kernels.empty()) std::cout << "BLAS kernels: " << info.blas_kernels << "\n";
   if (info.blas_is_reference)
     std::cout << "warning: linked to the slow reference BLAS; install libopenblas-dev and rebuild\n";
+#if defined(__x86_64__)
   // An OpenBLAS older than the CPU falls back to its slowest x86-64 kernels.
   if (info.blas_kernels == "Prescott" && __builtin_cpu_supports("avx2"))
     std::cout << "warning: OpenBLAS does not know this CPU and uses its generic kernels; "
                  "OPENBLAS_CORETYPE="
               << (__builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell")
               << " makes the products several times faster\n";
+#endif
 }
 
 }  // namespace
@@ -174,7 +177,6 @@ int main(int argc, char** argv) {
   add_common_flags(*factor, factor_flags, true);
 
   CommonFlags demo_flags;
-  demo_flags.opt.solver = nmfuse::Solver::HALS;
   demo_flags.opt.init = nmfuse::Init::NNDSVD;
   demo_flags.opt.hals_inner_max = 1;  // plain HALS: more sweeps merge limbs here
   demo_flags.opt.max_iter = 500;
@@ -215,6 +217,12 @@ int main(int argc, char** argv) {
   } catch (const nmfuse::IoError& e) {
     std::cerr << "nmfuse: " << e.what() << "\n";
     return kBadInput;
+  } catch (const std::filesystem::filesystem_error& e) {
+    std::cerr << "nmfuse: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const nmfuse::OutOfDeviceMemory& e) {
+    std::cerr << "nmfuse: " << e.what() << "\n";
+    return kNoDevice;
   } catch (const nmfuse::NotCompiled& e) {
     std::cerr << "nmfuse: " << e.what() << "\n";
     return kNoDevice;

@@ -28,33 +28,40 @@ inline void check_storage(const char* name, index_t rows, index_t cols, index_t 
   }
 }
 
+// Calls f(i, j, v) for every entry in storage order: rows of a row-major matrix,
+// columns of a column-major one.
+template <class T, class F>
+void for_each_entry(const DenseView<const T>& A, F f) {
+  const bool by_rows = A.layout == Layout::RowMajor;
+  const index_t outer = by_rows ? A.rows : A.cols, inner = by_rows ? A.cols : A.rows;
+  for (index_t a = 0; a < outer; ++a)
+    for (index_t b = 0; b < inner; ++b) f(by_rows ? a : b, by_rows ? b : a, A.data[a * A.ld + b]);
+}
+
 // ...and, on the host, finite and non-negative.
 template <class T>
 void check_matrix(const char* name, const DenseView<const T>& A) {
   check_storage(name, A.rows, A.cols, A.ld, A.layout, A.data);
-  std::ostringstream msg;
-  msg << name << " (" << A.rows << "×" << A.cols << ")";
-  for (index_t i = 0; i < A.rows; ++i)
-    for (index_t j = 0; j < A.cols; ++j) {
-      const T v = A(i, j);
-      if (std::isfinite(v) && v >= 0) continue;
-      msg << " has " << (std::isnan(v) ? "a NaN" : std::isinf(v) ? "an infinite" : "a negative")
-          << " entry at (" << i << ", " << j << "): " << v;
-      throw InvalidArgument(msg.str());
-    }
+  for_each_entry(A, [&](index_t i, index_t j, T v) {
+    if (std::isfinite(v) && v >= 0) return;
+    std::ostringstream msg;
+    msg << name << " (" << A.rows << "×" << A.cols << ") has "
+        << (std::isnan(v) ? "a NaN" : std::isinf(v) ? "an infinite" : "a negative") << " entry at ("
+        << i << ", " << j << "): " << v;
+    throw InvalidArgument(msg.str());
+  });
 }
 
 // β ≤ 0 divergences are undefined where V is zero.
 template <class T>
 void check_positive(const char* name, const DenseView<const T>& A, double beta) {
-  for (index_t i = 0; i < A.rows; ++i)
-    for (index_t j = 0; j < A.cols; ++j) {
-      if (A(i, j) > 0) continue;
-      std::ostringstream msg;
-      msg << name << " has a zero at (" << i << ", " << j << "), but the β-divergence with β = "
-          << beta << " is undefined there: it needs every entry positive";
-      throw InvalidArgument(msg.str());
-    }
+  for_each_entry(A, [&](index_t i, index_t j, T v) {
+    if (v > 0) return;
+    std::ostringstream msg;
+    msg << name << " has a zero at (" << i << ", " << j << "), but the β-divergence with β = "
+        << beta << " is undefined there: it needs every entry positive";
+    throw InvalidArgument(msg.str());
+  });
 }
 
 template <class T>

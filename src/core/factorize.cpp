@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include "check_input.hpp"
@@ -52,7 +53,8 @@ DeviceChoice choose_device(Device requested) {
 
 cuda::GpuSettings gpu_settings(const Options& opt) {
   const double beta = beta_of(opt);
-  return {opt.allow_tf32, core::settings_for(opt, 1, 1).extrapolate, beta != 1 && beta != 2};
+  const bool extrapolation = opt.hals_extrapolate && resolved_solver(opt) == Solver::HALS;
+  return {opt.allow_tf32, extrapolation, beta != 1 && beta != 2};
 }
 
 template <class T>
@@ -76,6 +78,19 @@ Matrix<U> convert(const DenseView<const T>& A) {
   for (index_t i = 0; i < A.rows; ++i)
     for (index_t j = 0; j < A.cols; ++j) B(i, j) = U(A(i, j));
   return B;
+}
+
+// Whether every non-zero entry keeps its meaning in float: no overflow, no underflow to 0.
+template <class T>
+bool fits_float(const DenseView<const T>& A) {
+  for (index_t i = 0; i < A.rows; ++i)
+    for (index_t j = 0; j < A.cols; ++j) {
+      const T v = A(i, j);
+      if (v != 0 && (v > T(std::numeric_limits<float>::max()) ||
+                     v < T(std::numeric_limits<float>::denorm_min())))
+        return false;
+    }
+  return true;
 }
 
 template <class T>
@@ -151,7 +166,15 @@ Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<co
     core::check_matrix("initial H", *H0);
   }
 
-  const DeviceChoice choice = choose_device(opt.device);
+  DeviceChoice choice = choose_device(opt.device);
+  if constexpr (!std::is_same_v<T, float>) {
+    if (choice.device == Device::Cuda && !fits_float(V)) {
+      if (opt.device == Device::Cuda)
+        throw InvalidArgument("V has entries outside float's range, and the GPU computes in "
+                              "float: use device cpu");
+      choice = {Device::Cpu, "V has entries outside float's range, which the GPU computes in"};
+    }
+  }
   if constexpr (!std::is_same_v<T, float>) {
     if (choice.device == Device::Cuda) {  // the GPU computes in float
       Options on_gpu = opt;
@@ -190,7 +213,15 @@ Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt) 
     throw InvalidArgument("V has " + std::to_string(V.rows) + " rows, but the model's W has " +
                           std::to_string(W.rows()));
   }
-  const DeviceChoice choice = choose_device(opt.device);
+  DeviceChoice choice = choose_device(opt.device);
+  if constexpr (!std::is_same_v<T, float>) {
+    if (choice.device == Device::Cuda && !fits_float(V)) {
+      if (opt.device == Device::Cuda)
+        throw InvalidArgument("V has entries outside float's range, and the GPU computes in "
+                              "float: use device cpu");
+      choice = {Device::Cpu, "V has entries outside float's range, which the GPU computes in"};
+    }
+  }
   if constexpr (!std::is_same_v<T, float>) {
     if (choice.device == Device::Cuda) {  // the GPU computes in float
       Options on_gpu = opt;
@@ -279,6 +310,8 @@ BuildInfo build_info() {
   info.blas_kernels = openblas_get_corename();
 #else
   info.blas = NMFUSE_BLAS_LIBRARIES;
+#endif
+#ifdef NMFUSE_BLAS_IS_REFERENCE
   info.blas_is_reference = true;
 #endif
   return info;

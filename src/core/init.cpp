@@ -77,11 +77,11 @@ TruncatedSvd truncated_svd(Backend<T>& b, int k, std::uint64_t seed) {
   double size = 0;
   const char jobz = 'S';
   dgesdd_(&jobz, &n, &l, Z.data(), &n, S.data(), Uz.data(), &n, VzT.data(), &l, &size,
-          &query, iwork.data(), &info);
+          &query, iwork.data(), &info, 1);
   std::vector<double> work(std::max<std::size_t>(1, std::size_t(size)));
   int lwork = int(work.size());
   dgesdd_(&jobz, &n, &l, Z.data(), &n, S.data(), Uz.data(), &n, VzT.data(), &l,
-          work.data(), &lwork, iwork.data(), &info);
+          work.data(), &lwork, iwork.data(), &info, 1);
   check_lapack("dgesdd", info);
 
   TruncatedSvd svd;
@@ -136,9 +136,11 @@ Factors<T> initialize(Backend<T>& b, Init init, std::uint64_t seed) {
     for (index_t i = 0; i < rows; ++i) dst[i + j * rows] = T(scale * v[i]);
   };
 
-  // Singular values at the level of rounding in V's products carry no information:
-  // their pairs stay zero instead of becoming noise that depends on the BLAS kernel.
-  const double noise = svd.S[0] * double(std::max(m, n)) * std::numeric_limits<T>::epsilon();
+  // Singular values at the level of rounding in V's products (sums of up to max(m, n)
+  // terms in T: about √max(m, n)·ε relative) carry no information: their pairs stay
+  // zero instead of becoming noise that depends on the BLAS kernel.
+  const double noise = svd.S[0] * 10 * std::sqrt(double(std::max(m, n))) *
+                       std::numeric_limits<T>::epsilon();
   for (int j = 0; j < k; ++j) {
     if (svd.S[j] <= noise) break;
     const std::vector<double> x = column(svd.U, m, j), y = column(svd.R, n, j);

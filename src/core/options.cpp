@@ -34,7 +34,7 @@ void Options::validate() const {
   if (loss == Loss::Beta && !std::isfinite(beta)) reject("beta", beta, "must be finite");
   if (solver == Solver::HALS && beta_of(*this) != 2)
     reject("solver", "HALS", ("supports only loss Frobenius, not " + to_string(loss) +
-                              "; use Solver::MU").c_str());
+                              "; use solver MU").c_str());
 }
 
 Solver resolved_solver(const Options& opt) {

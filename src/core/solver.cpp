@@ -65,7 +65,7 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   // Extrapolation's step (Ang & Gillis's β) grows while the loss keeps falling and
   // shrinks when it rises (Ang & Gillis 2019's schedule; their β₀ = 0.5 overshoots from a poor start, and 0.25
   // halved the iterations to scikit-learn cd's loss in bench/compare_cpu.sh).
-  const bool extrapolating = s.extrapolate && frobenius;
+  const bool extrapolating = s.extrapolate;  // settings_for: HALS, so Frobenius
   double step = 0.25, step_cap = 1.0;
   constexpr double kGrow = 1.05, kGrowCap = 1.01, kShrink = 1.5;
 

@@ -1,7 +1,9 @@
 #pragma once
 // The swimmer set (Donoho & Stodden 2003): 256 stick figures of 32×32 pixels, a fixed
 // torso and four limbs, each limb in one of four positions, every combination once.
-// No two parts share a pixel, so the set has non-negative rank exactly 17.
+// No two parts share a pixel. The 17 parts factor it exactly, though not uniquely: each
+// limb's four positions sum to the all-ones row, so its linear rank is 13 and the torso
+// can be shared out among a limb's positions.
 #include <array>
 #include <vector>
 

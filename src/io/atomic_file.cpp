@@ -37,7 +37,11 @@ void write_atomically(const std::string& path, const std::string& bytes) {
     }
     done += std::size_t(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  const bool synced = ::fsync(fd) == 0;
+  const int sync_errno = errno;
+  const bool closed = ::close(fd) == 0;
+  if (!synced || !closed) {
+    if (!synced) errno = sync_errno;
     ::unlink(tmp.c_str());
     fail("cannot flush", tmp);
   }

@@ -1,6 +1,7 @@
 #include "matrix_files.hpp"
 
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -28,16 +29,24 @@ std::string header_field(const std::string& header, const std::string& key,
   return m[1];
 }
 
+// Checks the payload's size against the shape before anything is allocated, so that a
+// hostile header cannot ask for terabytes.
 template <class T>
 Matrix<T> npy_payload(const std::string& bytes, std::size_t offset, index_t rows, index_t cols,
                       bool fortran, const std::string& name) {
-  Matrix<T> A(rows, cols, fortran ? Layout::ColMajor : Layout::RowMajor);
-  const std::size_t need = A.size() * sizeof(T);
-  if (bytes.size() - offset != need) {
-    bad(name, "npy data is " + std::to_string(bytes.size() - offset) + " bytes, but shape (" +
+  const std::size_t have = bytes.size() - offset;
+  const bool fits = rows > 0 && cols > 0 && std::size_t(rows) <= have / sizeof(T) &&
+                    std::size_t(cols) <= have / sizeof(T) / std::size_t(rows);
+  const std::size_t need = fits ? std::size_t(rows) * std::size_t(cols) * sizeof(T) : 0;
+  if (!fits || have != need) {
+    if (!fits)
+      bad(name, "npy shape (" + std::to_string(rows) + ", " + std::to_string(cols) +
+                    ") needs more than the " + std::to_string(have) + " bytes of data (truncated)");
+    bad(name, "npy data is " + std::to_string(have) + " bytes, but shape (" +
                   std::to_string(rows) + ", " + std::to_string(cols) + ") needs " +
-                  std::to_string(need) + (bytes.size() - offset < need ? " (truncated)" : ""));
+                  std::to_string(need) + (have < need ? " (truncated)" : ""));
   }
+  Matrix<T> A(rows, cols, fortran ? Layout::ColMajor : Layout::RowMajor);
   std::memcpy(A.data(), bytes.data() + offset, need);
   return A;
 }
@@ -71,6 +80,7 @@ AnyMatrix parse_npy(const std::string& bytes, const std::string& name) {
   std::vector<index_t> dims;
   const std::regex number("\\d+");
   for (std::sregex_iterator it(shape.begin(), shape.end(), number), end; it != end; ++it) {
+    if (it->str().size() > 15) bad(name, "npy shape " + shape + " is too large");
     dims.push_back(std::stoll(it->str()));
   }
   if (dims.size() != 2) bad(name, "npy shape " + shape + " is not 2-D");
@@ -122,7 +132,8 @@ Matrix<double> parse_csv(const std::string& text, const std::string& name) {
       errno = 0;
       const double v = std::strtod(begin, &end);
       while (end && (*end == ' ' || *end == '\t')) ++end;
-      if (end == begin || *end != '\0' || errno == ERANGE) {
+      const bool overflow = errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL);
+      if (end == begin || *end != '\0' || overflow) {
         bad(name, "line " + std::to_string(line_no) + ", field " + std::to_string(count + 1) +
                       ": '" + field + "' is not a number");
       }
