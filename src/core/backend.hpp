@@ -67,6 +67,10 @@ class Backend {
   // Σ d_β(V | W·Htᵀ) over every entry, for β ∉ {1, 2}.
   virtual double beta_divergence_sum(T beta) = 0;
 
+  // Σ (V − W·Htᵀ)², entry by entry in column blocks: exact where the expansion below
+  // has cancelled away.
+  virtual double squared_residual_sum() = 0;
+
   // Loss pieces: Σ X_s ⊙ P_s, Σ G_W ⊙ G_H, Σ c_W ⊙ c_H, Σ kl_pointwise(V, W·Htᵀ).
   virtual double dot_factor_product(Side s) = 0;
   virtual double dot_grams() = 0;

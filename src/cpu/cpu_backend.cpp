@@ -192,6 +192,10 @@ class CpuBackend final : public Backend<T> {
   double dot_grams() override { return dot(GW_, GH_); }
   double dot_column_sums() override { return dot(cW_, cH_); }
 
+  double squared_residual_sum() override {
+    return sum_pointwise([](T v, T wh) { return (double(v) - wh) * (double(v) - wh); });
+  }
+
   double kl_pointwise_sum() override {
     return sum_pointwise([](T v, T wh) { return kernels::kl_pointwise(v, wh); });
   }

@@ -69,6 +69,11 @@ struct KlPointwise {
     return kernels::kl_pointwise(v, wh);
   }
 };
+struct SquaredResidual {
+  __host__ __device__ double operator()(float v, float wh) const {
+    return (double(v) - wh) * (double(v) - wh);
+  }
+};
 struct BetaDivergence {
   float beta;
   __host__ __device__ double operator()(float v, float wh) const {
@@ -221,6 +226,7 @@ class CudaBackend final : public core::Backend<float> {
   double dot_column_sums() override { return dot(cW_, cH_); }
 
   double kl_pointwise_sum() override { return sum_pointwise(KlPointwise{}); }
+  double squared_residual_sum() override { return sum_pointwise(SquaredResidual{}); }
 
   std::pair<DeviceMatrix, DeviceMatrix> take_factors() {
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
