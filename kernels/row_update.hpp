@@ -228,11 +228,12 @@ template <class T>
 NMFUSE_HD T beta_denominator(T wh, T beta) {  // wh^(β−1)
   return std::pow(beta < T(1) ? floored(wh) : wh, beta - T(1));
 }
-// d_β(v | wh) for β ∉ {1, 2} (those take the Frobenius and KL paths); entries of V
-// below the floor count as zeros (scikit-learn).
+// d_β(v | wh); entries of V below the floor count as zeros (scikit-learn).
 template <class T>
 NMFUSE_HD T beta_divergence(T v, T wh, T beta) {
   const bool present = v > T(kDenominatorFloor);
+  if (beta == T(2)) return (v - wh) * (v - wh) / T(2);
+  if (beta == T(1)) return (present ? v * std::log(v / floored(wh)) - v : T(0)) + wh;
   if (beta == T(0)) {
     if (!present) return T(0);
     const T r = v / floored(wh);

@@ -143,13 +143,14 @@ __global__ void mu_beta_strided(float* X, const float* P, const float* D, std::i
 
 __global__ void beta_ratio_kernel(float* WH, float* den, const float* A, std::int64_t ld,
                                   std::int64_t rows, std::int64_t j0, std::int64_t nb,
-                                  float beta) {
+                                  float beta, const std::uint8_t* observed) {
   const std::int64_t count = rows * nb;
   for (std::int64_t e = thread_row(); e < count; e += std::int64_t(gridDim.x) * blockDim.x) {
     const std::int64_t i = e % rows, j = j0 + e / rows;
+    const bool seen = observed == nullptr || observed[j * rows + i] != 0;
     const float wh = WH[e];
-    den[e] = beta_denominator(wh, beta);
-    WH[e] = beta_numerator(A[j * ld + i], wh, beta);
+    den[e] = seen ? beta_denominator(wh, beta) : 0.0f;
+    WH[e] = seen ? beta_numerator(A[j * ld + i], wh, beta) : 0.0f;
   }
 }
 
@@ -227,8 +228,9 @@ void mu_beta(float* X, const float* P, const float* D, std::int64_t rows, int k,
 }
 
 void beta_ratio_block(float* WH, float* den, const float* A, std::int64_t ld, std::int64_t rows,
-                      std::int64_t j0, std::int64_t nb, float beta, cudaStream_t stream) {
-  launch(rows * nb, 0, stream, beta_ratio_kernel, WH, den, A, ld, rows, j0, nb, beta);
+                      std::int64_t j0, std::int64_t nb, float beta,
+                      const std::uint8_t* observed, cudaStream_t stream) {
+  launch(rows * nb, 0, stream, beta_ratio_kernel, WH, den, A, ld, rows, j0, nb, beta, observed);
 }
 
 void extrapolate(float* X, float* previous, std::int64_t count, float beta, cudaStream_t stream) {

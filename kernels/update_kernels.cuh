@@ -25,9 +25,11 @@ void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int
 void mu_beta(float* X, const float* P, const float* D, std::int64_t rows, int k,
              Penalty<float> pen, float gamma, cudaStream_t stream);
 
-// WH (rows×nb) ← A[:, j0:j0+nb] ⊙ WH^(β−2) and den ← WH^(β−1), for the β products.
+// WH (rows×nb) ← A[:, j0:j0+nb] ⊙ WH^(β−2) and den ← WH^(β−1), for the β products;
+// zero where `observed` (A.rows×A.cols bytes, or null: all observed) says unobserved.
 void beta_ratio_block(float* WH, float* den, const float* A, std::int64_t ld, std::int64_t rows,
-                      std::int64_t j0, std::int64_t nb, float beta, cudaStream_t stream);
+                      std::int64_t j0, std::int64_t nb, float beta,
+                      const std::uint8_t* observed, cudaStream_t stream);
 
 // X ← max(0, X + β·(X − previous)) and previous ← the old X, over `count` entries.
 void extrapolate(float* X, float* previous, std::int64_t count, float beta, cudaStream_t stream);

@@ -162,8 +162,9 @@ struct ExtrapolatedHals {
 
 // Multiplicative updates for any β (REFERENCE.md), W then H, with scikit-learn's floor
 // on WH under negative powers and the Févotte–Idier exponent.
+// `observed` (row-major m×n, 0 or 1; null: all) masks the entries out of the fit.
 inline void beta_iteration(const Dense& V, Dense& W, Dense& H, double beta, Penalty pen_W,
-                           Penalty pen_H) {
+                           Penalty pen_H, const std::vector<int>* observed = nullptr) {
   const double gamma = beta < 1 ? 1 / (2 - beta) : beta > 2 ? 1 / (beta - 1) : 1;
   auto floor = [](double wh) { return std::max(wh, kEps); };
   auto update = [&](Dense& X, const Dense& num, const Dense& den, Penalty pen) {
@@ -178,9 +179,9 @@ inline void beta_iteration(const Dense& V, Dense& W, Dense& H, double beta, Pena
     const Dense WH = multiply(W, H);
     num = den = WH;
     for (std::size_t e = 0; e < WH.a.size(); ++e) {
-      const double wh = WH.a[e];
-      num.a[e] = V.a[e] * std::pow(beta < 2 ? floor(wh) : wh, beta - 2);
-      den.a[e] = std::pow(beta < 1 ? floor(wh) : wh, beta - 1);
+      const double wh = WH.a[e], seen = observed ? (*observed)[e] : 1;
+      num.a[e] = seen * V.a[e] * std::pow(beta < 2 ? floor(wh) : wh, beta - 2);
+      den.a[e] = seen * std::pow(beta < 1 ? floor(wh) : wh, beta - 1);
     }
   };
   Dense num, den;
@@ -192,12 +193,16 @@ inline void beta_iteration(const Dense& V, Dense& W, Dense& H, double beta, Pena
   H = transpose(Ht);
 }
 
-inline double beta_loss(const Dense& V, const Dense& W, const Dense& H, double beta) {
+inline double beta_loss(const Dense& V, const Dense& W, const Dense& H, double beta,
+                        const std::vector<int>* observed = nullptr) {
   const Dense WH = multiply(W, H);
   double s = 0;
   for (std::size_t e = 0; e < V.a.size(); ++e) {
     const double v = V.a[e], wh = WH.a[e];
-    if (beta == 0) s += v / wh - std::log(v / wh) - 1;  // (wh > 0 in the tests)
+    if (observed && !(*observed)[e]) continue;
+    if (beta == 2) s += 0.5 * (v - wh) * (v - wh);
+    else if (beta == 1) s += (v > 0 ? v * std::log(v / wh) - v : 0) + wh;
+    else if (beta == 0) s += v / wh - std::log(v / wh) - 1;  // (wh > 0 in the tests)
     else s += (std::pow(v, beta) + (beta - 1) * std::pow(wh, beta) - beta * v * std::pow(wh, beta - 1)) /
               (beta * (beta - 1));
   }

@@ -98,6 +98,32 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"beta_3_k66", Loss::Beta, Solver::MU, 66, Layout::ColMajor, 0, 3}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// Missing values on the GPU: the same masked updates as on the CPU, for each β.
+TEST(Gpu, MaskedRunsMatchTheCpu) {
+  REQUIRE_GPU();
+  const Matrix<float> V = random_matrix<float>(180, 150, 28, 0, Layout::ColMajor);
+  const Matrix<double> u = random_matrix(180, 150, 29);
+  Matrix<std::uint8_t> M(180, 150, Layout::RowMajor);
+  for (index_t i = 0; i < 180; ++i)
+    for (index_t j = 0; j < 150; ++j) M(i, j) = u(i, j) < 0.7;
+  const Matrix<float> W0 = random_matrix<float>(180, 7, 30), H0 = random_matrix<float>(7, 150, 31);
+  for (nmfuse::Loss loss : {nmfuse::Loss::Frobenius, nmfuse::Loss::KullbackLeibler,
+                            nmfuse::Loss::ItakuraSaito}) {
+    nmfuse::Options opt;
+    opt.rank = 7;
+    opt.loss = loss;
+    opt.init = nmfuse::Init::Custom;
+    opt.max_iter = 3;
+    opt.tol = 0;
+    const auto cpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cpu, opt), W0.view(),
+                                       H0.view(), M.view());
+    const auto gpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, opt), W0.view(),
+                                       H0.view(), M.view());
+    EXPECT_LT(relative_difference(gpu.W, cpu.W), 3e-4) << nmfuse::to_string(loss);
+    EXPECT_NEAR(gpu.loss_history.back(), cpu.loss_history.back(), 1e-4 * cpu.loss_history.back());
+  }
+}
+
 // The inits come from the backend's own products and sums: they agree to float
 // rounding, so the first loss agrees closely.
 TEST(Gpu, InitsAgreeWithTheCpu) {

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -9,10 +10,14 @@
 
 namespace nmfuse {
 
+// Which entries of V are observed: same shape as V, any layout; a non-zero byte marks an
+// observed entry. Unobserved entries neither pull the fit nor count in the loss.
+using MaskView = DenseView<const std::uint8_t>;
+
 namespace detail {
 template <class T>
 Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<const T>* W0,
-                    const DenseView<const T>* H0);
+                    const DenseView<const T>* H0, const MaskView* observed);
 template <class T>
 Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt);
 }  // namespace detail
@@ -22,7 +27,16 @@ Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt);
 template <class T>
 Result<std::remove_const_t<T>> factorize(DenseView<T> V, const Options& opt) {
   using U = std::remove_const_t<T>;
-  return detail::factorize<U>(DenseView<const U>(V), opt, nullptr, nullptr);
+  return detail::factorize<U>(DenseView<const U>(V), opt, nullptr, nullptr, nullptr);
+}
+
+// The same with missing values: only the entries `observed` marks are fitted.
+// Multiplicative updates only (any β).
+template <class T>
+Result<std::remove_const_t<T>> factorize(DenseView<T> V, const Options& opt,
+                                         MaskView observed) {
+  using U = std::remove_const_t<T>;
+  return detail::factorize<U>(DenseView<const U>(V), opt, nullptr, nullptr, &observed);
 }
 
 // The same, starting from W0 (m×k) and H0 (k×n): opt.init must be Init::Custom.
@@ -31,7 +45,17 @@ Result<std::remove_const_t<T>> factorize(DenseView<T> V, const Options& opt,
                                          DenseView<const std::remove_const_t<T>> W0,
                                          DenseView<const std::remove_const_t<T>> H0) {
   using U = std::remove_const_t<T>;
-  return detail::factorize<U>(DenseView<const U>(V), opt, &W0, &H0);
+  return detail::factorize<U>(DenseView<const U>(V), opt, &W0, &H0, nullptr);
+}
+
+// From W0 and H0, with missing values.
+template <class T>
+Result<std::remove_const_t<T>> factorize(DenseView<T> V, const Options& opt,
+                                         DenseView<const std::remove_const_t<T>> W0,
+                                         DenseView<const std::remove_const_t<T>> H0,
+                                         MaskView observed) {
+  using U = std::remove_const_t<T>;
+  return detail::factorize<U>(DenseView<const U>(V), opt, &W0, &H0, &observed);
 }
 
 // scikit-learn's shape: fit once, then project new columns onto the learned W.
@@ -41,7 +65,11 @@ class Model {
   explicit Model(Options opt) : opt_(std::move(opt)) { opt_.validate(); }
 
   const Result<T>& fit(DenseView<const T> V) {
-    fit_ = detail::factorize<T>(V, opt_, nullptr, nullptr);
+    fit_ = detail::factorize<T>(V, opt_, nullptr, nullptr, nullptr);
+    return *fit_;
+  }
+  const Result<T>& fit(DenseView<const T> V, MaskView observed) {
+    fit_ = detail::factorize<T>(V, opt_, nullptr, nullptr, &observed);
     return *fit_;
   }
 

@@ -4,6 +4,7 @@
 //   W (m×k) and Ht = Hᵀ (n×k), column-major;  P_W (m×k), P_H (n×k): the big products;
 //   G_W = WᵀW, G_H = HtᵀHt (k×k);  c_W, c_H: column sums (k).
 // Side names the factor a half-step updates; "the partner" is the other one.
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -59,12 +60,17 @@ class Backend {
   // X_s ← Lee–Seung KL update from P_s and c_partner.
   virtual void update_mu_kl(Side s, kernels::Penalty<T> pen) = 0;
 
-  // Any other β: P_s = (V ⊙ (W·Htᵀ)^(β−2))·partner and D_s = (W·Htᵀ)^(β−1)·partner
+  // Missing values: the observed entries of V, one byte each, packed in V's storage
+  // order (core/column_view.hpp's A). From then on the β products and every pointwise
+  // sum take the observed entries only.
+  virtual void set_mask(const std::uint8_t* observed) = 0;
+
+  // Any other β (and every β with a mask): P_s = (V ⊙ (W·Htᵀ)^(β−2))·partner and D_s = (W·Htᵀ)^(β−1)·partner
   // (partner: Ht for s = W, W for s = H), in column blocks as for KL.
   virtual void beta_products(Side s, T beta) = 0;
   // X_s ← multiplicative update for β from P_s and D_s, with exponent γ.
   virtual void update_mu_beta(Side s, kernels::Penalty<T> pen, T gamma) = 0;
-  // Σ d_β(V | W·Htᵀ) over every entry, for β ∉ {1, 2}.
+  // Σ d_β(V | W·Htᵀ) over every (observed) entry.
   virtual double beta_divergence_sum(T beta) = 0;
 
   // Σ (V − W·Htᵀ)², entry by entry in column blocks: exact where the expansion below

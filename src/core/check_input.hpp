@@ -1,6 +1,7 @@
 #pragma once
 // Checks of what callers pass in: each failure names the argument and the value.
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 #include <string>
 
@@ -52,11 +53,12 @@ void check_matrix(const char* name, const DenseView<const T>& A) {
   });
 }
 
-// β ≤ 0 divergences are undefined where V is zero.
+// β ≤ 0 divergences are undefined where V is zero (where it is observed, with a mask).
 template <class T>
-void check_positive(const char* name, const DenseView<const T>& A, double beta) {
+void check_positive(const char* name, const DenseView<const T>& A, double beta,
+                    const DenseView<const std::uint8_t>* observed) {
   for_each_entry(A, [&](index_t i, index_t j, T v) {
-    if (v > 0) return;
+    if (v > 0 || (observed && (*observed)(i, j) == 0)) return;
     std::ostringstream msg;
     msg << name << " has a zero at (" << i << ", " << j << "), but the β-divergence with β = "
         << beta << " is undefined there: it needs every entry positive";

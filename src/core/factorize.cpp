@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "check_input.hpp"
+#include "core/column_view.hpp"
 #include "cuda/cuda_hooks.hpp"
 #include "init.hpp"
 #include "nmfuse/device.hpp"
@@ -51,17 +52,18 @@ DeviceChoice choose_device(Device requested) {
   return {Device::Cpu, "no usable GPU (" + gpu.reason + "), so the CPU ran"};
 }
 
-cuda::GpuSettings gpu_settings(const Options& opt) {
+cuda::GpuSettings gpu_settings(const Options& opt, bool masked) {
   const double beta = beta_of(opt);
   const bool extrapolation = opt.hals_extrapolate && resolved_solver(opt) == Solver::HALS;
-  return {opt.allow_tf32, extrapolation, beta != 1 && beta != 2};
+  return {opt.allow_tf32, extrapolation, masked || (beta != 1 && beta != 2), masked};
 }
 
 template <class T>
 std::unique_ptr<core::Backend<T>> make_backend(Device device, DenseView<const T> V, int rank,
-                                               const Options& opt) {
+                                               const Options& opt, bool masked = false) {
   if (device == Device::Cpu) return core::make_cpu_backend<T>(V, rank);
-  if constexpr (std::is_same_v<T, float>) return cuda::make_backend(V, rank, gpu_settings(opt));
+  if constexpr (std::is_same_v<T, float>)
+    return cuda::make_backend(V, rank, gpu_settings(opt, masked));
   throw Error("internal: the CUDA backend takes float data");  // callers convert first
 }
 
@@ -112,11 +114,25 @@ std::vector<T> column_major_copy(const DenseView<const T>& A, bool transpose) {
   return out;
 }
 
-// Sets the initial factors and runs the loop: what every entry point shares.
+// The mask of observed entries, one byte each, in V's storage order (the backends' A).
+std::vector<std::uint8_t> packed_mask(const MaskView& observed, index_t m, index_t n,
+                                      index_t ld, Layout layout) {
+  const core::ColumnView A = core::column_view(m, n, ld, layout);
+  std::vector<std::uint8_t> packed(std::size_t(m * n));
+  for (index_t c = 0; c < A.cols; ++c)
+    for (index_t r = 0; r < A.rows; ++r)
+      packed[std::size_t(r + c * A.rows)] =
+          (layout == Layout::RowMajor ? observed(c, r) : observed(r, c)) != 0;
+  return packed;
+}
+
+// Sets the mask and the initial factors and runs the loop: what every entry point shares.
 template <class T>
 core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt,
                                          const DenseView<const T>* W0,
-                                         const DenseView<const T>* H0) {
+                                         const DenseView<const T>* H0,
+                                         const std::vector<std::uint8_t>* mask = nullptr) {
+  if (mask) b.set_mask(mask->data());
   if (W0) {
     b.set_factor(core::Side::W, column_major_copy(*W0, false).data());
     b.set_factor(core::Side::H, column_major_copy(*H0, true).data());
@@ -126,7 +142,9 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
     b.set_factor(core::Side::W, f.W.data());
     b.set_factor(core::Side::H, f.Ht.data());
   }
-  return core::solve(b, core::settings_for(opt, b.rows(), b.cols()));
+  core::SolverSettings settings = core::settings_for(opt, b.rows(), b.cols());
+  settings.masked = mask != nullptr;
+  return core::solve(b, settings);
 }
 
 void record(RunInfo& info, core::SolverOutcome&& outcome, const DeviceChoice& choice,
@@ -146,14 +164,31 @@ void record(RunInfo& info, core::SolverOutcome&& outcome, const DeviceChoice& ch
 namespace detail {
 
 template <class T>
-Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<const T>* W0,
-                    const DenseView<const T>* H0) {
+Result<T> factorize(DenseView<const T> V, const Options& options, const DenseView<const T>* W0,
+                    const DenseView<const T>* H0, const MaskView* observed) {
   const auto start = Clock::now();
-  opt.validate();
+  options.validate();
+  Options opt = options;
   core::check_matrix("V", V);
   const index_t m = V.rows, n = V.cols;
   core::check_rank(opt.rank, m, n);
-  if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt));
+  std::optional<std::vector<std::uint8_t>> mask;
+  if (observed) {
+    core::check_storage("the mask of observed entries", observed->rows, observed->cols,
+                        observed->ld, observed->layout, observed->data);
+    if (observed->rows != m || observed->cols != n)
+      throw InvalidArgument("the mask of observed entries is " + std::to_string(observed->rows) +
+                            "×" + std::to_string(observed->cols) + ", but V is " +
+                            std::to_string(m) + "×" + std::to_string(n));
+    if (resolved_solver(opt) == Solver::HALS && opt.solver == Solver::HALS)
+      throw InvalidArgument("option solver = HALS does not take a mask of observed entries "
+                            "yet; use solver MU");
+    opt.solver = Solver::MU;
+    mask = packed_mask(*observed, m, n, V.ld, V.layout);
+    if (std::find(mask->begin(), mask->end(), 1) == mask->end())
+      throw InvalidArgument("the mask of observed entries marks no entry of V as observed");
+  }
+  if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt), observed);
   const bool custom = opt.init == Init::Custom;
   if (custom != (W0 != nullptr))
     throw InvalidArgument(custom ? "init custom needs the initial W and H passed to factorize()"
@@ -184,8 +219,9 @@ Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<co
       if (custom) W0f = convert<float>(*W0), H0f = convert<float>(*H0);
       const DenseView<const float> W0v = W0f ? W0f->view() : DenseView<const float>();
       const DenseView<const float> H0v = H0f ? H0f->view() : DenseView<const float>();
+      // Vf is row-major whatever V's layout: the mask view keeps its own layout.
       Result<float> rf = factorize<float>(Vf.view(), on_gpu, custom ? &W0v : nullptr,
-                                          custom ? &H0v : nullptr);
+                                          custom ? &H0v : nullptr, observed);
       Result<T> r;
       static_cast<RunInfo&>(r) = std::move(rf);
       r.W = convert<T>(rf.W);
@@ -195,8 +231,9 @@ Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<co
       return r;
     }
   }
-  auto backend = make_backend<T>(choice.device, V, opt.rank, opt);
-  core::SolverOutcome outcome = initialize_and_solve(*backend, opt, W0, H0);
+  auto backend = make_backend<T>(choice.device, V, opt.rank, opt, mask.has_value());
+  core::SolverOutcome outcome =
+      initialize_and_solve(*backend, opt, W0, H0, mask ? &*mask : nullptr);
   Result<T> r;
   r.W = factor_matrix(*backend, core::Side::W);
   r.H = factor_matrix(*backend, core::Side::H);
@@ -208,7 +245,7 @@ template <class T>
 Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt) {
   opt.validate();
   core::check_matrix("V", V);
-  if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt));
+  if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt), nullptr);
   if (V.rows != W.rows()) {
     throw InvalidArgument("V has " + std::to_string(V.rows) + " rows, but the model's W has " +
                           std::to_string(W.rows()));
@@ -245,10 +282,11 @@ Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt) 
 }
 
 template Result<float> factorize(DenseView<const float>, const Options&,
-                                 const DenseView<const float>*, const DenseView<const float>*);
+                                 const DenseView<const float>*, const DenseView<const float>*,
+                                 const MaskView*);
 template Result<double> factorize(DenseView<const double>, const Options&,
-                                  const DenseView<const double>*,
-                                  const DenseView<const double>*);
+                                  const DenseView<const double>*, const DenseView<const double>*,
+                                  const MaskView*);
 template Matrix<float> solve_H(DenseView<const float>, const Matrix<float>&, const Options&);
 template Matrix<double> solve_H(DenseView<const double>, const Matrix<double>&,
                                 const Options&);
@@ -267,7 +305,7 @@ DeviceResult factorize(const DeviceView& V, const Options& opt, CUstream_st* str
   DeviceChoice choice = choose_device(Device::Cuda);
   choice.reason = "V is on the GPU: " + cuda::probe().reason;
   // The backend checks that the problem fits before anything reads V.
-  auto backend = cuda::make_device_backend(V, opt.rank, stream, gpu_settings(opt));
+  auto backend = cuda::make_device_backend(V, opt.rank, stream, gpu_settings(opt, false));
   cuda::check_device_matrix(V, stream, beta_of(opt) <= 0);
   core::SolverOutcome outcome = initialize_and_solve<float>(*backend, opt, nullptr, nullptr);
   DeviceResult r;

@@ -45,7 +45,8 @@ SolverSettings settings_for(const Options& opt, index_t m, index_t n) {
 template <class T>
 SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   const auto start = std::chrono::steady_clock::now();
-  const bool frobenius = s.beta == 2, kl = s.beta == 1;
+  // With a mask every β takes the general path, which multiplies by it.
+  const bool frobenius = s.beta == 2 && !s.masked, kl = s.beta == 1 && !s.masked;
   // Févotte & Idier's exponent, which keeps the multiplicative updates' loss falling.
   const T loss_beta = T(s.beta);
   const T gamma = T(s.beta < 1 ? 1 / (2 - s.beta) : s.beta > 2 ? 1 / (s.beta - 1) : 1);
@@ -62,7 +63,7 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   auto checked_loss = [&](double expanded) {
     return frobenius && expanded < expansion_noise ? 0.5 * b.squared_residual_sum() : expanded;
   };
-  auto divergence = [&] {  // every β but 2
+  auto divergence = [&] {  // every case but unmasked Frobenius
     if (!kl) return std::max(0.0, b.beta_divergence_sum(loss_beta));
     b.column_sums(Side::W);
     b.column_sums(Side::H);

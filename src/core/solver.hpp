@@ -10,6 +10,7 @@ namespace nmfuse::core {
 
 struct SolverSettings {
   double beta = 2;             // of the β-divergence: 2 Frobenius, 1 KL, others general
+  bool masked = false;         // missing values: the general β path for every β
   Solver solver = Solver::MU;  // resolved: MU or HALS
   int max_iter = 200;
   double tol = 1e-4;

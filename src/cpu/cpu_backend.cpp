@@ -113,6 +113,10 @@ class CpuBackend final : public Backend<T> {
     });
   }
 
+  void set_mask(const std::uint8_t* observed) override {
+    mask_.assign(observed, observed + size(A_.rows, A_.cols));
+  }
+
   void beta_products(Side s, T beta) override {
     std::vector<T>& D = denominator_product(s);
     for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
@@ -123,8 +127,9 @@ class CpuBackend final : public Backend<T> {
       for (index_t j = 0; j < nb; ++j)
         for (index_t i = 0; i < rows; ++i) {
           const index_t e = i + j * rows;
-          den[e] = kernels::beta_denominator(WH[e], beta);
-          WH[e] = kernels::beta_numerator(A(i, j0 + j), WH[e], beta);
+          const bool seen = observed(i, j0 + j);
+          den[e] = seen ? kernels::beta_denominator(WH[e], beta) : T(0);
+          WH[e] = seen ? kernels::beta_numerator(A(i, j0 + j), WH[e], beta) : T(0);
         }
       block_product(s, j0, nb, WH, big_product(s).data());
       block_product(s, j0, nb, den, D.data());
@@ -211,7 +216,7 @@ class CpuBackend final : public Backend<T> {
   std::vector<T>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
   std::vector<T>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
 
-  // Σ f(v, wh) over every entry of A and of L·Rᵀ, in double.
+  // Σ f(v, wh) over every (observed) entry of A and of L·Rᵀ, in double.
   template <class F>
   double sum_pointwise(F f) {
     double total = 0;
@@ -220,10 +225,15 @@ class CpuBackend final : public Backend<T> {
       double sum = 0;
 #pragma omp parallel for reduction(+ : sum) schedule(static)
       for (index_t j = 0; j < nb; ++j)
-        for (index_t i = 0; i < rows; ++i) sum += f(A(i, j0 + j), WH[i + j * rows]);
+        for (index_t i = 0; i < rows; ++i)
+          if (observed(i, j0 + j)) sum += f(A(i, j0 + j), WH[i + j * rows]);
       total += sum;
     });
     return total;
+  }
+
+  bool observed(index_t i, index_t j) const {
+    return mask_.empty() || mask_[std::size_t(i + j * A_.rows)] != 0;
   }
 
   // The part of a product with a block function R_A[:, j0:j0+nb] of A (core/column_view):
@@ -349,6 +359,7 @@ class CpuBackend final : public Backend<T> {
   std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_;
   std::vector<T> previous_W_, previous_H_;  // the iterates extrapolate() saw last
   std::vector<T> DW_, DH_;      // β's denominator products, made when needed
+  std::vector<std::uint8_t> mask_;  // observed entries in A's order; empty: all
   std::vector<T> ratio_, second_block_;  // scratch: ratio blocks
   std::vector<T> row_scratch_;  // scratch: k values a row on the large-k path
 };

@@ -53,15 +53,19 @@ struct Product {
   const float* b;
   __host__ __device__ double operator()(index_t e) const { return double(a[e]) * b[e]; }
 };
-// op(A(i, j0 + j), WH(i, j)) over a block of WH (A.rows×nb, column-major).
+// op(A(i, j0 + j), WH(i, j)) over a block of WH (A.rows×nb, column-major), at the
+// observed entries (all, when `observed` is null).
 template <class Op>
 struct PointwiseOf {
   ColumnData A;
   const float* wh;
   index_t j0;
+  const std::uint8_t* observed;
   Op op;
   __host__ __device__ double operator()(index_t e) const {
-    return op(A.at(e % A.rows, j0 + e / A.rows), wh[e]);
+    const index_t i = e % A.rows, j = j0 + e / A.rows;
+    if (observed && observed[j * A.rows + i] == 0) return 0.0;
+    return op(A.at(i, j), wh[e]);
   }
 };
 struct KlPointwise {
@@ -181,12 +185,19 @@ class CudaBackend final : public core::Backend<float> {
     });
   }
 
+  void set_mask(const std::uint8_t* observed) override {
+    mask_ = DeviceBuffer<std::uint8_t>(std::size_t(A_.rows * A_.cols));
+    NMFUSE_CUDA_TRY(cudaMemcpyAsync(mask_.data(), observed, mask_.size(), cudaMemcpyHostToDevice,
+                                    stream()));
+    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
+  }
+
   void beta_products(Side s, float beta) override {
     DeviceBuffer<float>& D = denominator_product(s);
     if (second_block_.size() == 0) second_block_ = DeviceBuffer<float>(ratio_.size());
     for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
       kernels::beta_ratio_block(WH, second_block_.data(), V_, A_.ld, A_.rows, j0, nb, beta,
-                                stream());
+                                mask(), stream());
       block_product(s, j0, nb, WH, big_product(s).data());
       block_product(s, j0, nb, second_block_.data(), D.data());
     });
@@ -244,6 +255,7 @@ class CudaBackend final : public core::Backend<float> {
                               : StoredMatrix{rows(), cols(), A_.ld, Layout::RowMajor};
   }
   ColumnData column_data() const { return {V_, A_.rows, A_.ld}; }
+  const std::uint8_t* mask() const { return mask_.size() ? mask_.data() : nullptr; }
   // Σ op(v, wh) over every entry of A and of L·Rᵀ, in double.
   template <class Op>
   double sum_pointwise(Op op) {
@@ -251,7 +263,7 @@ class CudaBackend final : public core::Backend<float> {
     for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
       total += thrust::transform_reduce(thrust_policy(), thrust::counting_iterator<index_t>(0),
                                         thrust::counting_iterator<index_t>(A_.rows * nb),
-                                        PointwiseOf<Op>{column_data(), WH, j0, op}, 0.0,
+                                        PointwiseOf<Op>{column_data(), WH, j0, mask(), op}, 0.0,
                                         thrust::plus<double>());
     });
     return total;
@@ -318,7 +330,8 @@ class CudaBackend final : public core::Backend<float> {
     const std::size_t block = std::size_t(A_.rows * ratio_block());
     const std::size_t scratch = kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk;
     return (2 + settings_.extrapolation + settings_.general_beta) * (m + n) * kk +
-           (1 + settings_.general_beta) * block + 2 * kk * kk + 2 * kk + scratch;
+           (1 + settings_.general_beta) * block + 2 * kk * kk + 2 * kk + scratch +
+           (settings_.masked ? m * n / sizeof(float) + 1 : 0);
   }
 
   void check_memory(bool with_V) const {
@@ -398,6 +411,7 @@ class CudaBackend final : public core::Backend<float> {
   DeviceBuffer<float> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ratio_, row_scratch_;
   DeviceBuffer<float> previous_W_, previous_H_;  // the iterates extrapolate() saw last
   DeviceBuffer<float> DW_, DH_, second_block_;   // β's denominator products and block
+  DeviceBuffer<std::uint8_t> mask_;              // observed entries in A's order, or empty
   ThrustScratch thrust_scratch_;
 };
 

@@ -20,6 +20,7 @@ struct GpuSettings {
   bool allow_tf32 = false;
   bool extrapolation = false;  // HALS extrapolation: two more factor-sized buffers
   bool general_beta = false;   // β ∉ {1, 2}: denominator products, a second ratio block
+  bool masked = false;         // a byte per entry of V
 };
 
 bool compiled();
