@@ -43,6 +43,13 @@ if(NOT summary MATCHES "\"dtype\": \"float64\"" OR NOT summary MATCHES "\"device
 endif()
 run_ok(factor ${OUT}/demo/W.npy --rank 3 --out ${OUT}/npy --loss kl)
 run_ok(factor ${OUT}/v.csv --rank 2 --out ${OUT}/beta --loss beta --beta 0.5)
+# --json: the summary on stdout, parseable, and nothing else.
+execute_process(COMMAND ${NMFUSE} factor ${OUT}/v.csv --rank 2 --out ${OUT}/json --json
+  RESULT_VARIABLE rc OUTPUT_VARIABLE json)
+string(JSON iterations ERROR_VARIABLE json_error GET "${json}" iterations)
+if(NOT rc EQUAL 0 OR json_error OR NOT iterations GREATER 0)
+  message(FATAL_ERROR "--json printed no summary (exit ${rc}, ${json_error}): ${json}")
+endif()
 file(READ ${OUT}/npy/summary.json summary)
 if(NOT summary MATCHES "\"dtype\": \"float32\"")
   message(FATAL_ERROR "float32 input did not stay float32: ${summary}")

@@ -3,6 +3,9 @@
 // 4 device unavailable, not compiled or out of GPU memory, 1 internal failure.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -26,6 +29,7 @@ struct CommonFlags {
   std::string out_dir;
   int threads = 0;
   bool quiet = false;
+  bool json = false;  // the summary as JSON on stdout, and nothing else there
 };
 
 template <class E>
@@ -69,6 +73,29 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
   cmd.add_option("--device", f.opt.device, "auto, cpu or cuda")
       ->transform(CLI::CheckedTransformer(names({Device::Auto, Device::Cpu, Device::Cuda})));
   cmd.add_flag("--quiet", f.quiet, "print nothing but errors");
+  cmd.add_flag("--json", f.json, "print the summary as JSON (and nothing else) on stdout");
+}
+
+// On a terminal, one line redrawn at each check: a bar, the loss and the time left if
+// the run goes to max_iter. Elsewhere (a log, a pipe), a plain line per check.
+nmfuse::ProgressCallback progress_printer(int max_iter) {
+  const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  return [terminal, max_iter](const nmfuse::Progress& p) {
+    if (!terminal) {
+      std::cout << "iteration " << p.iteration << "  loss " << p.loss << "  " << p.seconds
+                << " s" << std::endl;
+      return true;
+    }
+    constexpr int kWidth = 30;
+    const double done = double(p.iteration) / std::max(max_iter, 1);
+    const int filled = int(done * kWidth);
+    const double left = p.seconds / done - p.seconds;
+    std::cout << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, ' ') << "] "
+              << p.iteration << "/" << max_iter << "  loss " << p.loss << "  ETA "
+              << int(left + 0.5) << " s   " << (p.iteration >= max_iter ? "\n" : "")
+              << std::flush;
+    return true;
+  };
 }
 
 std::string join(const std::string& dir, const std::string& file) {
@@ -80,13 +107,7 @@ template <class T>
 nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string& input,
                                    CommonFlags& f) {
   std::filesystem::create_directories(f.out_dir);
-  if (!f.quiet) {
-    f.opt.on_progress = [](const nmfuse::Progress& p) {
-      std::cout << "iteration " << p.iteration << "  loss " << p.loss << "  "
-                << p.seconds << " s\n";
-      return true;
-    };
-  }
+  if (!f.quiet && !f.json) f.opt.on_progress = progress_printer(f.opt.max_iter);
   nmfuse::Result<T> r = nmfuse::factorize(V.view(), f.opt);
 
   double v_norm = 0;
@@ -118,7 +139,8 @@ nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string
   nmfuse::io::write_atomically(join(f.out_dir, "W.npy"), nmfuse::io::encode_npy(r.W));
   nmfuse::io::write_atomically(join(f.out_dir, "H.npy"), nmfuse::io::encode_npy(r.H));
   nmfuse::io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
-  if (!f.quiet) {
+  if (f.json) std::cout << summary.dump(2) << "\n";
+  if (!f.quiet && !f.json) {
     std::cout << "ran on " << nmfuse::to_string(r.device) << " (" << r.device_reason << "), "
               << r.iterations << " iterations, " << nmfuse::to_string(r.stop_reason) << ", "
               << r.seconds << " s\n";
@@ -136,7 +158,7 @@ int run_demo_swimmer(CommonFlags& f) {
   const std::string picture = join(f.out_dir, "parts.png");
   nmfuse::io::write_atomically(
       picture, nmfuse::io::encode_png(nmfuse::io::montage(r.W, kSwimmerSide, kSwimmerSide, 6, 4)));
-  if (!f.quiet)
+  if (!f.quiet && !f.json)
     std::cout << "wrote " << join(f.out_dir, "W.npy") << ", H.npy, summary.json and " << picture
               << " (the " << f.opt.rank << " learned parts)\n";
   return kOk;
