@@ -95,6 +95,17 @@ bool fits_float(const DenseView<const T>& A) {
   return true;
 }
 
+// choose_device, and double data that float cannot hold stays on the CPU.
+template <class T>
+DeviceChoice choose_device_for(const DenseView<const T>& V, Device requested) {
+  DeviceChoice choice = choose_device(requested);
+  if (std::is_same_v<T, float> || choice.device != Device::Cuda || fits_float(V)) return choice;
+  if (requested == Device::Cuda)
+    throw InvalidArgument("V has entries outside float's range, and the GPU computes in "
+                          "float: use device cpu");
+  return {Device::Cpu, "V has entries outside float's range, which the GPU computes in"};
+}
+
 template <class T>
 Matrix<T> factor_matrix(core::Backend<T>& b, core::Side s) {
   // W is m×k column-major; Ht (n×k column-major) is H (k×n) row-major.
@@ -201,15 +212,7 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
     core::check_matrix("initial H", *H0);
   }
 
-  DeviceChoice choice = choose_device(opt.device);
-  if constexpr (!std::is_same_v<T, float>) {
-    if (choice.device == Device::Cuda && !fits_float(V)) {
-      if (opt.device == Device::Cuda)
-        throw InvalidArgument("V has entries outside float's range, and the GPU computes in "
-                              "float: use device cpu");
-      choice = {Device::Cpu, "V has entries outside float's range, which the GPU computes in"};
-    }
-  }
+  const DeviceChoice choice = choose_device_for(V, opt.device);
   if constexpr (!std::is_same_v<T, float>) {
     if (choice.device == Device::Cuda) {  // the GPU computes in float
       Options on_gpu = opt;
@@ -250,15 +253,7 @@ Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt) 
     throw InvalidArgument("V has " + std::to_string(V.rows) + " rows, but the model's W has " +
                           std::to_string(W.rows()));
   }
-  DeviceChoice choice = choose_device(opt.device);
-  if constexpr (!std::is_same_v<T, float>) {
-    if (choice.device == Device::Cuda && !fits_float(V)) {
-      if (opt.device == Device::Cuda)
-        throw InvalidArgument("V has entries outside float's range, and the GPU computes in "
-                              "float: use device cpu");
-      choice = {Device::Cpu, "V has entries outside float's range, which the GPU computes in"};
-    }
-  }
+  const DeviceChoice choice = choose_device_for(V, opt.device);
   if constexpr (!std::is_same_v<T, float>) {
     if (choice.device == Device::Cuda) {  // the GPU computes in float
       Options on_gpu = opt;
