@@ -7,6 +7,8 @@
 #                                                          → .gpu-debs/ (ignored by git)
 #   there (no network):      bench/gpu-check.sh            with .gpu-debs carried along
 #   here, before a GPU call: bench/gpu-check.sh --dry-run  the same, minus the GPU
+#   there, after a check:    bench/gpu-check.sh sanitize   compute-sanitizer's memcheck
+#                                                          and racecheck over the GPU tests
 #
 # With the device tool: run(command="bench/gpu-check.sh", carry=[".gpu-debs"],
 # timeout_s=600); copy what comes back from $OUT into bench/results/.
@@ -23,6 +25,17 @@ if [ "${1:-}" = fetch ]; then
 fi
 dry_run=false
 [ "${1:-}" = --dry-run ] && dry_run=true
+if [ "${1:-}" = sanitize ]; then  # reuses build-gpu from a check in the same lease
+  out=${OUT:-bench/results}
+  mkdir -p "$out"
+  export LD_LIBRARY_PATH="$PWD/.gpu-prefix/usr/lib/x86_64-linux-gnu/openblas-openmp:$PWD/.gpu-prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  export PATH="$PATH:/usr/local/cuda/bin"
+  for tool in memcheck racecheck; do
+    compute-sanitizer --tool "$tool" --error-exitcode 9 build-gpu/tests/nmfuse_tests \
+      --gtest_filter='Gpu.*:Solvers/GpuMatchesCpu.*' 2>&1 | tail -40 | tee "$out/sanitize-$tool.log"
+  done
+  exit
+fi
 
 out=${OUT:-bench/results}
 $dry_run && out=/tmp/nmfuse-gpu-dry-run  # a dry run's figures are no results
