@@ -58,12 +58,14 @@ inline double restart(int row, int t) {
   return double((z >> 11) + 1) * 0x1.0p-53;
 }
 
-inline void hals(Dense& X, const Dense& P, const Dense& Q, Penalty pen, int sweeps) {
+// Rows of X are rows first_row.. of the factor (the restart values depend on it).
+inline void hals(Dense& X, const Dense& P, const Dense& Q, Penalty pen, int sweeps,
+                 int first_row = 0) {
   for (int i = 0; i < X.rows; ++i)
     for (int sweep = 0; sweep < sweeps; ++sweep)
       for (int t = 0; t < X.cols; ++t) {
         if (Q(t, t) <= 0) {  // a dead component restarts from the library's fixed values
-          X(i, t) = restart(i, t);
+          X(i, t) = restart(first_row + i, t);
           continue;
         }
         const double hess = Q(t, t) + pen.l2;
@@ -126,27 +128,63 @@ inline double frobenius_loss(const Dense& V, const Dense& W, const Dense& H) {
   return 0.5 * s;
 }
 
+// HALS with a mask: row i of X gets its own Gram Q_i = Σ_j m_ij·y_j·y_jᵀ and product
+// p_i = Σ_j m_ij·v_ij·y_j over the rows y_j of the partner Y. D is V (X = W, Y = Hᵀ)
+// or Vᵀ (X = Hᵀ, Y = W), `observed` the mask in the same orientation, row-major.
+inline void masked_hals(Dense& X, const Dense& Y, const Dense& D, const std::vector<int>& observed,
+                        Penalty pen, int sweeps) {
+  const int k = X.cols;
+  for (int i = 0; i < X.rows; ++i) {
+    Dense Q(k, k), P(1, k), row(1, k);
+    for (int j = 0; j < Y.rows; ++j) {
+      if (!observed[std::size_t(i) * D.cols + j]) continue;
+      for (int t = 0; t < k; ++t) {
+        P(0, t) += D(i, j) * Y(j, t);
+        for (int u = 0; u < k; ++u) Q(u, t) += Y(j, u) * Y(j, t);
+      }
+    }
+    for (int t = 0; t < k; ++t) row(0, t) = X(i, t);
+    hals(row, P, Q, pen, sweeps, i);
+    for (int t = 0; t < k; ++t) X(i, t) = row(0, t);
+  }
+}
+
 // HALS with extrapolation, an iteration a call: update W, extrapolate it, update H;
 // then, if the run goes on, extrapolate H with a step that grows while the loss falls.
 struct ExtrapolatedHals {
   Dense W, H, W_previous, H_previous;
   double beta = 0.25, beta_cap = 1.0, last_loss;
+  const std::vector<int>* observed;  // row-major m×n, or null: all
+  std::vector<int> observed_t;       // its transpose
 
-  ExtrapolatedHals(const Dense& V, const Dense& W0, const Dense& H0)
-      : W(W0), H(H0), W_previous(W0), H_previous(H0), last_loss(frobenius_loss(V, W0, H0)) {}
+  ExtrapolatedHals(const Dense& V, const Dense& W0, const Dense& H0,
+                   const std::vector<int>* observed_ = nullptr)
+      : W(W0), H(H0), W_previous(W0), H_previous(H0), observed(observed_) {
+    last_loss = loss(V);
+    if (observed) {
+      observed_t.resize(observed->size());
+      for (int i = 0; i < V.rows; ++i)
+        for (int j = 0; j < V.cols; ++j)
+          observed_t[std::size_t(j) * V.rows + i] = (*observed)[std::size_t(i) * V.cols + j];
+    }
+  }
+
+  double loss(const Dense& V) const;
 
   // After it, W and H are the iterate the library returns from a run that ends here.
   void iterate(const Dense& V, Penalty pen_W, Penalty pen_H, int sweeps) {
     Dense Ht = transpose(H);
-    hals(W, multiply(V, Ht), multiply(H, Ht), pen_W, sweeps);
+    if (observed) masked_hals(W, Ht, V, *observed, pen_W, sweeps);
+    else hals(W, multiply(V, Ht), multiply(H, Ht), pen_W, sweeps);
     extrapolate(W, W_previous, beta);
     Ht = transpose(H);
-    hals(Ht, multiply(transpose(V), W), multiply(transpose(W), W), pen_H, sweeps);
+    if (observed) masked_hals(Ht, W, transpose(V), observed_t, pen_H, sweeps);
+    else hals(Ht, multiply(transpose(V), W), multiply(transpose(W), W), pen_H, sweeps);
     H = transpose(Ht);
   }
 
   void go_on(const Dense& V) {
-    const double loss = frobenius_loss(V, W, H);
+    const double loss = this->loss(V);
     const bool rose = loss > last_loss;
     last_loss = loss;
     if (rose) {
@@ -207,6 +245,10 @@ inline double beta_loss(const Dense& V, const Dense& W, const Dense& H, double b
               (beta * (beta - 1));
   }
   return s;
+}
+
+inline double ExtrapolatedHals::loss(const Dense& V) const {
+  return observed ? beta_loss(V, W, H, 2, observed) : frobenius_loss(V, W, H);
 }
 
 inline double kl_loss(const Dense& V, const Dense& W, const Dense& H) {

@@ -112,6 +112,7 @@ TEST(Gpu, MaskedRunsMatchTheCpu) {
     nmfuse::Options opt;
     opt.rank = 7;
     opt.loss = loss;
+    opt.solver = nmfuse::Solver::MU;
     opt.init = nmfuse::Init::Custom;
     opt.max_iter = 3;
     opt.tol = 0;
@@ -122,6 +123,15 @@ TEST(Gpu, MaskedRunsMatchTheCpu) {
     EXPECT_LT(relative_difference(gpu.W, cpu.W), 3e-4) << nmfuse::to_string(loss);
     EXPECT_NEAR(gpu.loss_history.back(), cpu.loss_history.back(), 1e-4 * cpu.loss_history.back());
   }
+  // HALS with a mask is CPU-only so far: Auto says so and runs there, Cuda refuses.
+  nmfuse::Options hals;
+  hals.rank = 7;
+  hals.max_iter = 3;
+  const auto fell_back = nmfuse::factorize(V.view(), hals, M.view());
+  EXPECT_EQ(fell_back.device, nmfuse::Device::Cpu);
+  EXPECT_THAT(fell_back.device_reason, ::testing::HasSubstr("CPU only so far"));
+  EXPECT_THROW(nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, hals), M.view()),
+               nmfuse::NotCompiled);
 }
 
 // The inits come from the backend's own products and sums: they agree to float

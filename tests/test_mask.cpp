@@ -63,24 +63,31 @@ TEST_P(Masked, EveryIterationMatchesTheReferee) {
   }
 }
 
-// What an unobserved entry holds cannot matter.
+// What an unobserved entry holds cannot matter (to MU, and to HALS for Frobenius).
 TEST_P(Masked, UnobservedEntriesDoNotMatter) {
   const Divergence d = GetParam();
   Matrix<double> V = random_matrix(40, 30, 35, 0);
   const Matrix<std::uint8_t> M = random_mask(40, 30, 36, 0.6);
   const Matrix<double> W0 = random_matrix(40, 4, 37), H0 = random_matrix(4, 30, 38);
-  nmfuse::Options opt = mu_options(4, d.loss, d.beta);
-  opt.max_iter = 30;
-  const auto a = nmfuse::factorize(V.view(), opt, W0.view(), H0.view(), M.view());
-  int changed = 0;
-  for (index_t i = 0; i < 40; ++i)
-    for (index_t j = 0; j < 30; ++j)
-      if (!M(i, j)) V(i, j) = 100.0 + ++changed;
-  ASSERT_GT(changed, 100);
-  const auto b = nmfuse::factorize(V.view(), opt, W0.view(), H0.view(), M.view());
-  EXPECT_TRUE(std::equal(a.W.data(), a.W.data() + a.W.size(), b.W.data()));
-  EXPECT_TRUE(std::equal(a.H.data(), a.H.data() + a.H.size(), b.H.data()));
-  EXPECT_EQ(a.loss_history, b.loss_history);
+  std::vector<nmfuse::Options> runs{mu_options(4, d.loss, d.beta)};
+  if (d.loss == Loss::Frobenius) {
+    runs.push_back(runs[0]);
+    runs[1].solver = nmfuse::Solver::HALS;
+  }
+  for (nmfuse::Options opt : runs) {
+    opt.max_iter = 30;
+    Matrix<double> changed = V;
+    int count = 0;
+    for (index_t i = 0; i < 40; ++i)
+      for (index_t j = 0; j < 30; ++j)
+        if (!M(i, j)) changed(i, j) = 100.0 + ++count;
+    ASSERT_GT(count, 100);
+    const auto a = nmfuse::factorize(V.view(), opt, W0.view(), H0.view(), M.view());
+    const auto b = nmfuse::factorize(changed.view(), opt, W0.view(), H0.view(), M.view());
+    EXPECT_TRUE(std::equal(a.W.data(), a.W.data() + a.W.size(), b.W.data()));
+    EXPECT_TRUE(std::equal(a.H.data(), a.H.data() + a.H.size(), b.H.data()));
+    EXPECT_EQ(a.loss_history, b.loss_history);
+  }
 }
 
 // A mask that observes everything is no mask: the general masked path agrees with the
@@ -131,6 +138,58 @@ TEST(Mask, HiddenEntriesOfAPlantedMatrixArePredicted) {
   EXPECT_LT(std::sqrt(hidden_error / hidden_norm), 1e-2);
 }
 
+// HALS with a mask: every row its own Gram, against the referee, in both layouts, with
+// regularization and extrapolation as the library runs them.
+TEST(Mask, HalsEveryIterationMatchesTheReferee) {
+  for (Layout layout : {Layout::RowMajor, Layout::ColMajor}) {
+    const Matrix<double> V = random_matrix(41, 36, 48, 0, layout);
+    const Matrix<std::uint8_t> M = random_mask(41, 36, 49, 0.65);
+    const Matrix<double> W0 = random_matrix(41, 6, 50), H0 = random_matrix(6, 36, 51);
+    std::vector<int> observed(41 * 36);
+    for (index_t i = 0; i < 41; ++i)
+      for (index_t j = 0; j < 36; ++j) observed[std::size_t(i * 36 + j)] = M(i, j);
+    nmfuse::Options opt = cpu_options(6);
+    opt.solver = nmfuse::Solver::HALS;
+    opt.init = nmfuse::Init::Custom;
+    opt.tol = 0;
+    opt.hals_inner_max = 3;
+    opt.hals_inner_tol = 0;
+    opt.alpha_W = 0.01;
+    opt.l1_ratio = 0.5;
+    const naive::Penalty pen_W{0.01 * 0.5 * 36, 0.01 * 0.5 * 36}, pen_H{0.01 * 0.5 * 41, 0.01 * 0.5 * 41};
+    const naive::Dense Vn = to_naive(V);
+    naive::ExtrapolatedHals hals(Vn, to_naive(W0), to_naive(H0), &observed);
+    for (int it = 1; it <= 5; ++it) {
+      if (it > 1) hals.go_on(Vn);
+      hals.iterate(Vn, pen_W, pen_H, 3);
+      opt.max_iter = it;
+      const auto r = nmfuse::factorize(V.view(), opt, W0.view(), H0.view(), M.view());
+      EXPECT_LT(relative_difference(r.W, hals.W), 1e-10) << "W after iteration " << it;
+      EXPECT_LT(relative_difference(r.H, hals.H), 1e-10) << "H after iteration " << it;
+    }
+  }
+}
+
+// HALS predicts the hidden entries too, and much faster than MU.
+TEST(Mask, HalsPredictsHiddenEntries) {
+  const Matrix<double> V = product(random_matrix(60, 3, 42), random_matrix(3, 50, 43));
+  const Matrix<std::uint8_t> M = random_mask(60, 50, 44, 0.7);
+  nmfuse::Options opt = cpu_options(3);
+  opt.init = nmfuse::Init::Random;
+  opt.max_iter = 500;
+  opt.tol = 0;
+  const auto r = nmfuse::factorize(V.view(), opt, M.view());
+  const Matrix<double> WH = product(r.W, r.H);
+  double hidden_error = 0, hidden_norm = 0;
+  for (index_t i = 0; i < 60; ++i)
+    for (index_t j = 0; j < 50; ++j)
+      if (!M(i, j)) {
+        hidden_error += std::pow(WH(i, j) - V(i, j), 2);
+        hidden_norm += V(i, j) * V(i, j);
+      }
+  EXPECT_LT(std::sqrt(hidden_error / hidden_norm), 1e-6);
+}
+
 TEST(Mask, BadMasksAreNamed) {
   const Matrix<double> V = random_matrix(10, 8, 45);
   nmfuse::Options opt = cpu_options(2);
@@ -147,10 +206,8 @@ TEST(Mask, BadMasksAreNamed) {
       nmfuse::InvalidArgument);
   const Matrix<std::uint8_t> none(10, 8, Layout::RowMajor);
   EXPECT_THROW(nmfuse::factorize(V.view(), opt, none.view()), nmfuse::InvalidArgument);
-  Matrix<std::uint8_t> some = random_mask(10, 8, 46, 0.5);
-  opt.solver = nmfuse::Solver::HALS;
-  EXPECT_THROW(nmfuse::factorize(V.view(), opt, some.view()), nmfuse::InvalidArgument);
   // Itakura–Saito needs V > 0 only where it is observed.
+  const Matrix<std::uint8_t> some = random_mask(10, 8, 46, 0.5);
   Matrix<double> with_zero = random_matrix(10, 8, 47);
   index_t zi = -1, zj = -1;
   for (index_t i = 0; i < 10 && zi < 0; ++i)
@@ -160,7 +217,6 @@ TEST(Mask, BadMasksAreNamed) {
         break;
       }
   with_zero(zi, zj) = 0;
-  opt.solver = nmfuse::Solver::MU;
   opt.loss = Loss::ItakuraSaito;
   opt.max_iter = 5;
   EXPECT_NO_THROW(nmfuse::factorize(with_zero.view(), opt, some.view()));

@@ -53,6 +53,11 @@ class Backend {
   // was before: extrapolation of the HALS iterates. β = 0 only remembers X_s.
   virtual void extrapolate(Side s, T beta) = 0;
 
+  // Frobenius HALS with a mask: each row of X_s has its own Gram and product, over the
+  // partner rows its observed entries link it to. CPU only so far.
+  virtual void update_hals_masked(Side s, kernels::Penalty<T> pen, int max_sweeps,
+                                  T inner_tol) = 0;
+
   // Kullback–Leibler: P_s = R·Ht (s = W) or Rᵀ·W (s = H) with R = V ⊘ (W·Htᵀ),
   // computed in column blocks of bounded size; c_s = column sums of X_s.
   virtual void kl_product(Side s) = 0;

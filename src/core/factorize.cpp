@@ -191,10 +191,6 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
       throw InvalidArgument("the mask of observed entries is " + std::to_string(observed->rows) +
                             "×" + std::to_string(observed->cols) + ", but V is " +
                             std::to_string(m) + "×" + std::to_string(n));
-    if (resolved_solver(opt) == Solver::HALS && opt.solver == Solver::HALS)
-      throw InvalidArgument("option solver = HALS does not take a mask of observed entries "
-                            "yet; use solver MU");
-    opt.solver = Solver::MU;
     mask = packed_mask(*observed, m, n, V.ld, V.layout);
     if (std::find(mask->begin(), mask->end(), 1) == mask->end())
       throw InvalidArgument("the mask of observed entries marks no entry of V as observed");
@@ -212,7 +208,13 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
     core::check_matrix("initial H", *H0);
   }
 
-  const DeviceChoice choice = choose_device_for(V, opt.device);
+  DeviceChoice choice = choose_device_for(V, opt.device);
+  if (mask && resolved_solver(opt) == Solver::HALS && choice.device == Device::Cuda) {
+    if (opt.device == Device::Cuda)
+      throw NotCompiled("HALS with a mask of observed entries runs on the CPU only so far: use "
+                        "device cpu or solver mu");
+    choice = {Device::Cpu, "HALS with a mask of observed entries runs on the CPU only so far"};
+  }
   if constexpr (!std::is_same_v<T, float>) {
     if (choice.device == Device::Cuda) {  // the GPU computes in float
       Options on_gpu = opt;

@@ -87,9 +87,15 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
       b.update_mu_kl(side, pen);
       return;
     }
-    if (!frobenius) {
+    if (!frobenius && s.solver == Solver::MU) {
       b.beta_products(side, loss_beta);
       b.update_mu_beta(side, pen, gamma);
+      return;
+    }
+    if (s.masked) {  // HALS with a mask: products and Grams row by row
+      b.update_hals_masked(side, pen, side == Side::W ? s.inner_sweeps_W : s.inner_sweeps_H,
+                           T(s.inner_tol));
+      if (!then_extrapolated) b.gram(side);
       return;
     }
     b.product(side);

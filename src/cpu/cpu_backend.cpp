@@ -105,6 +105,42 @@ class CpuBackend final : public Backend<T> {
     });
   }
 
+  // Row i of X_s against partner row j meets V at A(i, j) when s is A's left side, at
+  // A(j, i) otherwise. A row's Gram Q_i = Σ_j y_j·y_jᵀ and product p_i = Σ_j v·y_j run
+  // over its observed entries only: O(observed entries · k²) a half-step.
+  void update_hals_masked(Side s, Penalty<T> pen, int max_sweeps, T inner_tol) override {
+    const bool left = s == A_.left;
+    T* X = factor(s).data();
+    const T* Y = factor(partner(s)).data();
+    const index_t r = this->factor_rows(s), other = this->factor_rows(partner(s));
+    const int k = this->k();
+#pragma omp parallel
+    {
+      std::vector<T> Q(size(k, k)), p(k), g(k);
+#pragma omp for schedule(dynamic, 16)
+      for (index_t i = 0; i < r; ++i) {
+        std::fill(Q.begin(), Q.end(), T(0));
+        std::fill(p.begin(), p.end(), T(0));
+        for (index_t j = 0; j < other; ++j) {
+          const index_t ai = left ? i : j, aj = left ? j : i;
+          if (!observed(ai, aj)) continue;
+          const T v = A(ai, aj);
+          for (int t = 0; t < k; ++t) {
+            const T yt = Y[j + t * other];
+            p[t] += v * yt;
+            for (int u = 0; u <= t; ++u) Q[u + t * k] += Y[j + u * other] * yt;
+          }
+        }
+        for (int t = 0; t < k; ++t)
+          for (int u = 0; u < t; ++u) Q[t + u * k] = Q[u + t * k];
+        StridedRow<T> x{X + i, r};
+        T* gradient = g.data();
+        kernels::hals_row<0>(x, p.data(), gradient, Q.data(), k, k, pen, max_sweeps, inner_tol,
+                             i);
+      }
+    }
+  }
+
   // The ratio R_A = A ⊘ (L·Rᵀ) in column blocks of A; R_V is R_A or its transpose.
   void kl_product(Side s) override {
     for_each_wh_block([&](index_t j0, index_t nb, T* R) {

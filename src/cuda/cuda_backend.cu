@@ -177,6 +177,10 @@ class CudaBackend final : public core::Backend<float> {
                   row_scratch_.data(), factor_rows(s), k(), pen, max_sweeps, inner_tol, stream());
   }
 
+  void update_hals_masked(Side, kernels::Penalty<float>, int, float) override {
+    throw NotCompiled("HALS with a mask of observed entries runs on the CPU only so far");
+  }
+
   // As on the CPU: R_A = A ⊘ (L·Rᵀ) in column blocks of A.
   void kl_product(Side s) override {
     for_each_wh_block([&](index_t j0, index_t nb, float* R) {
