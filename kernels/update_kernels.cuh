@@ -21,6 +21,14 @@ void hals(float* X, const float* P, const float* G, float* scratch, std::int64_t
 void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int k,
            Penalty<float> pen, cudaStream_t stream);
 
+// HALS with a mask, k ≤ kMaxFastRank: row i of X (rows×k) against the partner Y
+// (other×k), both column-major, meeting V at A(i, j) (x_is_left) or A(j, i); A is
+// column-major with leading dimension ld and `observed` packed with A's row count.
+void hals_masked(float* X, std::int64_t rows, const float* Y, std::int64_t other, int k,
+                 const float* A, std::int64_t ld, std::int64_t a_rows,
+                 const std::uint8_t* observed, bool x_is_left, Penalty<float> pen,
+                 int max_sweeps, float inner_tol, cudaStream_t stream);
+
 // Any β: X ← X ⊙ (P ⊘ (D + l1 + l2·X))^γ, rows×k column-major.
 void mu_beta(float* X, const float* P, const float* D, std::int64_t rows, int k,
              Penalty<float> pen, float gamma, cudaStream_t stream);

@@ -54,7 +54,7 @@ class Backend {
   virtual void extrapolate(Side s, T beta) = 0;
 
   // Frobenius HALS with a mask: each row of X_s has its own Gram and product, over the
-  // partner rows its observed entries link it to. CPU only so far.
+  // partner rows its observed entries link it to (on the GPU for k ≤ 64).
   virtual void update_hals_masked(Side s, kernels::Penalty<T> pen, int max_sweeps,
                                   T inner_tol) = 0;
 

@@ -33,6 +33,9 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The GPU's masked HALS keeps a row's Gram in shared memory (kernels/update_kernels.cu).
+constexpr int kMaskedGpuRank = 64;
+
 struct DeviceChoice {
   Device device;
   std::string reason;
@@ -209,11 +212,12 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
   }
 
   DeviceChoice choice = choose_device_for(V, opt.device);
-  if (mask && resolved_solver(opt) == Solver::HALS && choice.device == Device::Cuda) {
+  if (mask && resolved_solver(opt) == Solver::HALS && opt.rank > kMaskedGpuRank &&
+      choice.device == Device::Cuda) {
     if (opt.device == Device::Cuda)
-      throw NotCompiled("HALS with a mask of observed entries runs on the CPU only so far: use "
+      throw NotCompiled("HALS with a mask of observed entries takes rank ≤ 64 on the GPU: use "
                         "device cpu or solver mu");
-    choice = {Device::Cpu, "HALS with a mask of observed entries runs on the CPU only so far"};
+    choice = {Device::Cpu, "HALS with a mask of observed entries takes rank ≤ 64 on the GPU"};
   }
   if constexpr (!std::is_same_v<T, float>) {
     if (choice.device == Device::Cuda) {  // the GPU computes in float

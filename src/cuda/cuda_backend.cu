@@ -14,6 +14,7 @@
 
 #include "core/column_view.hpp"
 #include "core/gemm_plan.hpp"
+#include "k_dispatch.hpp"
 #include "cuda/cuda_hooks.hpp"
 #include "cuda/resources.hpp"
 #include "update_kernels.cuh"
@@ -177,8 +178,13 @@ class CudaBackend final : public core::Backend<float> {
                   row_scratch_.data(), factor_rows(s), k(), pen, max_sweeps, inner_tol, stream());
   }
 
-  void update_hals_masked(Side, kernels::Penalty<float>, int, float) override {
-    throw NotCompiled("HALS with a mask of observed entries runs on the CPU only so far");
+  void update_hals_masked(Side s, kernels::Penalty<float> pen, int max_sweeps,
+                          float inner_tol) override {
+    if (k() > kernels::kMaxFastRank)  // factorize() sends these to the CPU first
+      throw NotCompiled("HALS with a mask of observed entries takes k ≤ 64 on the GPU");
+    kernels::hals_masked(factor(s).data(), factor_rows(s), factor(core::partner(s)).data(),
+                         factor_rows(core::partner(s)), k(), V_, A_.ld, A_.rows, mask(),
+                         s == A_.left, pen, max_sweeps, inner_tol, stream());
   }
 
   // As on the CPU: R_A = A ⊘ (L·Rᵀ) in column blocks of A.
