@@ -43,6 +43,16 @@ if(NOT summary MATCHES "\"dtype\": \"float64\"" OR NOT summary MATCHES "\"device
 endif()
 run_ok(factor ${OUT}/demo/W.npy --rank 3 --out ${OUT}/npy --loss kl)
 run_ok(factor ${OUT}/v.csv --rank 2 --out ${OUT}/beta --loss beta --beta 0.5)
+# --mask: a CSV of 0/1 of V's shape.
+file(WRITE ${OUT}/mask.csv "1,1,0\n1,0,1\n0,1,1\n1,1,1\n")
+run_ok(factor ${OUT}/v.csv --rank 2 --out ${OUT}/masked --mask ${OUT}/mask.csv)
+file(READ ${OUT}/masked/summary.json summary)
+if(NOT summary MATCHES "mask.csv")
+  message(FATAL_ERROR "the summary does not name the mask: ${summary}")
+endif()
+file(WRITE ${OUT}/badmask.csv "1,1\n1,0\n")
+expect_exit(3 "mask of observed entries is 2×2, but V is 4×3"
+  factor ${OUT}/v.csv --rank 2 --out ${OUT}/masked --mask ${OUT}/badmask.csv)
 # --json: the summary on stdout, parseable, and nothing else.
 execute_process(COMMAND ${NMFUSE} factor ${OUT}/v.csv --rank 2 --out ${OUT}/json --json
   RESULT_VARIABLE rc OUTPUT_VARIABLE json)

@@ -50,6 +50,7 @@ struct DenseView {
 template <class T>
 class Matrix {
  public:
+  using value_type = T;
   Matrix() = default;
   Matrix(index_t rows, index_t cols, Layout layout)
       : rows_(rows), cols_(cols), layout_(layout),

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "datasets/swimmer.hpp"
@@ -27,6 +28,7 @@ enum ExitCode { kOk = 0, kInternal = 1, kUsage = 2, kBadInput = 3, kNoDevice = 4
 struct CommonFlags {
   nmfuse::Options opt;
   std::string out_dir;
+  std::string mask_path;  // observed entries (non-zero), or empty: all
   int threads = 0;
   bool quiet = false;
   bool json = false;  // the summary as JSON on stdout, and nothing else there
@@ -108,7 +110,10 @@ nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string
                                    CommonFlags& f) {
   std::filesystem::create_directories(f.out_dir);
   if (!f.quiet && !f.json) f.opt.on_progress = progress_printer(f.opt.max_iter);
-  nmfuse::Result<T> r = nmfuse::factorize(V.view(), f.opt);
+  std::optional<nmfuse::Matrix<std::uint8_t>> mask;
+  if (!f.mask_path.empty()) mask = nmfuse::io::read_mask(f.mask_path);
+  nmfuse::Result<T> r = mask ? nmfuse::factorize(V.view(), f.opt, mask->view())
+                             : nmfuse::factorize(V.view(), f.opt);
 
   double v_norm = 0;
   for (std::size_t i = 0; i < V.size(); ++i) v_norm += double(V.data()[i]) * V.data()[i];
@@ -124,6 +129,7 @@ nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string
       {"init", nmfuse::to_string(f.opt.init == nmfuse::Init::Auto ? nmfuse::Init::NNDSVDa
                                                                    : f.opt.init)},
       {"seed", f.opt.seed},
+      {"mask", f.mask_path},
       {"iterations", r.iterations},
       {"converged", r.converged},
       {"stop_reason", nmfuse::to_string(r.stop_reason)},
@@ -196,6 +202,8 @@ int main(int argc, char** argv) {
   CLI::App* factor = app.add_subcommand("factor", "factor a matrix file (.npy or .csv)");
   factor->add_option("INPUT", input, "the matrix V (m×n, non-negative)")->required();
   factor->add_option("--rank", factor_flags.opt.rank, "k, the inner dimension")->required();
+  factor->add_option("--mask", factor_flags.mask_path,
+                     "a .npy or .csv of V's shape whose non-zero entries are the observed ones");
   add_common_flags(*factor, factor_flags, true);
 
   CommonFlags demo_flags;
@@ -224,7 +232,15 @@ int main(int argc, char** argv) {
     if (*factor) {
       nmfuse::set_cpu_threads(factor_flags.threads);
       const nmfuse::io::AnyMatrix V = nmfuse::io::read_matrix(input);
-      std::visit([&](const auto& A) { factor_and_write(A, input, factor_flags); }, V);
+      std::visit(
+          [&](const auto& A) {
+            using T = typename std::decay_t<decltype(A)>::value_type;
+            if constexpr (std::is_same_v<T, std::uint8_t>)
+              throw nmfuse::InvalidArgument(input + ": a uint8/bool matrix is a mask, not V");
+            else
+              factor_and_write(A, input, factor_flags);
+          },
+          V);
       return kOk;
     }
     if (*demo) {

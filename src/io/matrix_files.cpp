@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <regex>
 #include <sstream>
@@ -87,7 +88,10 @@ AnyMatrix parse_npy(const std::string& bytes, const std::string& name) {
   const std::size_t offset = start + header_len;
   if (descr == "'<f4'") return npy_payload<float>(bytes, offset, dims[0], dims[1], fortran, name);
   if (descr == "'<f8'") return npy_payload<double>(bytes, offset, dims[0], dims[1], fortran, name);
-  bad(name, "npy dtype " + descr + " is not supported (float32 '<f4' or float64 '<f8')");
+  if (descr == "'|u1'" || descr == "'|b1'")
+    return npy_payload<std::uint8_t>(bytes, offset, dims[0], dims[1], fortran, name);
+  bad(name, "npy dtype " + descr +
+                " is not supported (float32 '<f4', float64 '<f8', or for masks uint8 or bool)");
 }
 
 template <class T>
@@ -153,6 +157,17 @@ Matrix<double> parse_csv(const std::string& text, const std::string& name) {
   Matrix<double> A(rows, cols, Layout::RowMajor);
   std::copy(values.begin(), values.end(), A.data());
   return A;
+}
+
+Matrix<std::uint8_t> read_mask(const std::string& path) {
+  return std::visit(
+      [](const auto& A) {
+        Matrix<std::uint8_t> M(A.rows(), A.cols(), A.layout());
+        std::transform(A.data(), A.data() + A.size(), M.data(),
+                       [](auto v) { return std::uint8_t(v != 0); });
+        return M;
+      },
+      read_matrix(path));
 }
 
 AnyMatrix read_matrix(const std::string& path) {

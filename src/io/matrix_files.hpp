@@ -1,5 +1,6 @@
 #pragma once
 // Dense matrix files: NumPy .npy (float32/float64, C or Fortran order) and CSV.
+#include <cstdint>
 #include <string>
 #include <variant>
 
@@ -8,7 +9,7 @@
 namespace nmfuse::io {
 
 // A matrix as it was stored: its element type is the file's.
-using AnyMatrix = std::variant<Matrix<float>, Matrix<double>>;
+using AnyMatrix = std::variant<Matrix<float>, Matrix<double>, Matrix<std::uint8_t>>;
 
 AnyMatrix parse_npy(const std::string& bytes, const std::string& name);
 template <class T>
@@ -19,5 +20,9 @@ Matrix<double> parse_csv(const std::string& text, const std::string& name);
 
 // By extension: .npy or .csv.
 AnyMatrix read_matrix(const std::string& path);
+
+// A mask of observed entries: a .npy or .csv whose non-zero entries are the observed ones
+// (bool, uint8, float or double).
+Matrix<std::uint8_t> read_mask(const std::string& path);
 
 }  // namespace nmfuse::io
