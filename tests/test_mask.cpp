@@ -18,6 +18,14 @@ Matrix<std::uint8_t> random_mask(index_t rows, index_t cols, unsigned seed, doub
   return M;
 }
 
+// The mask as the referee takes it: row-major 0/1 ints.
+std::vector<int> referee_mask(const Matrix<std::uint8_t>& M) {
+  std::vector<int> observed(M.size());
+  for (index_t i = 0; i < M.rows(); ++i)
+    for (index_t j = 0; j < M.cols(); ++j) observed[std::size_t(i * M.cols() + j)] = M(i, j);
+  return observed;
+}
+
 nmfuse::Options mu_options(int rank, Loss loss, double beta) {
   nmfuse::Options opt = cpu_options(rank);
   opt.loss = loss;
@@ -45,9 +53,7 @@ TEST_P(Masked, EveryIterationMatchesTheReferee) {
     const Matrix<double> V = random_matrix(45, 38, 31, 0, layout);
     const Matrix<std::uint8_t> M = random_mask(45, 38, 32, 0.7);
     const Matrix<double> W0 = random_matrix(45, 5, 33), H0 = random_matrix(5, 38, 34);
-    std::vector<int> observed(45 * 38);
-    for (index_t i = 0; i < 45; ++i)
-      for (index_t j = 0; j < 38; ++j) observed[std::size_t(i * 38 + j)] = M(i, j);
+    const std::vector<int> observed = referee_mask(M);
     const naive::Dense Vn = to_naive(V);
     naive::Dense W = to_naive(W0), H = to_naive(H0);
     nmfuse::Options opt = mu_options(5, d.loss, d.beta);
@@ -121,9 +127,7 @@ TEST(Mask, HalsEveryIterationMatchesTheReferee) {
     const Matrix<double> V = random_matrix(41, 36, 48, 0, layout);
     const Matrix<std::uint8_t> M = random_mask(41, 36, 49, 0.65);
     const Matrix<double> W0 = random_matrix(41, 6, 50), H0 = random_matrix(6, 36, 51);
-    std::vector<int> observed(41 * 36);
-    for (index_t i = 0; i < 41; ++i)
-      for (index_t j = 0; j < 36; ++j) observed[std::size_t(i * 36 + j)] = M(i, j);
+    const std::vector<int> observed = referee_mask(M);
     nmfuse::Options opt = cpu_options(6);
     opt.solver = nmfuse::Solver::HALS;
     opt.init = nmfuse::Init::Custom;
