@@ -6,6 +6,7 @@
 
 #include "nmfuse/options.hpp"
 #include "nmfuse/result.hpp"
+#include "nmfuse/sparse.hpp"
 #include "nmfuse/view.hpp"
 
 namespace nmfuse {
@@ -20,6 +21,11 @@ Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<co
                     const DenseView<const T>* H0, const MaskView* observed);
 template <class T>
 Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt);
+template <class T, class I>
+Result<T> factorize(CsrView<T, I> V, const Options& opt, const DenseView<const T>* W0,
+                    const DenseView<const T>* H0);
+template <class T, class I>
+Matrix<T> solve_H(CsrView<T, I> V, const Matrix<T>& W, const Options& opt);
 }  // namespace detail
 
 // Factor V (m×n, non-negative, finite) into W (m×k) and H (k×n). float and double;
@@ -58,6 +64,20 @@ Result<std::remove_const_t<T>> factorize(DenseView<T> V, const Options& opt,
   return detail::factorize<U>(DenseView<const U>(V), opt, &W0, &H0, &observed);
 }
 
+// Sparse V, never densified. V.absent says what the entries it does not store are:
+// Absent::Zero (zeros, fitted) or Absent::Unknown (missing values, as with a mask).
+template <class T, class I>
+Result<T> factorize(CsrView<T, I> V, const Options& opt) {
+  return detail::factorize<T, I>(V, opt, nullptr, nullptr);
+}
+
+// Sparse V from W0 (m×k) and H0 (k×n): opt.init must be Init::Custom.
+template <class T, class I>
+Result<T> factorize(CsrView<T, I> V, const Options& opt, DenseView<const T> W0,
+                    DenseView<const T> H0) {
+  return detail::factorize<T, I>(V, opt, &W0, &H0);
+}
+
 // scikit-learn's shape: fit once, then project new columns onto the learned W.
 template <class T>
 class Model {
@@ -73,8 +93,18 @@ class Model {
     return *fit_;
   }
 
+  template <class I>
+  const Result<T>& fit(CsrView<T, I> V) {
+    fit_ = detail::factorize<T, I>(V, opt_, nullptr, nullptr);
+    return *fit_;
+  }
+
   // H (k×n', row-major) for new columns V (m×n'), with W fixed.
   Matrix<T> transform(DenseView<const T> V) const { return detail::solve_H<T>(V, W(), opt_); }
+  template <class I>
+  Matrix<T> transform(CsrView<T, I> V) const {
+    return detail::solve_H<T, I>(V, W(), opt_);
+  }
 
   // W·H (m×n', row-major).
   Matrix<T> inverse_transform(DenseView<const T> H) const;

@@ -5,4 +5,5 @@
 #include "nmfuse/factorize.hpp"
 #include "nmfuse/options.hpp"
 #include "nmfuse/result.hpp"
+#include "nmfuse/sparse.hpp"
 #include "nmfuse/view.hpp"

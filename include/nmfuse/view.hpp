@@ -14,6 +14,7 @@ enum class Layout { RowMajor, ColMajor };
 // (RowMajor) or columns (ColMajor); 0 means packed.
 template <class T>
 struct DenseView {
+  using value_type = std::remove_const_t<T>;
   T* data = nullptr;
   index_t rows = 0;
   index_t cols = 0;

@@ -96,7 +96,4 @@ class Backend {
   int k_;
 };
 
-template <class T>
-std::unique_ptr<Backend<T>> make_cpu_backend(DenseView<const T> V, int rank);
-
 }  // namespace nmfuse::core

@@ -2,10 +2,12 @@
 // Checks of what callers pass in: each failure names the argument and the value.
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <sstream>
 #include <string>
 
 #include "nmfuse/errors.hpp"
+#include "nmfuse/sparse.hpp"
 #include "nmfuse/view.hpp"
 
 namespace nmfuse::core {
@@ -64,6 +66,58 @@ void check_positive(const char* name, const DenseView<const T>& A, double beta,
         << beta << " is undefined there: it needs every entry positive";
     throw InvalidArgument(msg.str());
   });
+}
+
+// A CSR view must be well formed (offsets from 0 to nnz, never falling; columns in range
+// and strictly increasing along each row), its stored entries finite and non-negative,
+// and positive where β ≤ 0 needs it (then absent zeros are refused too).
+template <class T, class I>
+void check_csr(const char* name, const CsrView<T, I>& A, double beta) {
+  std::ostringstream msg;
+  msg << name << " (" << A.rows << "×" << A.cols << ", sparse)";
+  auto fail = [&](const std::string& what) { throw InvalidArgument(msg.str() + " " + what); };
+  std::ostringstream beta_stream;
+  beta_stream << beta;
+  const std::string beta_text = beta_stream.str();
+  if (A.rows < 1 || A.cols < 1) fail("is empty");
+  if (!A.row_ptr || (A.nnz() > 0 && (!A.col_idx || !A.values)))
+    fail("has no data (null pointer)");
+  if (A.row_ptr[0] != 0) fail("has row_ptr[0] = " + std::to_string(A.row_ptr[0]) + ", not 0");
+  if (A.nnz() < 0) fail("has a negative entry count " + std::to_string(A.nnz()));
+  if (A.cols > std::numeric_limits<I>::max())
+    fail("has more columns than its index type holds");
+  for (index_t i = 0; i < A.rows; ++i) {
+    const index_t begin = A.row_ptr[i], end = A.row_ptr[i + 1];
+    if (end < begin || end > A.nnz())
+      fail("has row_ptr[" + std::to_string(i + 1) + "] = " + std::to_string(end) +
+           " outside [row_ptr[" + std::to_string(i) + "], nnz] = [" + std::to_string(begin) +
+           ", " + std::to_string(A.nnz()) + "]");
+    for (index_t e = begin; e < end; ++e) {
+      const index_t j = A.col_idx[e];
+      const T v = A.values[e];
+      const std::string at = "at (" + std::to_string(i) + ", " + std::to_string(j) + ")";
+      if (j < 0 || j >= A.cols)
+        fail("has column index " + std::to_string(j) + " in row " + std::to_string(i) +
+             ", outside [0, " + std::to_string(A.cols) + ")");
+      if (e > begin && j <= A.col_idx[e - 1])
+        fail("has columns out of order or repeated in row " + std::to_string(i) + " (" +
+             std::to_string(A.col_idx[e - 1]) + " then " + std::to_string(j) +
+             "): sort them and sum duplicates");
+      if (!std::isfinite(v) || v < 0) {
+        std::ostringstream value;
+        value << v;
+        fail(std::string("has ") + (std::isnan(v) ? "a NaN" : std::isinf(v) ? "an infinite" :
+                                                                              "a negative") +
+             " entry " + at + ": " + value.str());
+      }
+      if (beta <= 0 && v == 0)
+        fail("stores a zero " + at + ", but the β-divergence with β = " + beta_text +
+             " is undefined there: it needs every entry positive");
+    }
+  }
+  if (beta <= 0 && A.absent == Absent::Zero && A.nnz() < A.rows * A.cols)
+    fail("has absent entries, which are zeros (Absent::Zero), but the β-divergence with β = " +
+         beta_text + " is undefined at zeros: mark them Absent::Unknown");
 }
 
 template <class T>

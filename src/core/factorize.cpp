@@ -8,6 +8,7 @@
 
 #include "check_input.hpp"
 #include "core/column_view.hpp"
+#include "cpu/cpu_backends.hpp"
 #include "cuda/cuda_hooks.hpp"
 #include "init.hpp"
 #include "nmfuse/device.hpp"
@@ -64,9 +65,18 @@ cuda::GpuSettings gpu_settings(const Options& opt, bool masked) {
 template <class T>
 std::unique_ptr<core::Backend<T>> make_backend(Device device, DenseView<const T> V, int rank,
                                                const Options& opt, bool masked = false) {
-  if (device == Device::Cpu) return core::make_cpu_backend<T>(V, rank);
+  if (device == Device::Cpu) return cpu::make_dense_backend<T>(V, rank);
   if constexpr (std::is_same_v<T, float>)
     return cuda::make_backend(V, rank, gpu_settings(opt, masked));
+  throw Error("internal: the CUDA backend takes float data");  // callers convert first
+}
+
+template <class T, class I>
+std::unique_ptr<core::Backend<T>> make_backend(Device device, CsrView<T, I> V, int rank,
+                                               const Options& opt) {
+  if (device == Device::Cpu) return cpu::make_sparse_backend<T, I>(V, rank);
+  if constexpr (std::is_same_v<T, float>)
+    return cuda::make_sparse_backend(V, rank, gpu_settings(opt, V.absent == Absent::Unknown));
   throw Error("internal: the CUDA backend takes float data");  // callers convert first
 }
 
@@ -85,22 +95,28 @@ Matrix<U> convert(const DenseView<const T>& A) {
   return B;
 }
 
-// Whether every non-zero entry keeps its meaning in float: no overflow, no underflow to 0.
+// Whether a non-zero entry keeps its meaning in float: no overflow, no underflow to 0.
+template <class T>
+bool fits_float(T v) {
+  return v == 0 || (v <= T(std::numeric_limits<float>::max()) &&
+                    v >= T(std::numeric_limits<float>::denorm_min()));
+}
 template <class T>
 bool fits_float(const DenseView<const T>& A) {
   for (index_t i = 0; i < A.rows; ++i)
-    for (index_t j = 0; j < A.cols; ++j) {
-      const T v = A(i, j);
-      if (v != 0 && (v > T(std::numeric_limits<float>::max()) ||
-                     v < T(std::numeric_limits<float>::denorm_min())))
-        return false;
-    }
+    for (index_t j = 0; j < A.cols; ++j)
+      if (!fits_float(A(i, j))) return false;
   return true;
+}
+template <class T, class I>
+bool fits_float(const CsrView<T, I>& A) {
+  return std::all_of(A.values, A.values + A.nnz(), [](T v) { return fits_float(v); });
 }
 
 // choose_device, and double data that float cannot hold stays on the CPU.
-template <class T>
-DeviceChoice choose_device_for(const DenseView<const T>& V, Device requested) {
+template <class Data>
+DeviceChoice choose_device_for(const Data& V, Device requested) {
+  using T = typename Data::value_type;
   DeviceChoice choice = choose_device(requested);
   if (std::is_same_v<T, float> || choice.device != Device::Cuda || fits_float(V)) return choice;
   if (requested == Device::Cuda)
@@ -141,10 +157,11 @@ std::vector<std::uint8_t> packed_mask(const MaskView& observed, index_t m, index
 }
 
 // Sets the mask and the initial factors and runs the loop: what every entry point shares.
+// `masked`: some entries are unknown (a dense mask, or a CSR view's absent entries).
 template <class T>
 core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt,
                                          const DenseView<const T>* W0,
-                                         const DenseView<const T>* H0,
+                                         const DenseView<const T>* H0, bool masked,
                                          const std::vector<std::uint8_t>* mask = nullptr) {
   if (mask) b.set_mask(mask->data());
   if (W0) {
@@ -157,7 +174,7 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
     b.set_factor(core::Side::H, f.Ht.data());
   }
   core::SolverSettings settings = core::settings_for(opt, b.rows(), b.cols());
-  settings.masked = mask != nullptr;
+  settings.masked = masked;
   return core::solve(b, settings);
 }
 
@@ -173,6 +190,73 @@ void record(RunInfo& info, core::SolverOutcome&& outcome, const DeviceChoice& ch
   info.seconds = seconds_since(start);
 }
 
+// init custom if and only if W0 and H0 were passed, with the right shapes.
+template <class T>
+void check_start(const Options& opt, const DenseView<const T>* W0, const DenseView<const T>* H0,
+                 index_t m, index_t n) {
+  const bool custom = opt.init == Init::Custom;
+  if (custom != (W0 != nullptr))
+    throw InvalidArgument(custom ? "init custom needs the initial W and H passed to factorize()"
+                                 : "initial W and H were passed, but init is " +
+                                       to_string(opt.init) + ", not custom");
+  if (!custom) return;
+  core::check_shape("initial W", *W0, m, opt.rank);
+  core::check_shape("initial H", *H0, opt.rank, n);
+  core::check_matrix("initial W", *W0);
+  core::check_matrix("initial H", *H0);
+}
+
+// The GPU's masked HALS keeps a row's Gram in shared memory: above that rank, Auto
+// runs on the CPU and an explicit Cuda is refused.
+DeviceChoice masked_hals_rule(DeviceChoice choice, const Options& opt, bool masked) {
+  if (!masked || resolved_solver(opt) != Solver::HALS || opt.rank <= kMaskedGpuRank ||
+      choice.device != Device::Cuda)
+    return choice;
+  if (opt.device == Device::Cuda)
+    throw NotCompiled("HALS with unknown entries takes rank ≤ 64 on the GPU: use device cpu or "
+                      "solver mu");
+  return {Device::Cpu, "HALS with unknown entries takes rank ≤ 64 on the GPU"};
+}
+
+// A float run on the GPU, for double data: its W and H back in double.
+template <class T>
+Result<T> widened(Result<float>&& rf, const DeviceChoice& choice, Clock::time_point start) {
+  Result<T> r;
+  static_cast<RunInfo&>(r) = std::move(rf);
+  r.W = convert<T>(rf.W);
+  r.H = convert<T>(rf.H);
+  r.device_reason = choice.reason + "; double data computed in float on the GPU";
+  r.seconds = seconds_since(start);
+  return r;
+}
+
+Options on_gpu(Options opt) {
+  opt.device = Device::Cuda;
+  return opt;
+}
+
+// Optional start factors converted to float, and views of them (null where absent).
+struct FloatStart {
+  std::optional<Matrix<float>> W0, H0;
+  DenseView<const float> W0v, H0v;
+  template <class T>
+  FloatStart(const DenseView<const T>* W0_, const DenseView<const T>* H0_) {
+    if (!W0_) return;
+    W0 = convert<float>(*W0_), H0 = convert<float>(*H0_);
+    W0v = W0->view(), H0v = H0->view();
+  }
+  const DenseView<const float>* W() const { return W0 ? &W0v : nullptr; }
+  const DenseView<const float>* H() const { return H0 ? &H0v : nullptr; }
+};
+
+// A CSR view of the same pattern with float values (held by `values`).
+template <class T, class I>
+CsrView<float, I> float_values(const CsrView<T, I>& V, std::vector<float>& values) {
+  values.assign(V.values, V.values + V.nnz());
+  CsrView<float, I> Vf{V.row_ptr, V.col_idx, values.data(), V.rows, V.cols, V.absent};
+  return Vf;
+}
+
 }  // namespace
 
 namespace detail {
@@ -182,7 +266,7 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
                     const DenseView<const T>* H0, const MaskView* observed) {
   const auto start = Clock::now();
   options.validate();
-  Options opt = options;
+  const Options& opt = options;
   core::check_matrix("V", V);
   const index_t m = V.rows, n = V.cols;
   core::check_rank(opt.rank, m, n);
@@ -199,50 +283,22 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
       throw InvalidArgument("the mask of observed entries marks no entry of V as observed");
   }
   if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt), observed);
-  const bool custom = opt.init == Init::Custom;
-  if (custom != (W0 != nullptr))
-    throw InvalidArgument(custom ? "init custom needs the initial W and H passed to factorize()"
-                                 : "initial W and H were passed, but init is " +
-                                       to_string(opt.init) + ", not custom");
-  if (custom) {
-    core::check_shape("initial W", *W0, m, opt.rank);
-    core::check_shape("initial H", *H0, opt.rank, n);
-    core::check_matrix("initial W", *W0);
-    core::check_matrix("initial H", *H0);
-  }
+  check_start(opt, W0, H0, m, n);
 
-  DeviceChoice choice = choose_device_for(V, opt.device);
-  if (mask && resolved_solver(opt) == Solver::HALS && opt.rank > kMaskedGpuRank &&
-      choice.device == Device::Cuda) {
-    if (opt.device == Device::Cuda)
-      throw NotCompiled("HALS with a mask of observed entries takes rank ≤ 64 on the GPU: use "
-                        "device cpu or solver mu");
-    choice = {Device::Cpu, "HALS with a mask of observed entries takes rank ≤ 64 on the GPU"};
-  }
+  const DeviceChoice choice =
+      masked_hals_rule(choose_device_for(V, opt.device), opt, mask.has_value());
   if constexpr (!std::is_same_v<T, float>) {
     if (choice.device == Device::Cuda) {  // the GPU computes in float
-      Options on_gpu = opt;
-      on_gpu.device = Device::Cuda;
       const Matrix<float> Vf = convert<float>(V);
-      std::optional<Matrix<float>> W0f, H0f;
-      if (custom) W0f = convert<float>(*W0), H0f = convert<float>(*H0);
-      const DenseView<const float> W0v = W0f ? W0f->view() : DenseView<const float>();
-      const DenseView<const float> H0v = H0f ? H0f->view() : DenseView<const float>();
+      const FloatStart f(W0, H0);
       // Vf is row-major whatever V's layout: the mask view keeps its own layout.
-      Result<float> rf = factorize<float>(Vf.view(), on_gpu, custom ? &W0v : nullptr,
-                                          custom ? &H0v : nullptr, observed);
-      Result<T> r;
-      static_cast<RunInfo&>(r) = std::move(rf);
-      r.W = convert<T>(rf.W);
-      r.H = convert<T>(rf.H);
-      r.device_reason = choice.reason + "; double data computed in float on the GPU";
-      r.seconds = seconds_since(start);
-      return r;
+      return widened<T>(factorize<float>(Vf.view(), on_gpu(opt), f.W(), f.H(), observed),
+                        choice, start);
     }
   }
   auto backend = make_backend<T>(choice.device, V, opt.rank, opt, mask.has_value());
-  core::SolverOutcome outcome =
-      initialize_and_solve(*backend, opt, W0, H0, mask ? &*mask : nullptr);
+  core::SolverOutcome outcome = initialize_and_solve(*backend, opt, W0, H0, mask.has_value(),
+                                                     mask ? &*mask : nullptr);
   Result<T> r;
   r.W = factor_matrix(*backend, core::Side::W);
   r.H = factor_matrix(*backend, core::Side::H);
@@ -250,37 +306,106 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
   return r;
 }
 
+template <class T, class I>
+Result<T> factorize(CsrView<T, I> V, const Options& options, const DenseView<const T>* W0,
+                    const DenseView<const T>* H0) {
+  const auto start = Clock::now();
+  options.validate();
+  const Options& opt = options;
+  core::check_csr("V", V, beta_of(opt));
+  core::check_rank(opt.rank, V.rows, V.cols);
+  if (V.nnz() == 0) throw InvalidArgument("V stores no entry: there is nothing to fit");
+  check_start(opt, W0, H0, V.rows, V.cols);
+  const bool unknown = V.absent == Absent::Unknown;
+
+  const DeviceChoice choice = masked_hals_rule(choose_device_for(V, opt.device), opt, unknown);
+  if constexpr (!std::is_same_v<T, float>) {
+    if (choice.device == Device::Cuda) {  // the GPU computes in float
+      std::vector<float> values;
+      const FloatStart f(W0, H0);
+      return widened<T>(
+          factorize<float, I>(float_values(V, values), on_gpu(opt), f.W(), f.H()), choice,
+          start);
+    }
+  }
+  auto backend = make_backend<T, I>(choice.device, V, opt.rank, opt);
+  core::SolverOutcome outcome = initialize_and_solve(*backend, opt, W0, H0, unknown);
+  Result<T> r;
+  r.W = factor_matrix(*backend, core::Side::W);
+  r.H = factor_matrix(*backend, core::Side::H);
+  record(r, std::move(outcome), choice, start);
+  return r;
+}
+
+// H for the columns of V with W fixed, starting from scikit-learn's transform start:
+// every entry √(mean(V)/k).
+template <class T>
+Matrix<T> solve_H_with(core::Backend<T>& b, const Matrix<T>& W, const Options& opt,
+                       bool masked) {
+  const int k = int(W.cols());
+  b.set_factor(core::Side::W, W.data());
+  const double mean = b.data_sum() / (double(b.rows()) * double(b.cols()));
+  b.set_factor(core::Side::H,
+               std::vector<T>(std::size_t(b.cols()) * k, T(std::sqrt(mean / k))).data());
+  core::SolverSettings s = core::settings_for(opt, b.rows(), b.cols());
+  s.update_W = false;
+  s.masked = masked;
+  core::solve(b, s);
+  return factor_matrix(b, core::Side::H);
+}
+
+void check_model_rows(index_t rows, const char* what, index_t w_rows) {
+  if (rows == w_rows) return;
+  throw InvalidArgument(std::string(what) + " has " + std::to_string(rows) +
+                        " rows, but the model's W has " + std::to_string(w_rows));
+}
+
 template <class T>
 Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt) {
   opt.validate();
   core::check_matrix("V", V);
   if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt), nullptr);
-  if (V.rows != W.rows()) {
-    throw InvalidArgument("V has " + std::to_string(V.rows) + " rows, but the model's W has " +
-                          std::to_string(W.rows()));
-  }
+  check_model_rows(V.rows, "V", W.rows());
   const DeviceChoice choice = choose_device_for(V, opt.device);
   if constexpr (!std::is_same_v<T, float>) {
     if (choice.device == Device::Cuda) {  // the GPU computes in float
-      Options on_gpu = opt;
-      on_gpu.device = Device::Cuda;
       const Matrix<float> Vf = convert<float>(V);
-      return convert<T>(solve_H<float>(Vf.view(), convert<float>(W), on_gpu));
+      return convert<T>(solve_H<float>(Vf.view(), convert<float>(W), on_gpu(opt)));
     }
   }
-  const int k = int(W.cols());
-  auto backend = make_backend<T>(choice.device, V, k, opt);
-  core::Backend<T>& b = *backend;
-  b.set_factor(core::Side::W, W.data());
-  // scikit-learn's start for transform: every entry √(mean(V)/k).
-  const double mean = b.data_sum() / (double(V.rows) * double(V.cols));
-  b.set_factor(core::Side::H,
-               std::vector<T>(std::size_t(V.cols) * k, T(std::sqrt(mean / k))).data());
-  core::SolverSettings s = core::settings_for(opt, V.rows, V.cols);
-  s.update_W = false;
-  core::solve(b, s);
-  return factor_matrix(b, core::Side::H);
+  auto backend = make_backend<T>(choice.device, V, int(W.cols()), opt);
+  return solve_H_with(*backend, W, opt, false);
 }
+
+template <class T, class I>
+Matrix<T> solve_H(CsrView<T, I> V, const Matrix<T>& W, const Options& opt) {
+  opt.validate();
+  core::check_csr("V", V, beta_of(opt));
+  check_model_rows(V.rows, "V", W.rows());
+  const bool unknown = V.absent == Absent::Unknown;
+  Options with_rank = opt;
+  with_rank.rank = int(W.cols());
+  const DeviceChoice choice =
+      masked_hals_rule(choose_device_for(V, opt.device), with_rank, unknown);
+  if constexpr (!std::is_same_v<T, float>) {
+    if (choice.device == Device::Cuda) {  // the GPU computes in float
+      std::vector<float> values;
+      return convert<T>(solve_H<float, I>(float_values(V, values), convert<float>(W), on_gpu(opt)));
+    }
+  }
+  auto backend = make_backend<T, I>(choice.device, V, int(W.cols()), opt);
+  return solve_H_with(*backend, W, opt, unknown);
+}
+
+#define NMFUSE_SPARSE_ENTRY_POINTS(T, I)                                                        \
+  template Result<T> factorize(CsrView<T, I>, const Options&, const DenseView<const T>*,       \
+                               const DenseView<const T>*);                                      \
+  template Matrix<T> solve_H(CsrView<T, I>, const Matrix<T>&, const Options&);
+NMFUSE_SPARSE_ENTRY_POINTS(float, std::int32_t)
+NMFUSE_SPARSE_ENTRY_POINTS(float, std::int64_t)
+NMFUSE_SPARSE_ENTRY_POINTS(double, std::int32_t)
+NMFUSE_SPARSE_ENTRY_POINTS(double, std::int64_t)
+#undef NMFUSE_SPARSE_ENTRY_POINTS
 
 template Result<float> factorize(DenseView<const float>, const Options&,
                                  const DenseView<const float>*, const DenseView<const float>*,
@@ -308,7 +433,8 @@ DeviceResult factorize(const DeviceView& V, const Options& opt, CUstream_st* str
   // The backend checks that the problem fits before anything reads V.
   auto backend = cuda::make_device_backend(V, opt.rank, stream, gpu_settings(opt, false));
   cuda::check_device_matrix(V, stream, beta_of(opt) <= 0);
-  core::SolverOutcome outcome = initialize_and_solve<float>(*backend, opt, nullptr, nullptr);
+  core::SolverOutcome outcome =
+      initialize_and_solve<float>(*backend, opt, nullptr, nullptr, false);
   DeviceResult r;
   std::tie(r.W, r.H) = cuda::take_factors(*backend);
   record(r, std::move(outcome), choice, start);

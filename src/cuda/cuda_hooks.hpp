@@ -7,6 +7,7 @@
 
 #include "core/backend.hpp"
 #include "nmfuse/device.hpp"
+#include "nmfuse/sparse.hpp"
 
 namespace nmfuse::cuda {
 
@@ -36,6 +37,12 @@ std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float> V, int
 std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView& V, int rank,
                                                           CUstream_st* stream,
                                                           GpuSettings settings);
+
+// The CUDA backend for CSR V on the host: V and Vᵀ copied once to the GPU in CSR.
+std::unique_ptr<core::Backend<float>> make_sparse_backend(CsrView<float, std::int32_t> V,
+                                                          int rank, GpuSettings settings);
+std::unique_ptr<core::Backend<float>> make_sparse_backend(CsrView<float, std::int64_t> V,
+                                                          int rank, GpuSettings settings);
 
 // Throws InvalidArgument naming the first negative, NaN or infinite entry of V (or zero
 // one, where the loss needs V positive).

@@ -24,6 +24,16 @@ std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView&, int
   not_compiled();
 }
 
+std::unique_ptr<core::Backend<float>> make_sparse_backend(CsrView<float, std::int32_t>, int,
+                                                          GpuSettings) {
+  not_compiled();
+}
+
+std::unique_ptr<core::Backend<float>> make_sparse_backend(CsrView<float, std::int64_t>, int,
+                                                          GpuSettings) {
+  not_compiled();
+}
+
 void check_device_matrix(const DeviceView&, CUstream_st*, bool) { not_compiled(); }
 
 std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>&) { not_compiled(); }

@@ -1,0 +1,214 @@
+// The CPU backend for dense V: the big products by BLAS, every pass over V in column
+// blocks of its storage order (core/column_view.hpp). The factor side is CpuFactors.
+#include <algorithm>
+#include <vector>
+
+#include "core/column_view.hpp"
+#include "cpu_backends.hpp"
+#include "cpu_factors.hpp"
+
+namespace nmfuse::cpu {
+namespace {
+
+using core::partner;
+
+// Working memory of one ratio block (a column block of A).
+constexpr index_t kRatioBlockEntries = index_t(1) << 24;
+
+template <class T>
+class CpuDenseBackend final : public CpuFactors<T> {
+  using Base = CpuFactors<T>;
+  using Base::big_product, Base::denominator_product, Base::factor, Base::factor_block,
+      Base::k, Base::size;
+
+ public:
+  CpuDenseBackend(DenseView<const T> V, int k)
+      : Base(V.rows, V.cols, k), V_(V),
+        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)) {}
+
+  double data_sum() override {
+    return reduce_data([](T v) { return double(v); });
+  }
+  double data_squared_norm() override {
+    return reduce_data([](T v) { return double(v) * double(v); });
+  }
+
+  void multiply_host(Side s, const T* X, int width, T* out) override {
+    const bool w = s == Side::W;
+    const index_t inner = w ? this->cols() : this->rows();
+    const index_t outer = w ? this->rows() : this->cols();
+    gemm(core::plan_gemm(core::stored(V_), !w, core::column_major(inner, width), false, outer),
+         T(1), V_.data, X, T(0), out);
+  }
+
+  void product(Side s) override {
+    const Side p = partner(s);
+    gemm(core::plan_gemm(core::stored(V_), s == Side::H,
+                         core::column_major(this->factor_rows(p), k()), false,
+                         this->factor_rows(s)),
+         T(1), V_.data, factor(p).data(), T(0), big_product(s).data());
+  }
+
+  // Row i of X_s against partner row j meets V at A(i, j) when s is A's left side, at
+  // A(j, i) otherwise. A row's Gram Q_i = Σ_j y_j·y_jᵀ and product p_i = Σ_j v·y_j run
+  // over its observed entries only: O(observed entries · k²) a half-step.
+  void update_hals_masked(Side s, Penalty<T> pen, int max_sweeps, T inner_tol) override {
+    const bool left = s == A_.left;
+    T* X = factor(s).data();
+    const T* Y = factor(partner(s)).data();
+    const index_t r = this->factor_rows(s), other = this->factor_rows(partner(s));
+    const int k = this->k();
+#pragma omp parallel
+    {
+      std::vector<T> Q(size(k, k)), p(k), g(k);
+#pragma omp for schedule(dynamic, 16)
+      for (index_t i = 0; i < r; ++i) {
+        std::fill(Q.begin(), Q.end(), T(0));
+        std::fill(p.begin(), p.end(), T(0));
+        for (index_t j = 0; j < other; ++j) {
+          const index_t ai = left ? i : j, aj = left ? j : i;
+          if (!observed(ai, aj)) continue;
+          const T v = A(ai, aj);
+          for (int t = 0; t < k; ++t) {
+            const T yt = Y[j + t * other];
+            p[t] += v * yt;
+            for (int u = 0; u <= t; ++u) Q[u + t * k] += Y[j + u * other] * yt;
+          }
+        }
+        for (int t = 0; t < k; ++t)
+          for (int u = 0; u < t; ++u) Q[t + u * k] = Q[u + t * k];
+        StridedRow<T> x{X + i, r};
+        T* gradient = g.data();
+        kernels::hals_row<0>(x, p.data(), gradient, Q.data(), k, k, pen, max_sweeps, inner_tol,
+                             i);
+      }
+    }
+  }
+
+  // The ratio R_A = A ⊘ (L·Rᵀ) in column blocks of A; R_V is R_A or its transpose.
+  void kl_product(Side s) override {
+    for_each_wh_block([&](index_t j0, index_t nb, T* R) {
+      const index_t rows = A_.rows;
+#pragma omp parallel for schedule(static)
+      for (index_t j = 0; j < nb; ++j)
+        for (index_t i = 0; i < rows; ++i)
+          R[i + j * rows] = kernels::kl_ratio(A(i, j0 + j), R[i + j * rows]);
+      block_product(s, j0, nb, R, big_product(s).data());
+    });
+  }
+
+  void set_mask(const std::uint8_t* observed) override {
+    mask_.assign(observed, observed + size(A_.rows, A_.cols));
+  }
+
+  void beta_products(Side s, T beta) override {
+    std::vector<T>& D = denominator_product(s);
+    for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
+      const index_t rows = A_.rows;
+      second_block_.resize(size(rows, nb));
+      T* den = second_block_.data();
+#pragma omp parallel for schedule(static)
+      for (index_t j = 0; j < nb; ++j)
+        for (index_t i = 0; i < rows; ++i) {
+          const index_t e = i + j * rows;
+          const bool seen = observed(i, j0 + j);
+          den[e] = seen ? kernels::beta_denominator(WH[e], beta) : T(0);
+          WH[e] = seen ? kernels::beta_numerator(A(i, j0 + j), WH[e], beta) : T(0);
+        }
+      block_product(s, j0, nb, WH, big_product(s).data());
+      block_product(s, j0, nb, den, D.data());
+    });
+  }
+
+  double beta_divergence_sum(T beta) override {
+    return sum_pointwise([beta](T v, T wh) { return kernels::beta_divergence(v, wh, beta); });
+  }
+
+  double squared_residual_sum() override {
+    return sum_pointwise([](T v, T wh) { return (double(v) - wh) * (double(v) - wh); });
+  }
+
+  double kl_pointwise_sum() override {
+    return sum_pointwise([](T v, T wh) { return kernels::kl_pointwise(v, wh); });
+  }
+
+ private:
+  // Σ f(v, wh) over every (observed) entry of A and of L·Rᵀ, in double.
+  template <class F>
+  double sum_pointwise(F f) {
+    double total = 0;
+    for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
+      const index_t rows = A_.rows;
+      double sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+      for (index_t j = 0; j < nb; ++j)
+        for (index_t i = 0; i < rows; ++i)
+          if (observed(i, j0 + j)) sum += f(A(i, j0 + j), WH[i + j * rows]);
+      total += sum;
+    });
+    return total;
+  }
+
+  bool observed(index_t i, index_t j) const {
+    return mask_.empty() || mask_[std::size_t(i + j * A_.rows)] != 0;
+  }
+
+  // The part of a product with a block function R_A[:, j0:j0+nb] of A (core/column_view):
+  // side L: out += R_A[:, blk] · R_factor[blk, :];  side R: out[blk, :] = R_A[:, blk]ᵀ · L.
+  void block_product(Side s, index_t j0, index_t nb, const T* R, T* out) {
+    const Side left = A_.left, right = partner(left);
+    const core::StoredMatrix r = core::column_major(A_.rows, nb);
+    if (s == left)
+      gemm(core::plan_gemm(r, false, factor_block(right, nb), false, A_.rows), T(1), R,
+           factor(right).data() + j0, T(j0 == 0 ? 0 : 1), out);
+    else
+      gemm(core::plan_gemm(r, true, core::column_major(A_.rows, k()), false, A_.cols), T(1), R,
+           factor(left).data(), T(0), out + j0);
+  }
+
+  T A(index_t i, index_t j) const { return V_.data[j * A_.ld + i]; }
+
+  // Calls fn(j0, nb, WH) for column blocks of L·Rᵀ ≈ A (A_.rows×nb, column-major,
+  // scratch that fn may overwrite), bounding the extra memory to kRatioBlockEntries.
+  template <class Fn>
+  void for_each_wh_block(Fn fn) {
+    const index_t rows = A_.rows, cols = A_.cols;
+    const Side left = A_.left, right = partner(left);
+    const index_t block = std::clamp<index_t>(kRatioBlockEntries / rows, 1, cols);
+    ratio_.resize(size(rows, block));
+    for (index_t j0 = 0; j0 < cols; j0 += block) {
+      const index_t nb = std::min(block, cols - j0);
+      gemm(core::plan_gemm(core::column_major(rows, k()), false, factor_block(right, nb), true,
+                           rows),
+           T(1), factor(left).data(), factor(right).data() + j0, T(0), ratio_.data());
+      fn(j0, nb, ratio_.data());
+    }
+  }
+
+  template <class F>
+  double reduce_data(F f) const {
+    double sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+    for (index_t j = 0; j < A_.cols; ++j)
+      for (index_t i = 0; i < A_.rows; ++i) sum += f(A(i, j));
+    return sum;
+  }
+
+  DenseView<const T> V_;
+  core::ColumnView A_;  // V read column by column in storage order
+  std::vector<std::uint8_t> mask_;  // observed entries in A's order; empty: all
+  std::vector<T> ratio_, second_block_;  // scratch: ratio blocks
+};
+
+}  // namespace
+
+template <class T>
+std::unique_ptr<core::Backend<T>> make_dense_backend(DenseView<const T> V, int rank) {
+  return std::make_unique<CpuDenseBackend<T>>(V, rank);
+}
+
+template std::unique_ptr<core::Backend<float>> make_dense_backend(DenseView<const float>, int);
+template std::unique_ptr<core::Backend<double>> make_dense_backend(DenseView<const double>,
+                                                                   int);
+
+}  // namespace nmfuse::cpu

@@ -1,0 +1,228 @@
+#pragma once
+// The factor side of the CPU backends: W, Ht and everything made from them alone
+// (Grams, column sums, the per-row updates of kernels/ on OpenMP threads, each on a
+// SIMD pack of rows, lanes.hpp). The data side (dense or sparse V) derives from it.
+#include <algorithm>
+#include <vector>
+
+#include "blas.hpp"
+#include "core/backend.hpp"
+#include "core/gemm_plan.hpp"
+#include "k_dispatch.hpp"
+#include "lanes.hpp"
+
+namespace nmfuse::cpu {
+
+using core::Side;
+using kernels::Penalty;
+using kernels::StridedRow;
+
+template <class T>
+class CpuFactors : public core::Backend<T> {
+ public:
+  void set_factor(Side s, const T* host) override {
+    std::copy(host, host + factor(s).size(), factor(s).begin());
+  }
+  void get_factor(Side s, T* host) override {
+    std::copy(factor(s).begin(), factor(s).end(), host);
+  }
+
+  void gram(Side s) override {
+    const core::StoredMatrix x = core::column_major(this->factor_rows(s), k());
+    gemm(core::plan_gemm(x, true, x, false, k()), T(1), factor(s).data(), factor(s).data(),
+         T(0), gram_of(s).data());
+  }
+
+  void update_mu_frobenius(Side s, Penalty<T> pen) override {
+    const std::vector<T>& G = gram_of(core::partner(s));
+    kernels::dispatch_rank(k(), [&](auto width) {
+      constexpr int K = decltype(width)::value;
+      const std::vector<T> Q = padded<K>(G);
+      if constexpr (K > 0) {
+        for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
+          std::decay_t<decltype(x[0])> next[K];
+          kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
+          std::copy(next, next + K, x);
+        });
+      } else {  // the new rows go to scratch, then replace X_s
+        const index_t r = this->factor_rows(s);
+        row_scratch_.resize(size(r, k()));
+        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+          StridedRow<T> next{row_scratch_.data() + i, r};
+          kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
+          for (int t = 0; t < k(); ++t) x[t] = next[t];
+        });
+      }
+    });
+  }
+
+  void update_hals(Side s, Penalty<T> pen, int max_sweeps, T inner_tol) override {
+    const std::vector<T>& G = gram_of(core::partner(s));
+    kernels::dispatch_rank(k(), [&](auto width) {
+      constexpr int K = decltype(width)::value;
+      const std::vector<T> Q = padded<K>(G);
+      if constexpr (K > 0) {
+        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+          std::decay_t<decltype(x[0])> g[K];
+          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
+        });
+      } else {  // the gradients live in scratch
+        const index_t r = this->factor_rows(s);
+        row_scratch_.resize(size(r, k()));
+        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+          StridedRow<T> g{row_scratch_.data() + i, r};
+          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
+        });
+      }
+    });
+  }
+
+  void update_mu_beta(Side s, Penalty<T> pen, T gamma) override {
+    T* X = factor(s).data();
+    const T* P = big_product(s).data();
+    const T* D = denominator_product(s).data();
+    const index_t r = this->factor_rows(s);
+#pragma omp parallel for schedule(static)
+    for (index_t i = 0; i < r; ++i) {
+      StridedRow<T> x{X + i, r};
+      kernels::mu_beta_row<0>(x, StridedRow<const T>{P + i, r}, StridedRow<const T>{D + i, r},
+                              k(), pen, gamma);
+    }
+  }
+
+  void extrapolate(Side s, T beta) override {
+    std::vector<T>& X = factor(s);
+    std::vector<T>& previous = s == Side::W ? previous_W_ : previous_H_;
+    if (beta == T(0)) {
+      previous = X;
+      return;
+    }
+    const index_t count = index_t(X.size());
+#pragma omp parallel for schedule(static)
+    for (index_t e = 0; e < count; ++e) {
+      const T x = X[e];
+      X[e] = kernels::extrapolated(x, previous[e], beta);
+      previous[e] = x;
+    }
+  }
+
+  void column_sums(Side s) override {
+    const std::vector<T>& X = factor(s);
+    const index_t r = this->factor_rows(s);
+    std::vector<T>& c = sums_of(s);
+    for (int t = 0; t < k(); ++t) {
+      double sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+      for (index_t i = 0; i < r; ++i) sum += X[i + t * r];
+      c[t] = T(sum);
+    }
+  }
+
+  void update_mu_kl(Side s, Penalty<T> pen) override {
+    const std::vector<T>& sums = sums_of(core::partner(s));
+    kernels::dispatch_rank(k(), [&](auto width) {
+      constexpr int K = decltype(width)::value;
+      std::vector<T> c(std::max(K, k()), T(0));  // zero-padded to K for the fast path
+      std::copy(sums.begin(), sums.end(), c.begin());
+      for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
+        kernels::mu_kl_row<K>(x, p, c.data(), k(), pen);
+      });
+    });
+  }
+
+  double dot_factor_product(Side s) override { return dot(factor(s), big_product(s)); }
+  double dot_grams() override { return dot(GW_, GH_); }
+  double dot_column_sums() override { return dot(cW_, cH_); }
+
+ protected:
+  CpuFactors(index_t m, index_t n, int k)
+      : core::Backend<T>(m, n, k), W_(size(m, k)), Ht_(size(n, k)), PW_(size(m, k)),
+        PH_(size(n, k)), GW_(size(k, k)), GH_(size(k, k)), cW_(k), cH_(k) {}
+
+  static std::size_t size(index_t r, index_t c) { return static_cast<std::size_t>(r * c); }
+  int k() const { return this->rank(); }
+
+  std::vector<T>& factor(Side s) { return s == Side::W ? W_ : Ht_; }
+  std::vector<T>& big_product(Side s) { return s == Side::W ? PW_ : PH_; }
+  std::vector<T>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
+  std::vector<T>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
+  // β's denominator products, made when first needed.
+  std::vector<T>& denominator_product(Side s) {
+    std::vector<T>& D = s == Side::W ? DW_ : DH_;
+    D.resize(size(this->factor_rows(s), k()));
+    return D;
+  }
+
+  // nb consecutive rows of the factor of side s, inside its column-major buffer.
+  core::StoredMatrix factor_block(Side s, index_t nb) const {
+    return {nb, index_t(k()), this->factor_rows(s), Layout::ColMajor};
+  }
+
+  static double dot(const std::vector<T>& a, const std::vector<T>& b) {
+    double sum = 0;
+    const index_t n = index_t(a.size());
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+    for (index_t i = 0; i < n; ++i) sum += double(a[i]) * double(b[i]);
+    return sum;
+  }
+
+ private:
+  template <int K>
+  int ld() const { return K > 0 ? K : k(); }
+
+  // Q zero-padded to K×K for the fast path; Q itself for the strided path.
+  template <int K>
+  std::vector<T> padded(const std::vector<T>& G) const {
+    if constexpr (K == 0) {
+      return G;
+    } else {
+      std::vector<T> Q(size(K, K), T(0));
+      for (int t = 0; t < k(); ++t)
+        for (int s = 0; s < k(); ++s) Q[s + t * K] = G[s + t * k()];
+      return Q;
+    }
+  }
+
+  // Calls fn(i, x, p) for the rows of X_s in parallel, with x and p their entries in
+  // X_s and P_s. Fast path: packs of Lanes<T>::kWidth rows from row i on, in local
+  // arrays zero-padded to K (x is stored back after). Large-k path: one row i at a
+  // time, strided references into the buffers.
+  template <int K, class Fn>
+  void for_each_row(Side s, Fn fn) {
+    T* X = factor(s).data();
+    const T* P = big_product(s).data();
+    const index_t r = this->factor_rows(s);
+    const int k = this->k();
+    if constexpr (K > 0) {
+      using Pack = Lanes<T>;
+      constexpr int kWidth = Pack::kWidth;
+      const index_t packs = (r + kWidth - 1) / kWidth;
+#pragma omp parallel for schedule(static)
+      for (index_t b = 0; b < packs; ++b) {
+        const index_t i0 = b * kWidth;
+        const int rows = int(std::min<index_t>(kWidth, r - i0));
+        Pack x[K], p[K];
+        for (int t = 0; t < K; ++t) {
+          x[t] = t < k ? Pack::load(X + i0 + t * r, rows) : Pack(T(0));
+          p[t] = t < k ? Pack::load(P + i0 + t * r, rows) : Pack(T(0));
+        }
+        fn(i0, x, p);
+        for (int t = 0; t < k; ++t) x[t].store(X + i0 + t * r, rows);
+      }
+    } else {
+#pragma omp parallel for schedule(static)
+      for (index_t i = 0; i < r; ++i) {
+        StridedRow<T> x{X + i, r};
+        StridedRow<const T> p{P + i, r};
+        fn(i, x, p);
+      }
+    }
+  }
+
+  std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_;
+  std::vector<T> previous_W_, previous_H_;  // the iterates extrapolate() saw last
+  std::vector<T> DW_, DH_;
+  std::vector<T> row_scratch_;  // scratch: k values a row on the large-k path
+};
+
+}  // namespace nmfuse::cpu

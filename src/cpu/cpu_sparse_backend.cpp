@@ -1,0 +1,328 @@
+// The CPU backend for CSR V, never densified. Side W walks the rows of V, side H the
+// rows of Vᵀ (built once, in CSR too), so both half-steps stream their own rows in
+// parallel without write conflicts. Every pass costs O(nnz·k), with the partner factor
+// copied row-major so that each stored entry reads k contiguous values.
+//
+// Absent::Zero: absent entries are zeros. Frobenius and KL need WH at the stored entries
+// only (the rest is Grams and column sums); any other β needs WH everywhere for its
+// denominator, done in dense blocks: O(m·n·k) time, bounded memory.
+// Absent::Unknown: absent entries are unknown, so every pass stays on the stored ones
+// (the solver's masked path).
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "cpu_backends.hpp"
+#include "cpu_factors.hpp"
+#include "nmfuse/errors.hpp"
+
+namespace nmfuse::cpu {
+namespace {
+
+using core::partner;
+
+// Working memory of one dense block of W·Htᵀ (general β on zeros only).
+constexpr index_t kDenseBlockEntries = index_t(1) << 22;
+
+// The rows of a CSR matrix: V itself (side W) or Vᵀ (side H).
+template <class T, class I>
+struct CsrRows {
+  const I* ptr;
+  const I* idx;
+  const T* val;
+};
+
+template <class T, class I>
+class CpuSparseBackend final : public CpuFactors<T> {
+  using Base = CpuFactors<T>;
+  using Base::big_product, Base::denominator_product, Base::factor, Base::factor_block,
+      Base::k, Base::size;
+
+ public:
+  CpuSparseBackend(CsrView<T, I> V, int k)
+      : Base(V.rows, V.cols, k), V_(V), nnz_(V.nnz()), zeros_absent_(V.absent == Absent::Zero) {
+    transpose();
+  }
+
+  double data_sum() override {
+    return sum_values([](T v) { return double(v); });
+  }
+  double data_squared_norm() override {
+    return sum_values([](T v) { return double(v) * double(v); });
+  }
+
+  void multiply_host(Side s, const T* X, int width, T* out) override {
+    const CsrRows<T, I> A = rows_of(s);
+    const index_t r = this->factor_rows(s), other = this->factor_rows(partner(s));
+#pragma omp parallel for schedule(dynamic, 64)
+    for (index_t i = 0; i < r; ++i)
+      for (int c = 0; c < width; ++c) {
+        T sum = 0;
+        for (index_t e = A.ptr[i]; e < A.ptr[i + 1]; ++e) sum += A.val[e] * X[A.idx[e] + c * other];
+        out[i + c * r] = sum;
+      }
+  }
+
+  // P_s row i = Σ v·y over the stored entries of row i.
+  void product(Side s) override {
+    const T* Y = partner_rows(s);
+    for_each_row(s, [&](index_t, const T*, index_t begin, index_t end, const CsrRows<T, I>& A,
+                        Scratch& w) {
+      for (index_t e = begin; e < end; ++e) add(w.p, A.val[e], Y + row(A, e));
+    }, Sums::P);
+  }
+
+  // SDDMM and SpMM fused: the ratio v / wh at each stored entry, then P_s row i = Σ ratio·y.
+  void kl_product(Side s) override {
+    const T* Y = partner_rows(s);
+    for_each_row(s, [&](index_t, const T* x, index_t begin, index_t end,
+                        const CsrRows<T, I>& A, Scratch& w) {
+      for (index_t e = begin; e < end; ++e) {
+        const T* y = Y + row(A, e);
+        add(w.p, kernels::kl_ratio(A.val[e], dot_row(x, y)), y);
+      }
+    }, Sums::P);
+  }
+
+  void set_mask(const std::uint8_t*) override {
+    throw Error("internal: a sparse V takes no dense mask; Absent::Unknown marks its stored "
+                "entries as the observed ones");
+  }
+
+  void beta_products(Side s, T beta) override {
+    const T* Y = partner_rows(s);
+    const bool stored_denominator = !zeros_absent_;
+    for_each_row(s, [&](index_t, const T* x, index_t begin, index_t end,
+                        const CsrRows<T, I>& A, Scratch& w) {
+      for (index_t e = begin; e < end; ++e) {
+        const T* y = Y + row(A, e);
+        const T wh = dot_row(x, y);
+        add(w.p, kernels::beta_numerator(A.val[e], wh, beta), y);
+        if (stored_denominator) add(w.d, kernels::beta_denominator(wh, beta), y);
+      }
+    }, stored_denominator ? Sums::PD : Sums::P);
+    if (stored_denominator) return;
+    // Zeros have a denominator too: D_s = (W·Htᵀ)^(β−1)·partner over every entry.
+    T* D = denominator_product(s).data();
+    for_each_dense_block(s, [&](index_t j0, index_t nb, T* WH) {
+      const index_t count = this->factor_rows(s) * nb;
+#pragma omp parallel for schedule(static)
+      for (index_t e = 0; e < count; ++e) WH[e] = kernels::beta_denominator(WH[e], beta);
+      gemm(core::plan_gemm(core::column_major(this->factor_rows(s), nb), false,
+                           factor_block(partner(s), nb), false, this->factor_rows(s)),
+           T(1), WH, factor(partner(s)).data() + j0, T(j0 == 0 ? 0 : 1), D);
+    });
+  }
+
+  void update_hals_masked(Side s, Penalty<T> pen, int max_sweeps, T inner_tol) override {
+    const T* Y = partner_rows(s);
+    T* X = factor(s).data();
+    const index_t r = this->factor_rows(s);
+    const int k = this->k();
+    for_each_row(s, [&](index_t i, const T*, index_t begin, index_t end,
+                        const CsrRows<T, I>& A, Scratch& w) {
+      // Row i's own Gram and product, over its stored entries.
+      std::fill(w.Q.begin(), w.Q.end(), T(0));
+      for (index_t e = begin; e < end; ++e) {
+        const T* y = Y + row(A, e);
+        add(w.p, A.val[e], y);
+        for (int t = 0; t < k; ++t)
+          for (int u = 0; u <= t; ++u) w.Q[u + t * k] += y[u] * y[t];
+      }
+      for (int t = 0; t < k; ++t)
+        for (int u = 0; u < t; ++u) w.Q[t + u * k] = w.Q[u + t * k];
+      StridedRow<T> x{X + i, r};
+      T* gradient = w.d.data();
+      kernels::hals_row<0>(x, w.p.data(), gradient, w.Q.data(), k, k, pen, max_sweeps,
+                           inner_tol, i);
+    }, Sums::None);
+  }
+
+  double beta_divergence_sum(T beta) override {
+    double sum = sum_stored([beta](T v, T wh) { return kernels::beta_divergence(v, wh, beta); });
+    if (!zeros_absent_ || nnz_ == this->rows() * this->cols()) return sum;
+    // The zeros: Σ over every entry of d(0 | wh), less the stored entries' share.
+    sum -= sum_stored([beta](T, T wh) { return kernels::beta_divergence(T(0), wh, beta); });
+    for_each_dense_block(Side::W, [&](index_t, index_t nb, const T* WH) {
+      const index_t count = this->rows() * nb;
+      double block = 0;
+#pragma omp parallel for reduction(+ : block) schedule(static)
+      for (index_t e = 0; e < count; ++e) block += kernels::beta_divergence(T(0), WH[e], beta);
+      sum += block;
+    });
+    return sum;
+  }
+
+  // Σ (v − wh)² over the stored entries, plus Σ wh² over the absent ones: Σ_all wh² =
+  // Σ WᵀW ⊙ HᵀH, less the stored entries' share.
+  double squared_residual_sum() override {
+    const double stored = sum_stored([](T v, T wh) { return (double(v) - wh) * (double(v) - wh); });
+    if (!zeros_absent_) return stored;
+    const double stored_wh = sum_stored([](T, T wh) { return double(wh) * double(wh); });
+    std::vector<T> GW(size(k(), k())), GH(size(k(), k()));
+    for (Side s : {Side::W, Side::H}) {
+      const core::StoredMatrix x = core::column_major(this->factor_rows(s), k());
+      gemm(core::plan_gemm(x, true, x, false, k()), T(1), factor(s).data(), factor(s).data(),
+           T(0), (s == Side::W ? GW : GH).data());
+    }
+    return stored + std::max(0.0, Base::dot(GW, GH) - stored_wh);
+  }
+
+  // Absent zeros add nothing here: their Σ wh is in the column sums' dot.
+  double kl_pointwise_sum() override {
+    return sum_stored([](T v, T wh) { return kernels::kl_pointwise(v, wh); });
+  }
+
+ private:
+  // Per-thread row buffers: x (the row of X_s), p and d (the row's products), Q (k×k).
+  struct Scratch {
+    std::vector<T> x, p, d, Q;
+  };
+  enum class Sums { None, P, PD };  // which of p, d a row pass writes to P_s, D_s
+
+  CsrRows<T, I> rows_of(Side s) const {
+    return s == Side::W ? CsrRows<T, I>{V_.row_ptr, V_.col_idx, V_.values}
+                        : CsrRows<T, I>{Vt_ptr_.data(), Vt_idx_.data(), Vt_val_.data()};
+  }
+
+  // Offset of the partner's row-major row at stored entry e.
+  index_t row(const CsrRows<T, I>& A, index_t e) const { return index_t(A.idx[e]) * k(); }
+
+  T dot_row(const T* x, const T* y) const {
+    T sum = 0;
+    for (int t = 0; t < k(); ++t) sum += x[t] * y[t];
+    return sum;
+  }
+  void add(std::vector<T>& acc, T a, const T* y) const {
+    for (int t = 0; t < k(); ++t) acc[t] += a * y[t];
+  }
+
+  // The partner of side s, copied row-major (k contiguous values a row).
+  const T* partner_rows(Side s) {
+    const Side p = partner(s);
+    const index_t r = this->factor_rows(p);
+    const T* Y = factor(p).data();
+    partner_rows_.resize(size(r, k()));
+    T* out = partner_rows_.data();
+#pragma omp parallel for schedule(static)
+    for (index_t j = 0; j < r; ++j)
+      for (int t = 0; t < k(); ++t) out[j * k() + t] = Y[j + t * r];
+    return out;
+  }
+
+  // Calls fn(i, x, begin, end, A, scratch) for each row i of side s's CSR A, in
+  // parallel, with x its row of X_s; then stores scratch.p (and .d) as row i of P_s
+  // (and D_s) as `sums` says.
+  template <class Fn>
+  void for_each_row(Side s, Fn fn, Sums sums) {
+    const CsrRows<T, I> A = rows_of(s);
+    const index_t r = this->factor_rows(s);
+    const int k = this->k();
+    const T* X = factor(s).data();
+    T* P = big_product(s).data();
+    T* D = sums == Sums::PD ? denominator_product(s).data() : nullptr;
+#pragma omp parallel
+    {
+      Scratch w{std::vector<T>(k), std::vector<T>(k), std::vector<T>(k),
+                std::vector<T>(sums == Sums::None ? size(k, k) : 0)};
+#pragma omp for schedule(dynamic, 64)
+      for (index_t i = 0; i < r; ++i) {
+        for (int t = 0; t < k; ++t) w.x[t] = X[i + t * r];
+        std::fill(w.p.begin(), w.p.end(), T(0));
+        std::fill(w.d.begin(), w.d.end(), T(0));
+        fn(i, w.x.data(), index_t(A.ptr[i]), index_t(A.ptr[i + 1]), A, w);
+        if (sums == Sums::None) continue;
+        for (int t = 0; t < k; ++t) P[i + t * r] = w.p[t];
+        if (D)
+          for (int t = 0; t < k; ++t) D[i + t * r] = w.d[t];
+      }
+    }
+  }
+
+  // Σ f(v, wh) over the stored entries of V, in double.
+  template <class F>
+  double sum_stored(F f) {
+    const T* Y = partner_rows(Side::W);
+    const T* X = factor(Side::W).data();
+    const index_t m = this->rows();
+    double sum = 0;
+#pragma omp parallel reduction(+ : sum)
+    {
+      std::vector<T> x(k());
+#pragma omp for schedule(static)  // static: the same sum on every run
+      for (index_t i = 0; i < m; ++i) {
+        for (int t = 0; t < k(); ++t) x[t] = X[i + t * m];
+        for (index_t e = V_.row_ptr[i]; e < V_.row_ptr[i + 1]; ++e)
+          sum += f(V_.values[e], dot_row(x.data(), Y + index_t(V_.col_idx[e]) * k()));
+      }
+    }
+    return sum;
+  }
+
+  template <class F>
+  double sum_values(F f) const {
+    double sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+    for (index_t e = 0; e < nnz_; ++e) sum += f(V_.values[e]);
+    return sum;
+  }
+
+  // Calls fn(j0, nb, WH) for blocks of X_s·Y[j0:j0+nb]ᵀ (rows of s × nb, column-major,
+  // scratch fn may overwrite), Y the partner of s.
+  template <class Fn>
+  void for_each_dense_block(Side s, Fn fn) {
+    const Side p = partner(s);
+    const index_t rows = this->factor_rows(s), cols = this->factor_rows(p);
+    const index_t block = std::clamp<index_t>(kDenseBlockEntries / rows, 1, cols);
+    dense_block_.resize(size(rows, block));
+    for (index_t j0 = 0; j0 < cols; j0 += block) {
+      const index_t nb = std::min(block, cols - j0);
+      gemm(core::plan_gemm(core::column_major(rows, k()), false, factor_block(p, nb), true, rows),
+           T(1), factor(s).data(), factor(p).data() + j0, T(0), dense_block_.data());
+      fn(j0, nb, dense_block_.data());
+    }
+  }
+
+  // Vᵀ in CSR by a counting sort on the columns; rows of V are visited in order, so
+  // each row of Vᵀ comes out sorted.
+  void transpose() {
+    const index_t m = this->rows(), n = this->cols();
+    Vt_ptr_.assign(std::size_t(n + 1), I(0));
+    Vt_idx_.resize(std::size_t(nnz_));
+    Vt_val_.resize(std::size_t(nnz_));
+    for (index_t e = 0; e < nnz_; ++e) ++Vt_ptr_[std::size_t(V_.col_idx[e]) + 1];
+    for (index_t j = 0; j < n; ++j) Vt_ptr_[j + 1] += Vt_ptr_[j];
+    std::vector<I> next(Vt_ptr_.begin(), Vt_ptr_.end() - 1);
+    for (index_t i = 0; i < m; ++i)
+      for (index_t e = V_.row_ptr[i]; e < V_.row_ptr[i + 1]; ++e) {
+        const I at = next[std::size_t(V_.col_idx[e])]++;
+        Vt_idx_[at] = I(i);
+        Vt_val_[at] = V_.values[e];
+      }
+  }
+
+  CsrView<T, I> V_;
+  index_t nnz_;
+  bool zeros_absent_;
+  std::vector<I> Vt_ptr_, Vt_idx_;
+  std::vector<T> Vt_val_;
+  std::vector<T> partner_rows_, dense_block_;  // scratch
+};
+
+}  // namespace
+
+template <class T, class I>
+std::unique_ptr<core::Backend<T>> make_sparse_backend(CsrView<T, I> V, int rank) {
+  return std::make_unique<CpuSparseBackend<T, I>>(V, rank);
+}
+
+template std::unique_ptr<core::Backend<float>> make_sparse_backend(CsrView<float, std::int32_t>,
+                                                                   int);
+template std::unique_ptr<core::Backend<float>> make_sparse_backend(CsrView<float, std::int64_t>,
+                                                                   int);
+template std::unique_ptr<core::Backend<double>> make_sparse_backend(
+    CsrView<double, std::int32_t>, int);
+template std::unique_ptr<core::Backend<double>> make_sparse_backend(
+    CsrView<double, std::int64_t>, int);
+
+}  // namespace nmfuse::cpu
