@@ -18,7 +18,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(libopenblas0-openmp libopenblas-openmp-dev libgfortran5 libquadmath0 libgtest-dev
-      libgmock-dev libpng-dev libpng16-16 zlib1g zlib1g-dev libcli11-dev nlohmann-json3-dev)
+      libgmock-dev libpng-dev libpng16-16 zlib1g zlib1g-dev libcli11-dev nlohmann-json3-dev
+      libzip-dev libzip4 libbz2-1.0 libssl3)
 if [ "${1:-}" = fetch ]; then
   mkdir -p .gpu-debs && cd .gpu-debs && apt-get download "${debs[@]}" && du -sh .
   exit

@@ -53,6 +53,21 @@ endif()
 file(WRITE ${OUT}/badmask.csv "1,1\n1,0\n")
 expect_exit(3 "mask of observed entries is 2×2, but V is 4×3"
   factor ${OUT}/v.csv --rank 2 --out ${OUT}/masked --mask ${OUT}/badmask.csv)
+# Sparse input: Matrix Market and scipy's .npz, absent entries zeros or unknown.
+file(WRITE ${OUT}/v.mtx "%%MatrixMarket matrix coordinate real general\n4 3 6\n1 1 1\n1 3 2\n2 1 2\n2 3 4\n3 2 3\n4 2 6\n")
+run_ok(factor ${OUT}/v.mtx --rank 2 --out ${OUT}/mtx --loss kl)
+expect_outputs(${OUT}/mtx W.npy H.npy summary.json)
+file(READ ${OUT}/mtx/summary.json summary)
+if(NOT summary MATCHES "\"stored\": 6")
+  message(FATAL_ERROR "the summary does not describe the sparse input: ${summary}")
+endif()
+run_ok(factor ${DATA}/small_csr.npz --rank 2 --out ${OUT}/npz --loss is --absent unknown)
+expect_exit(3 "undefined at zeros: mark them unknown"
+  factor ${DATA}/small_csr.npz --rank 2 --out ${OUT}/npz --loss is)
+file(WRITE ${OUT}/bad.mtx "%%MatrixMarket matrix coordinate real general\n4 3 1\n5 1 1\n")
+expect_exit(3 "line 3: entry \\(5, 1\\) is outside the 4×3 matrix"
+  factor ${OUT}/bad.mtx --rank 2 --out ${OUT}/x)
+
 # --json: the summary on stdout, parseable, and nothing else.
 execute_process(COMMAND ${NMFUSE} factor ${OUT}/v.csv --rank 2 --out ${OUT}/json --json
   RESULT_VARIABLE rc OUTPUT_VARIABLE json)

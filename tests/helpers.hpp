@@ -105,31 +105,28 @@ std::vector<double> best_matches(const Matrix<T>& planted, const Matrix<U>& foun
   return best;
 }
 
-// A CSR copy of the entries of A that `keep(i, j)` selects (by default the non-zeros).
-template <class T, class I = std::int32_t>
-struct Csr {
-  std::vector<I> row_ptr{0}, col_idx;
-  std::vector<T> values;
-  index_t rows = 0, cols = 0;
-
-  template <class U, class Keep>
-  Csr(const Matrix<U>& A, Keep keep) : rows(A.rows()), cols(A.cols()) {
-    for (index_t i = 0; i < rows; ++i) {
-      for (index_t j = 0; j < cols; ++j)
-        if (keep(i, j)) {
-          col_idx.push_back(I(j));
-          values.push_back(T(A(i, j)));
-        }
-      row_ptr.push_back(I(col_idx.size()));
-    }
+// A CSR copy of the entries of A that `keep(i, j)` selects.
+template <class T, class I = std::int32_t, class U, class Keep>
+nmfuse::CsrMatrix<T, I> to_csr(const Matrix<U>& A, Keep keep) {
+  nmfuse::CsrMatrix<T, I> S;
+  S.rows = A.rows();
+  S.cols = A.cols();
+  for (index_t i = 0; i < A.rows(); ++i) {
+    for (index_t j = 0; j < A.cols(); ++j)
+      if (keep(i, j)) {
+        S.col_idx.push_back(I(j));
+        S.values.push_back(T(A(i, j)));
+      }
+    S.row_ptr.push_back(I(S.col_idx.size()));
   }
-  template <class U>
-  explicit Csr(const Matrix<U>& A) : Csr(A, [&A](index_t i, index_t j) { return A(i, j) != 0; }) {}
+  return S;
+}
 
-  nmfuse::CsrView<T, I> view(nmfuse::Absent absent = nmfuse::Absent::Zero) const {
-    return {row_ptr.data(), col_idx.data(), values.data(), rows, cols, absent};
-  }
-};
+// The non-zeros of A, in CSR.
+template <class T, class I = std::int32_t, class U>
+nmfuse::CsrMatrix<T, I> to_csr(const Matrix<U>& A) {
+  return to_csr<T, I>(A, [&A](index_t i, index_t j) { return A(i, j) != 0; });
+}
 
 inline nmfuse::Options cpu_options(int rank) {
   nmfuse::Options opt;

@@ -6,6 +6,7 @@
 #include "helpers.hpp"
 #include "io/atomic_file.hpp"
 #include "io/matrix_files.hpp"
+#include "io/sparse_files.hpp"
 
 namespace {
 
@@ -77,3 +78,102 @@ TEST(AtomicFile, WritesWholeFilesAndLeavesNoTemporary) {
 }
 
 }  // namespace
+
+namespace sparse_files {
+
+using nmfuse::index_t;
+
+// The stored entries as (row, column, value) in CSR order.
+std::vector<std::tuple<index_t, index_t, double>> entries(const io::SparseMatrix& A) {
+  std::vector<std::tuple<index_t, index_t, double>> out;
+  for (index_t i = 0; i < A.rows; ++i)
+    for (auto e = A.row_ptr[i]; e < A.row_ptr[i + 1]; ++e)
+      out.emplace_back(i, A.col_idx[e], A.values[e]);
+  return out;
+}
+using Entries = std::vector<std::tuple<index_t, index_t, double>>;
+
+std::string mtx_error(const std::string& text) {
+  try {
+    io::parse_matrix_market(text, "x.mtx");
+  } catch (const nmfuse::InvalidArgument& e) {
+    return e.what();
+  }
+  return "no exception";
+}
+
+TEST(MatrixMarket, CoordinateArrayPatternAndSymmetric) {
+  // Out of order, with a duplicate (summed) and an explicit zero (kept: with
+  // Absent::Unknown it is an observed entry).
+  const auto A = io::parse_matrix_market(
+      "%%MatrixMarket matrix coordinate real general\n% a comment\n\n3 4 5\n"
+      "3 1 4\n1 3 2.5\n1 1 1\n1 3 0.5\n2 2 0\n", "a.mtx");
+  EXPECT_EQ(A.rows, 3);
+  EXPECT_EQ(A.cols, 4);
+  EXPECT_EQ(entries(A), (Entries{{0, 0, 1}, {0, 2, 3}, {1, 1, 0}, {2, 0, 4}}));
+
+  const auto B = io::parse_matrix_market(
+      "%%MatrixMarket matrix array integer general\n2 2\n1\n0\n3\n4\n", "b.mtx");
+  EXPECT_EQ(entries(B), (Entries{{0, 0, 1}, {0, 1, 3}, {1, 0, 0}, {1, 1, 4}}));
+
+  const auto C = io::parse_matrix_market(
+      "%%MatrixMarket matrix coordinate pattern symmetric\r\n3 3 2\r\n2 1\r\n3 3\r\n", "c.mtx");
+  EXPECT_EQ(entries(C), (Entries{{0, 1, 1}, {1, 0, 1}, {2, 2, 1}}));
+}
+
+TEST(MatrixMarket, BadFilesSayWhatIsWrong) {
+  const std::string head = "%%MatrixMarket matrix coordinate real general\n";
+  EXPECT_THAT(mtx_error("3 3 1\n1 1 1\n"), HasSubstr("no %%MatrixMarket banner"));
+  EXPECT_THAT(mtx_error("%%MatrixMarket matrix coordinate complex general\n1 1 1\n1 1 1 0\n"),
+              HasSubstr("field 'complex' is not supported"));
+  EXPECT_THAT(mtx_error(head + "2 2 3\n1 1 1\n"), HasSubstr("ends after 1 of its 3 entries"));
+  EXPECT_THAT(mtx_error(head + "2 2 1\n3 1 1\n"),
+              HasSubstr("line 3: entry (3, 1) is outside the 2×2 matrix"));
+  EXPECT_THAT(mtx_error(head + "2 2 1\n1 1 x\n"), HasSubstr("line 3: the value 'x' is not a finite"));
+  EXPECT_THAT(mtx_error(head + "2 2 1\n1 1 nan\n"), HasSubstr("'nan' is not a finite number"));
+  EXPECT_THAT(mtx_error(head + "2 2 1\n1 1 1 7\n"), HasSubstr("unexpected '7'"));
+  EXPECT_THAT(mtx_error(head + "2 2 1\n1 1 1\n2 2 2\n"), HasSubstr("more entries than the size"));
+  EXPECT_THAT(mtx_error(head + "2 2\n"), HasSubstr("the entry count is missing"));
+  // A size line that claims more than the file can hold allocates nothing.
+  EXPECT_THAT(mtx_error(head + "100000 100000 9000000000\n1 1 1\n"),
+              HasSubstr("more than the file holds"));
+  EXPECT_THAT(mtx_error(head + "0 2 0\n"), HasSubstr("empty or negative"));
+}
+
+// Fixtures written by scipy.sparse.save_npz (tests/data/make_npz.py).
+TEST(Npz, ReadsWhatScipyWrites) {
+  const std::string dir = NMFUSE_TEST_DATA;
+  const Entries expected{{0, 0, 1}, {0, 2, 2.5}, {2, 0, 4}, {2, 3, 0.5}};
+  for (const char* file : {"small_csr.npz", "small_csc.npz"}) {
+    const auto A = io::read_sparse(dir + "/" + file);
+    EXPECT_EQ(A.rows, 3) << file;
+    EXPECT_EQ(A.cols, 4) << file;
+    EXPECT_EQ(entries(A), expected) << file;
+  }
+  // int64 counts, unsorted indices with a duplicate: sorted and summed.
+  EXPECT_EQ(entries(io::read_sparse(dir + "/counts_unsorted.npz")),
+            (Entries{{0, 0, 1}, {0, 2, 5}}));
+}
+
+TEST(Npz, BadFilesSayWhatIsWrong) {
+  const std::string good = io::read_file(std::string(NMFUSE_TEST_DATA) + "/small_csc.npz");
+  auto error = [](const std::string& bytes) {
+    try {
+      io::parse_npz(bytes, "x.npz");
+    } catch (const nmfuse::InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no exception");
+  };
+  EXPECT_THAT(error("not a zip"), HasSubstr("not a readable .npz (zip) file"));
+  EXPECT_THAT(error(good.substr(0, good.size() / 2)), HasSubstr("x.npz"));
+  // Every byte flipped in turn: an error or a well-formed matrix, never a crash.
+  for (std::size_t at = 0; at < good.size(); ++at) {
+    std::string bent = good;
+    bent[at] = char(bent[at] ^ 0x5a);
+    const std::string e = error(bent);
+    if (e != "no exception") EXPECT_THAT(e, HasSubstr("x.npz")) << "byte " << at;
+  }
+}
+
+}  // namespace sparse_files

@@ -53,7 +53,7 @@ class SparseZeros : public ::testing::TestWithParam<Case> {};
 TEST_P(SparseZeros, EveryIterationMatchesTheDensePath) {
   const Case c = GetParam();
   const Matrix<double> V = random_matrix(57, 43, 61, 0.7);
-  const Csr<double> S(V);
+  const auto S = to_csr<double>(V);
   ASSERT_LT(S.values.size(), V.size() / 2);
   const Matrix<double> W0 = random_matrix(57, 5, 62), H0 = random_matrix(5, 43, 63);
   for (int it : {1, 2, 6}) {
@@ -74,7 +74,7 @@ TEST_P(SparseUnknown, EveryIterationMatchesTheMaskedDensePath) {
   Matrix<std::uint8_t> M(52, 46, Layout::RowMajor);
   for (index_t i = 0; i < 52; ++i)
     for (index_t j = 0; j < 46; ++j) M(i, j) = coin(i, j) < 0.4;
-  const Csr<double> S(V, [&](index_t i, index_t j) { return M(i, j) != 0; });
+  const auto S = to_csr<double>(V, [&](index_t i, index_t j) { return M(i, j) != 0; });
   const Matrix<double> W0 = random_matrix(52, 4, 66), H0 = random_matrix(4, 46, 67);
   for (int it : {1, 5}) {
     const nmfuse::Options opt = options_for(c, 4, it);
@@ -107,7 +107,7 @@ INSTANTIATE_TEST_SUITE_P(
 // β ≤ 0 is undefined at zeros, so there the absent entries are unknown.
 TEST(Sparse, LossNeverRisesForAnyBeta) {
   const Matrix<double> V = random_matrix(80, 60, 68, 0.8);
-  const Csr<double> S(V);
+  const auto S = to_csr<double>(V);
   for (double beta : {0.0, 0.5, 1.0, 1.5, 2.0, 3.0}) {
     nmfuse::Options opt = cpu_options(6);
     opt.loss = Loss::Beta;
@@ -128,8 +128,8 @@ TEST(Sparse, LossNeverRisesForAnyBeta) {
 // 64-bit indices, float values, the default start and Model: the same fit as dense.
 TEST(Sparse, IndexWidthsInitsAndModelAgreeWithDense) {
   const Matrix<float> V = random_matrix<float>(70, 50, 69, 0.75);
-  const Csr<float, std::int32_t> S32(V);
-  const Csr<float, std::int64_t> S64(V);
+  const auto S32 = to_csr<float, std::int32_t>(V);
+  const auto S64 = to_csr<float, std::int64_t>(V);
   nmfuse::Options opt = cpu_options(4);
   opt.max_iter = 20;
   opt.solver = Solver::HALS;
@@ -155,7 +155,7 @@ TEST(Sparse, IndexWidthsInitsAndModelAgreeWithDense) {
 TEST(Sparse, HiddenEntriesOfAPlantedMatrixArePredicted) {
   const Matrix<double> V = product(random_matrix(60, 3, 70), random_matrix(3, 50, 71));
   const Matrix<double> coin = random_matrix(60, 50, 72);
-  const Csr<double> S(V, [&](index_t i, index_t j) { return coin(i, j) < 0.7; });
+  const auto S = to_csr<double>(V, [&](index_t i, index_t j) { return coin(i, j) < 0.7; });
   nmfuse::Options opt = cpu_options(3);
   opt.solver = Solver::HALS;
   opt.init = nmfuse::Init::Random;

@@ -3,6 +3,7 @@
 // scipy.sparse.csr_matrix, cuSPARSE and Eigen store it.
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "nmfuse/view.hpp"
 
@@ -32,6 +33,20 @@ struct CsrView {
   Absent absent = Absent::Zero;
 
   index_t nnz() const { return rows > 0 && row_ptr ? index_t(row_ptr[rows]) : 0; }
+};
+
+// An owned CSR matrix, as the file readers return it.
+template <class T, class Index = std::int32_t>
+struct CsrMatrix {
+  index_t rows = 0;
+  index_t cols = 0;
+  std::vector<Index> row_ptr{0};
+  std::vector<Index> col_idx;
+  std::vector<T> values;
+
+  CsrView<T, Index> view(Absent absent = Absent::Zero) const {
+    return {row_ptr.data(), col_idx.data(), values.data(), rows, cols, absent};
+  }
 };
 
 }  // namespace nmfuse

@@ -17,6 +17,7 @@
 #include "io/atomic_file.hpp"
 #include "io/matrix_files.hpp"
 #include "io/png_image.hpp"
+#include "io/sparse_files.hpp"
 #include "nmfuse/nmfuse.hpp"
 
 namespace {
@@ -104,24 +105,31 @@ std::string join(const std::string& dir, const std::string& file) {
   return (std::filesystem::path(dir) / file).string();
 }
 
-// Runs the factorization, prints progress, writes W.npy, H.npy and summary.json.
+// What the summary says of the input.
+struct InputInfo {
+  std::string name;
+  index_t rows = 0, cols = 0;
+  std::string dtype;
+  double squared_norm = 0;  // of the entries that are fitted
+  nlohmann::json sparse;    // for sparse input: stored entries, what absent ones mean
+};
+
 template <class T>
-nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string& input,
-                                   CommonFlags& f) {
+const char* dtype_name() {
+  return sizeof(T) == 4 ? "float32" : "float64";
+}
+
+// Runs fit(options) with progress printed, writes W.npy, H.npy and summary.json.
+template <class T, class Fit>
+nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit) {
   std::filesystem::create_directories(f.out_dir);
   if (!f.quiet && !f.json) f.opt.on_progress = progress_printer(f.opt.max_iter);
-  std::optional<nmfuse::Matrix<std::uint8_t>> mask;
-  if (!f.mask_path.empty()) mask = nmfuse::io::read_mask(f.mask_path);
-  nmfuse::Result<T> r = mask ? nmfuse::factorize(V.view(), f.opt, mask->view())
-                             : nmfuse::factorize(V.view(), f.opt);
-
-  double v_norm = 0;
-  for (std::size_t i = 0; i < V.size(); ++i) v_norm += double(V.data()[i]) * V.data()[i];
+  nmfuse::Result<T> r = fit(f.opt);
   const double final_loss = r.loss_history.back();
   nlohmann::json summary = {
-      {"input", input},
-      {"shape", {V.rows(), V.cols()}},
-      {"dtype", sizeof(T) == 4 ? "float32" : "float64"},
+      {"input", in.name},
+      {"shape", {in.rows, in.cols}},
+      {"dtype", in.dtype},
       {"rank", f.opt.rank},
       {"loss", nmfuse::to_string(f.opt.loss)},
       {"beta", nmfuse::beta_of(f.opt)},
@@ -140,8 +148,9 @@ nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string
       {"device_reason", r.device_reason},
       {"seconds", r.seconds},
   };
-  if (f.opt.loss == nmfuse::Loss::Frobenius && v_norm > 0)
-    summary["relative_error"] = std::sqrt(2 * final_loss / v_norm);
+  if (!in.sparse.is_null()) summary["sparse"] = in.sparse;
+  if (f.opt.loss == nmfuse::Loss::Frobenius && in.squared_norm > 0)
+    summary["relative_error"] = std::sqrt(2 * final_loss / in.squared_norm);
   nmfuse::io::write_atomically(join(f.out_dir, "W.npy"), nmfuse::io::encode_npy(r.W));
   nmfuse::io::write_atomically(join(f.out_dir, "H.npy"), nmfuse::io::encode_npy(r.H));
   nmfuse::io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
@@ -156,11 +165,52 @@ nmfuse::Result<T> factor_and_write(const nmfuse::Matrix<T>& V, const std::string
   return r;
 }
 
+// A dense V, with the mask of --mask if there is one.
+template <class T>
+nmfuse::Result<T> factor_dense(const nmfuse::Matrix<T>& V, const std::string& name,
+                               CommonFlags& f) {
+  std::optional<nmfuse::Matrix<std::uint8_t>> mask;
+  if (!f.mask_path.empty()) mask = nmfuse::io::read_mask(f.mask_path);
+  InputInfo in{name, V.rows(), V.cols(), dtype_name<T>()};
+  for (index_t i = 0; i < V.rows(); ++i)
+    for (index_t j = 0; j < V.cols(); ++j)
+      if (!mask || (*mask)(i, j)) in.squared_norm += double(V(i, j)) * double(V(i, j));
+  return factor_and_write<T>(in, f, [&](const nmfuse::Options& opt) {
+    return mask ? nmfuse::factorize(V.view(), opt, mask->view()) : nmfuse::factorize(V.view(), opt);
+  });
+}
+
+// A sparse V in the precision its file holds, with 32-bit indices where they suffice.
+void factor_sparse(const nmfuse::io::SparseMatrix& S, const std::string& name,
+                   nmfuse::Absent absent, CommonFlags& f) {
+  if (!f.mask_path.empty())
+    throw nmfuse::InvalidArgument("--mask takes a dense V; for a sparse V, --absent unknown "
+                                  "makes its stored entries the observed ones");
+  auto run = [&](auto value, auto index) {
+    using T = decltype(value);
+    using I = decltype(index);
+    const nmfuse::CsrMatrix<T, I> V = nmfuse::io::narrowed<T, I>(S);
+    InputInfo in{name, S.rows, S.cols, dtype_name<T>()};
+    for (double v : S.values) in.squared_norm += v * v;
+    in.sparse = {{"stored", S.values.size()},
+                 {"index_bits", 8 * sizeof(I)},
+                 {"absent", absent == nmfuse::Absent::Zero ? "zero" : "unknown"}};
+    factor_and_write<T>(in, f, [&](const nmfuse::Options& opt) {
+      return nmfuse::factorize(V.view(absent), opt);
+    });
+  };
+  const bool small = S.values.size() <= std::size_t(INT32_MAX) && S.cols <= INT32_MAX;
+  if (S.single_precision)
+    small ? run(float(), std::int32_t()) : run(float(), std::int64_t());
+  else
+    small ? run(double(), std::int32_t()) : run(double(), std::int64_t());
+}
+
 int run_demo_swimmer(CommonFlags& f) {
   using namespace nmfuse::datasets;
   const nmfuse::Matrix<float> V = swimmer();
   if (f.opt.rank == 0) f.opt.rank = kSwimmerParts;
-  const nmfuse::Result<float> r = factor_and_write(V, "swimmer (generated)", f);
+  const nmfuse::Result<float> r = factor_dense(V, "swimmer (generated)", f);
   const std::string picture = join(f.out_dir, "parts.png");
   nmfuse::io::write_atomically(
       picture, nmfuse::io::encode_png(nmfuse::io::montage(r.W, kSwimmerSide, kSwimmerSide, 6, 4)));
@@ -199,8 +249,14 @@ int main(int argc, char** argv) {
 
   CommonFlags factor_flags;
   std::string input;
-  CLI::App* factor = app.add_subcommand("factor", "factor a matrix file (.npy or .csv)");
+  nmfuse::Absent absent = nmfuse::Absent::Zero;
+  CLI::App* factor = app.add_subcommand(
+      "factor", "factor a matrix file: dense .npy or .csv, sparse .mtx or .npz (scipy.sparse)");
   factor->add_option("INPUT", input, "the matrix V (m×n, non-negative)")->required();
+  factor->add_option("--absent", absent,
+                     "sparse V: its absent entries are zeros (zero) or missing values (unknown)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, nmfuse::Absent>{
+          {"zero", nmfuse::Absent::Zero}, {"unknown", nmfuse::Absent::Unknown}}));
   factor->add_option("--rank", factor_flags.opt.rank, "k, the inner dimension")->required();
   factor->add_option("--mask", factor_flags.mask_path,
                      "a .npy or .csv of V's shape whose non-zero entries are the observed ones");
@@ -231,6 +287,10 @@ int main(int argc, char** argv) {
     }
     if (*factor) {
       nmfuse::set_cpu_threads(factor_flags.threads);
+      if (nmfuse::io::is_sparse_file(input)) {
+        factor_sparse(nmfuse::io::read_sparse(input), input, absent, factor_flags);
+        return kOk;
+      }
       const nmfuse::io::AnyMatrix V = nmfuse::io::read_matrix(input);
       std::visit(
           [&](const auto& A) {
@@ -238,7 +298,7 @@ int main(int argc, char** argv) {
             if constexpr (std::is_same_v<T, std::uint8_t>)
               throw nmfuse::InvalidArgument(input + ": a uint8/bool matrix is a mask, not V");
             else
-              factor_and_write(A, input, factor_flags);
+              factor_dense(A, input, factor_flags);
           },
           V);
       return kOk;

@@ -117,7 +117,8 @@ void check_csr(const char* name, const CsrView<T, I>& A, double beta) {
   }
   if (beta <= 0 && A.absent == Absent::Zero && A.nnz() < A.rows * A.cols)
     fail("has absent entries, which are zeros (Absent::Zero), but the β-divergence with β = " +
-         beta_text + " is undefined at zeros: mark them Absent::Unknown");
+         beta_text + " is undefined at zeros: mark them unknown (Absent::Unknown; "
+         "nmfuse factor --absent unknown)");
 }
 
 template <class T>

@@ -30,31 +30,24 @@ std::string header_field(const std::string& header, const std::string& key,
   return m[1];
 }
 
-// Checks the payload's size against the shape before anything is allocated, so that a
-// hostile header cannot ask for terabytes.
+// As numpy prints it: (9,) or (3, 4).
+std::string shape_text(const std::vector<index_t>& shape) {
+  std::string out = "(";
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    out += (d ? ", " : "") + std::to_string(shape[d]);
+  return out + (shape.size() == 1 ? ",)" : ")");
+}
+
 template <class T>
-Matrix<T> npy_payload(const std::string& bytes, std::size_t offset, index_t rows, index_t cols,
-                      bool fortran, const std::string& name) {
-  const std::size_t have = bytes.size() - offset;
-  const bool fits = rows > 0 && cols > 0 && std::size_t(rows) <= have / sizeof(T) &&
-                    std::size_t(cols) <= have / sizeof(T) / std::size_t(rows);
-  const std::size_t need = fits ? std::size_t(rows) * std::size_t(cols) * sizeof(T) : 0;
-  if (!fits || have != need) {
-    if (!fits)
-      bad(name, "npy shape (" + std::to_string(rows) + ", " + std::to_string(cols) +
-                    ") needs more than the " + std::to_string(have) + " bytes of data (truncated)");
-    bad(name, "npy data is " + std::to_string(have) + " bytes, but shape (" +
-                  std::to_string(rows) + ", " + std::to_string(cols) + ") needs " +
-                  std::to_string(need) + (have < need ? " (truncated)" : ""));
-  }
-  Matrix<T> A(rows, cols, fortran ? Layout::ColMajor : Layout::RowMajor);
-  std::memcpy(A.data(), bytes.data() + offset, need);
+Matrix<T> npy_matrix(const NpyArray& a) {
+  Matrix<T> A(a.shape[0], a.shape[1], a.fortran ? Layout::ColMajor : Layout::RowMajor);
+  std::memcpy(A.data(), a.data, a.bytes);
   return A;
 }
 
 }  // namespace
 
-AnyMatrix parse_npy(const std::string& bytes, const std::string& name) {
+NpyArray parse_npy_array(const std::string& bytes, const std::string& name) {
   if (bytes.size() < 10 || bytes.compare(0, 6, kNpyMagic) != 0)
     bad(name, "not a .npy file (no \\x93NUMPY magic)");
   const int major = static_cast<unsigned char>(bytes[6]);
@@ -72,26 +65,52 @@ AnyMatrix parse_npy(const std::string& bytes, const std::string& name) {
   } else {
     bad(name, "npy format version " + std::to_string(major) + " is not supported");
   }
-  if (bytes.size() < start + header_len) bad(name, "npy header is truncated");
+  if (bytes.size() - start < header_len) bad(name, "npy header is truncated");
   const std::string header = bytes.substr(start, header_len);
 
+  NpyArray a;
   const std::string descr = header_field(header, "descr", name);
-  const bool fortran = header_field(header, "fortran_order", name) == "True";
+  a.descr = descr.size() >= 2 && descr.front() == '\'' ? descr.substr(1, descr.size() - 2) : descr;
+  a.fortran = header_field(header, "fortran_order", name) == "True";
   const std::string shape = header_field(header, "shape", name);
-  std::vector<index_t> dims;
   const std::regex number("\\d+");
   for (std::sregex_iterator it(shape.begin(), shape.end(), number), end; it != end; ++it) {
     if (it->str().size() > 15) bad(name, "npy shape " + shape + " is too large");
-    dims.push_back(std::stoll(it->str()));
+    a.shape.push_back(std::stoll(it->str()));
   }
-  if (dims.size() != 2) bad(name, "npy shape " + shape + " is not 2-D");
-  const std::size_t offset = start + header_len;
-  if (descr == "'<f4'") return npy_payload<float>(bytes, offset, dims[0], dims[1], fortran, name);
-  if (descr == "'<f8'") return npy_payload<double>(bytes, offset, dims[0], dims[1], fortran, name);
-  if (descr == "'|u1'" || descr == "'|b1'")
-    return npy_payload<std::uint8_t>(bytes, offset, dims[0], dims[1], fortran, name);
-  bad(name, "npy dtype " + descr +
-                " is not supported (float32 '<f4', float64 '<f8', or for masks uint8 or bool)");
+  const std::regex item("^[<>|=][a-zA-Z](\\d+)$");
+  std::smatch m;
+  if (!std::regex_match(a.descr, m, item) || m[1].length() > 3)
+    bad(name, "npy dtype '" + a.descr + "' is not a plain number or byte string type");
+  const std::size_t item_size = std::stoul(m[1]);
+  if (a.descr[0] == '>' && item_size > 1) bad(name, "npy dtype '" + a.descr + "' is big-endian");
+  // Checks the payload's size against the shape before anything is read, so that a
+  // hostile header cannot ask for terabytes.
+  const std::size_t have = bytes.size() - start - header_len;
+  std::size_t need = item_size;
+  for (index_t d : a.shape) {
+    if (d != 0 && need > have / std::size_t(d))
+      bad(name, "npy shape " + shape + " needs more than the " + std::to_string(have) +
+                    " bytes of data (truncated)");
+    need *= std::size_t(d);
+  }
+  if (have != need)
+    bad(name, "npy data is " + std::to_string(have) + " bytes, but shape " + shape + " needs " +
+                  std::to_string(need) + (have < need ? " (truncated)" : ""));
+  a.data = bytes.data() + start + header_len;
+  a.bytes = need;
+  return a;
+}
+
+AnyMatrix parse_npy(const std::string& bytes, const std::string& name) {
+  const NpyArray a = parse_npy_array(bytes, name);
+  if (a.shape.size() != 2) bad(name, "npy shape " + shape_text(a.shape) + " is not 2-D");
+  if (a.shape[0] == 0 || a.shape[1] == 0) bad(name, "npy matrix is empty");
+  if (a.descr == "<f4") return npy_matrix<float>(a);
+  if (a.descr == "<f8") return npy_matrix<double>(a);
+  if (a.descr == "|u1" || a.descr == "|b1") return npy_matrix<std::uint8_t>(a);
+  bad(name, "npy dtype '" + a.descr +
+                "' is not supported (float32 '<f4', float64 '<f8', or for masks uint8 or bool)");
 }
 
 template <class T>

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "nmfuse/view.hpp"
 
@@ -10,6 +11,16 @@ namespace nmfuse::io {
 
 // A matrix as it was stored: its element type is the file's.
 using AnyMatrix = std::variant<Matrix<float>, Matrix<double>, Matrix<std::uint8_t>>;
+
+// One array of a .npy file, its data left in place (inside the bytes parsed).
+struct NpyArray {
+  std::string descr;  // numpy's dtype string: '<f8', '<i4', '|S3', ...
+  bool fortran = false;
+  std::vector<index_t> shape;
+  const char* data = nullptr;
+  std::size_t bytes = 0;  // = product of shape × item size, checked against the file
+};
+NpyArray parse_npy_array(const std::string& bytes, const std::string& name);
 
 AnyMatrix parse_npy(const std::string& bytes, const std::string& name);
 template <class T>

@@ -1,0 +1,385 @@
+#include "sparse_files.hpp"
+
+#include <zip.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <sstream>
+
+#include "atomic_file.hpp"
+#include "matrix_files.hpp"
+#include "nmfuse/errors.hpp"
+
+namespace nmfuse::io {
+namespace {
+
+[[noreturn]] void bad(const std::string& name, const std::string& why) {
+  throw InvalidArgument(name + ": " + why);
+}
+
+// Each row's entries sorted by column, duplicates summed (scipy and Matrix Market may
+// hold either; the library takes neither).
+void canonicalize(SparseMatrix& A) {
+  std::vector<std::pair<std::int64_t, double>> row;
+  std::int64_t out = 0, begin = 0;
+  for (index_t i = 0; i < A.rows; ++i) {
+    const std::int64_t end = A.row_ptr[std::size_t(i) + 1];
+    row.clear();
+    for (std::int64_t e = begin; e < end; ++e) row.emplace_back(A.col_idx[e], A.values[e]);
+    std::stable_sort(row.begin(), row.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t e = 0; e < row.size(); ++e) {
+      if (e > 0 && row[e].first == row[e - 1].first) {
+        A.values[out - 1] += row[e].second;
+        continue;
+      }
+      A.col_idx[out] = row[e].first;
+      A.values[out++] = row[e].second;
+    }
+    begin = end;
+    A.row_ptr[std::size_t(i) + 1] = out;
+  }
+  A.col_idx.resize(std::size_t(out));
+  A.values.resize(std::size_t(out));
+}
+
+// CSR from entries (rows[e], cols[e], values[e]) in any order, indices already checked.
+SparseMatrix from_entries(index_t m, index_t n, const std::vector<std::int64_t>& rows,
+                          const std::vector<std::int64_t>& cols, const std::vector<double>& values) {
+  SparseMatrix A;
+  A.rows = m;
+  A.cols = n;
+  A.row_ptr.assign(std::size_t(m) + 1, 0);
+  for (std::int64_t r : rows) ++A.row_ptr[std::size_t(r) + 1];
+  std::partial_sum(A.row_ptr.begin(), A.row_ptr.end(), A.row_ptr.begin());
+  std::vector<std::int64_t> next(A.row_ptr.begin(), A.row_ptr.end() - 1);
+  A.col_idx.resize(rows.size());
+  A.values.resize(rows.size());
+  for (std::size_t e = 0; e < rows.size(); ++e) {
+    const std::int64_t at = next[std::size_t(rows[e])]++;
+    A.col_idx[std::size_t(at)] = cols[e];
+    A.values[std::size_t(at)] = values[e];
+  }
+  canonicalize(A);
+  return A;
+}
+
+// ---- Matrix Market ----
+
+// The text's lines one at a time, counting them for messages.
+class Lines {
+ public:
+  explicit Lines(const std::string& text) : text_(text) {}
+  bool next(std::string& line) {
+    if (pos_ >= text_.size()) return false;
+    const std::size_t end = std::min(text_.find('\n', pos_), text_.size());
+    line.assign(text_, pos_, end - pos_);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    pos_ = end + 1;
+    ++number_;
+    return true;
+  }
+  // The next line that is neither blank nor a comment.
+  bool next_data(std::string& line) {
+    while (next(line))
+      if (line.find_first_not_of(" \t") != std::string::npos && line[0] != '%') return true;
+    return false;
+  }
+  std::size_t number() const { return number_; }
+
+ private:
+  const std::string& text_;
+  std::size_t pos_ = 0, number_ = 0;
+};
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+// The whitespace-separated fields of a line, as integers (exact) or finite doubles.
+struct Fields {
+  const std::string& name;
+  const Lines& lines;
+  std::istringstream in;
+  Fields(const std::string& name_, const Lines& lines_, const std::string& line)
+      : name(name_), lines(lines_), in(line) {}
+
+  std::string where() const { return "line " + std::to_string(lines.number()); }
+  std::string word(const char* what) {
+    std::string w;
+    if (!(in >> w)) bad(name, where() + ": " + what + " is missing");
+    return w;
+  }
+  std::int64_t integer(const char* what) {
+    const std::string w = word(what);
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(w.c_str(), &end, 10);
+    if (*end != '\0' || errno == ERANGE) bad(name, where() + ": " + what + " '" + w + "' is not an integer");
+    return v;
+  }
+  double real(const char* what) {
+    const std::string w = word(what);
+    char* end = nullptr;
+    const double v = std::strtod(w.c_str(), &end);
+    if (*end != '\0' || !std::isfinite(v))
+      bad(name, where() + ": " + what + " '" + w + "' is not a finite number");
+    return v;
+  }
+  void end() {
+    std::string extra;
+    if (in >> extra) bad(name, where() + ": unexpected '" + extra + "' after the entry");
+  }
+};
+
+}  // namespace
+
+SparseMatrix parse_matrix_market(const std::string& text, const std::string& name) {
+  Lines lines(text);
+  std::string line;
+  if (!lines.next(line) || lower(line.substr(0, 14)) != "%%matrixmarket")
+    bad(name, "not a Matrix Market file (no %%MatrixMarket banner on line 1)");
+  std::istringstream banner(lower(line.substr(14)));
+  std::string object, format, field, symmetry;
+  banner >> object >> format >> field >> symmetry;
+  if (object != "matrix") bad(name, "Matrix Market object '" + object + "' is not 'matrix'");
+  if (format != "coordinate" && format != "array")
+    bad(name, "Matrix Market format '" + format + "' is neither 'coordinate' nor 'array'");
+  if (field != "real" && field != "double" && field != "integer" && field != "pattern")
+    bad(name, "Matrix Market field '" + field + "' is not supported (real, integer or pattern)");
+  if (symmetry != "general" && symmetry != "symmetric")
+    bad(name, "Matrix Market symmetry '" + symmetry + "' is not supported (general or symmetric)");
+  if (format == "array" && field == "pattern") bad(name, "Matrix Market array of pattern entries");
+  if (format == "array" && symmetry == "symmetric")
+    bad(name, "symmetric Matrix Market arrays are not supported: write it as general");
+  const bool coordinate = format == "coordinate", symmetric = symmetry == "symmetric";
+
+  if (!lines.next_data(line)) bad(name, "no size line");
+  Fields size(name, lines, line);
+  const std::int64_t m = size.integer("the row count"), n = size.integer("the column count");
+  const std::int64_t entries = coordinate ? size.integer("the entry count") : 0;
+  size.end();
+  if (m < 1 || n < 1)
+    bad(name, "size " + std::to_string(m) + "×" + std::to_string(n) + " is empty or negative");
+  if (symmetric && m != n)
+    bad(name, "a symmetric matrix must be square, not " + std::to_string(m) + "×" + std::to_string(n));
+  // Every entry takes at least two characters of text: the counts cannot outgrow the file.
+  const std::int64_t most = std::int64_t(text.size() / 2) + 1;
+  const std::int64_t stated = coordinate ? entries : (m > most / n ? most + 1 : m * n);
+  if (stated < 0 || stated > most || (coordinate && entries / m > n))
+    bad(name, "size line states " + std::to_string(coordinate ? entries : m) +
+                  (coordinate ? " entries" : " rows") + ", more than the file holds");
+
+  std::vector<std::int64_t> rows, cols;
+  std::vector<double> values;
+  rows.reserve(std::size_t(stated) * (symmetric ? 2 : 1));
+  cols.reserve(rows.capacity());
+  values.reserve(rows.capacity());
+  // Stored zeros are kept: with Absent::Unknown they are observed entries.
+  auto add = [&](std::int64_t i, std::int64_t j, double v) {
+    rows.push_back(i), cols.push_back(j), values.push_back(v);
+    if (symmetric && i != j) rows.push_back(j), cols.push_back(i), values.push_back(v);
+  };
+  for (std::int64_t e = 0; e < stated; ++e) {
+    if (!lines.next_data(line))
+      bad(name, "ends after " + std::to_string(e) + " of its " + std::to_string(stated) +
+                    " entries (truncated)");
+    Fields f(name, lines, line);
+    if (coordinate) {
+      const std::int64_t i = f.integer("the row index"), j = f.integer("the column index");
+      if (i < 1 || i > m || j < 1 || j > n)
+        bad(name, f.where() + ": entry (" + std::to_string(i) + ", " + std::to_string(j) +
+                      ") is outside the " + std::to_string(m) + "×" + std::to_string(n) +
+                      " matrix (indices start at 1)");
+      if (symmetric && j > i)
+        bad(name, f.where() + ": a symmetric file holds the lower triangle only, not (" +
+                      std::to_string(i) + ", " + std::to_string(j) + ")");
+      add(i - 1, j - 1, field == "pattern" ? 1.0 : f.real("the value"));
+    } else {  // column-major
+      add(e % m, e / m, f.real("the value"));
+    }
+    f.end();
+  }
+  if (lines.next_data(line)) bad(name, "line " + std::to_string(lines.number()) +
+                                           ": more entries than the size line states");
+  return from_entries(m, n, rows, cols, values);
+}
+
+namespace {
+
+// ---- scipy.sparse .npz: a zip of .npy arrays ----
+
+// No single array of a .npz may unpack to more than this (a zip bomb's claim is not
+// believed: the bytes are counted as they come).
+constexpr std::size_t kMaxArrayBytes = std::size_t(1) << 36;
+
+struct ZipArchive {
+  zip_t* zip = nullptr;
+  ~ZipArchive() {
+    if (zip) zip_discard(zip);
+  }
+};
+
+std::string read_member(zip_t* zip, const char* member, const std::string& name) {
+  zip_file_t* file = zip_fopen(zip, member, 0);
+  if (!file)
+    bad(name, std::string("has no ") + member + " (a .npz of scipy.sparse.save_npz holds "
+                "data, indices, indptr, format and shape)");
+  std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> closer(file, zip_fclose);
+  std::string bytes;
+  char chunk[1 << 16];
+  while (true) {
+    const zip_int64_t got = zip_fread(file, chunk, sizeof chunk);
+    if (got < 0)
+      bad(name, std::string(member) + " cannot be read: " +
+                    zip_error_strerror(zip_file_get_error(file)));
+    if (got == 0) break;
+    if (bytes.size() + std::size_t(got) > kMaxArrayBytes)
+      bad(name, std::string(member) + " unpacks to more than 64 GiB");
+    bytes.append(chunk, std::size_t(got));
+  }
+  return bytes;
+}
+
+// A 1-D array of numbers as T (integers exactly, where they fit).
+template <class T>
+std::vector<T> numbers(const NpyArray& a, const std::string& what, const std::string& name) {
+  if (a.shape.size() != 1)
+    bad(name, what + " is not a 1-D array (" + std::to_string(a.shape.size()) + " dimensions)");
+  const std::size_t count = std::size_t(a.shape[0]);
+  std::vector<T> out(count);
+  auto convert = [&](auto tag) {
+    using S = decltype(tag);
+    for (std::size_t e = 0; e < count; ++e) {
+      S v;
+      std::memcpy(&v, a.data + e * sizeof(S), sizeof(S));
+      out[e] = T(v);
+    }
+  };
+  const std::string type = a.descr.substr(1);
+  if (type == "f8") convert(double());
+  else if (type == "f4") convert(float());
+  else if (type == "i8") convert(std::int64_t());
+  else if (type == "i4") convert(std::int32_t());
+  else if (type == "i2") convert(std::int16_t());
+  else if (type == "i1") convert(std::int8_t());
+  else if (type == "u8") convert(std::uint64_t());
+  else if (type == "u4") convert(std::uint32_t());
+  else if (type == "u2") convert(std::uint16_t());
+  else if (type == "u1" || type == "b1") convert(std::uint8_t());
+  else bad(name, what + " has dtype '" + a.descr + "', not a number type");
+  return out;
+}
+
+}  // namespace
+
+SparseMatrix parse_npz(const std::string& bytes, const std::string& name) {
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+  ZipArchive archive;
+  if (source) archive.zip = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error);
+  if (!archive.zip) {
+    if (source) zip_source_free(source);
+    const std::string why = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    bad(name, "not a readable .npz (zip) file: " + why);
+  }
+  zip_error_fini(&error);
+  auto array = [&](const char* member, std::string& storage) {
+    storage = read_member(archive.zip, member, name);
+    return parse_npy_array(storage, name + ":" + member);
+  };
+  std::string format_bytes, shape_bytes, ptr_bytes, idx_bytes, data_bytes;
+  const NpyArray format = array("format.npy", format_bytes);
+  std::string kind(format.data, format.bytes);
+  kind.erase(std::find(kind.begin(), kind.end(), '\0'), kind.end());
+  if (format.descr.substr(1, 1) != "S" || (kind != "csr" && kind != "csc"))
+    bad(name, "sparse format '" + kind + "' is not supported (csr or csc)");
+  const std::vector<std::int64_t> shape = numbers<std::int64_t>(array("shape.npy", shape_bytes), "shape", name);
+  if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1)
+    bad(name, "shape is not two positive sizes");
+  const bool csr = kind == "csr";
+  const std::int64_t outer = csr ? shape[0] : shape[1], inner = csr ? shape[1] : shape[0];
+  const std::vector<std::int64_t> ptr = numbers<std::int64_t>(array("indptr.npy", ptr_bytes), "indptr", name);
+  ptr_bytes.clear();
+  const std::vector<std::int64_t> idx = numbers<std::int64_t>(array("indices.npy", idx_bytes), "indices", name);
+  idx_bytes.clear();
+  const NpyArray data = array("data.npy", data_bytes);
+  const bool single_precision = data.descr.substr(1) == "f4";
+  const std::vector<double> values = numbers<double>(data, "data", name);
+  data_bytes.clear();
+
+  if (std::int64_t(ptr.size()) != outer + 1)
+    bad(name, "indptr has " + std::to_string(ptr.size()) + " entries, but a " + kind + " of shape (" +
+                  std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + ") needs " +
+                  std::to_string(outer + 1));
+  if (idx.size() != values.size())
+    bad(name, "indices has " + std::to_string(idx.size()) + " entries, data " +
+                  std::to_string(values.size()));
+  const std::int64_t nnz = std::int64_t(values.size());
+  if (ptr[0] != 0 || ptr.back() != nnz)
+    bad(name, "indptr runs from " + std::to_string(ptr[0]) + " to " + std::to_string(ptr.back()) +
+                  ", not from 0 to the " + std::to_string(nnz) + " stored entries");
+  std::vector<std::int64_t> rows(values.size()), cols(values.size());
+  for (std::int64_t o = 0; o < outer; ++o) {
+    if (ptr[o + 1] < ptr[o])
+      bad(name, "indptr falls at " + std::to_string(o + 1) + " (" + std::to_string(ptr[o]) +
+                    " then " + std::to_string(ptr[o + 1]) + ")");
+    for (std::int64_t e = ptr[o]; e < ptr[o + 1]; ++e) {
+      if (idx[e] < 0 || idx[e] >= inner)
+        bad(name, "index " + std::to_string(idx[e]) + " at position " + std::to_string(e) +
+                      " is outside [0, " + std::to_string(inner) + ")");
+      rows[e] = csr ? o : idx[e];
+      cols[e] = csr ? idx[e] : o;
+    }
+  }
+  SparseMatrix A = from_entries(shape[0], shape[1], rows, cols, values);
+  A.single_precision = single_precision;
+  return A;
+}
+
+bool is_sparse_file(const std::string& path) {
+  auto ends_with = [&](const char* ext) {
+    const std::size_t n = std::strlen(ext);
+    return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
+  };
+  return ends_with(".mtx") || ends_with(".npz");
+}
+
+SparseMatrix read_sparse(const std::string& path) {
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".mtx") == 0)
+    return parse_matrix_market(read_file(path), path);
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npz") == 0)
+    return parse_npz(read_file(path), path);
+  bad(path, "unknown sparse file type (expected .mtx or .npz)");
+}
+
+template <class T, class I>
+CsrMatrix<T, I> narrowed(const SparseMatrix& A) {
+  constexpr auto kMax = std::int64_t(std::numeric_limits<I>::max());
+  if (std::int64_t(A.values.size()) > kMax || A.cols > kMax)
+    throw InvalidArgument("the sparse matrix is too large for " + std::to_string(sizeof(I) * 8) +
+                          "-bit indices");
+  CsrMatrix<T, I> B;
+  B.rows = A.rows;
+  B.cols = A.cols;
+  B.row_ptr.assign(A.row_ptr.begin(), A.row_ptr.end());
+  B.col_idx.assign(A.col_idx.begin(), A.col_idx.end());
+  B.values.assign(A.values.begin(), A.values.end());
+  return B;
+}
+
+template CsrMatrix<float, std::int32_t> narrowed(const SparseMatrix&);
+template CsrMatrix<float, std::int64_t> narrowed(const SparseMatrix&);
+template CsrMatrix<double, std::int32_t> narrowed(const SparseMatrix&);
+template CsrMatrix<double, std::int64_t> narrowed(const SparseMatrix&);
+
+}  // namespace nmfuse::io
