@@ -144,7 +144,8 @@ __global__ void hals_masked_kernel(float* X, std::int64_t rows, const float* Y,
                                    float inner_tol) {
   constexpr int K = kMaxFastRank;
   __shared__ float Q[K * K], p[K], g[K];
-  __shared__ float tile[kMaskedTile * K];  // partner rows of the tile, times v where observed
+  constexpr int kStride = K + 1;  // odd: the tile's stores hit distinct banks
+  __shared__ float tile[kMaskedTile * kStride];  // partner rows of the tile, times v where observed
   __shared__ float value[kMaskedTile];     // v, or 0 where unobserved
   __shared__ bool seen[kMaskedTile];
   const std::int64_t i = blockIdx.x;
@@ -160,19 +161,19 @@ __global__ void hals_masked_kernel(float* X, std::int64_t rows, const float* Y,
     }
     for (int e = threadIdx.x; e < count * k; e += blockDim.x) {
       const int jj = e % count, t = e / count;
-      tile[jj * K + t] = Y[(j0 + jj) + std::int64_t(t) * other];
+      tile[jj * kStride + t] = Y[(j0 + jj) + std::int64_t(t) * other];
     }
     __syncthreads();
     for (int e = threadIdx.x; e < k * k; e += blockDim.x) {
       const int u = e % k, t = e / k;
       float sum = 0.0f;
       for (int jj = 0; jj < count; ++jj)
-        if (seen[jj]) sum += tile[jj * K + u] * tile[jj * K + t];
+        if (seen[jj]) sum += tile[jj * kStride + u] * tile[jj * kStride + t];
       Q[u + t * k] += sum;
     }
     for (int t = threadIdx.x; t < k; t += blockDim.x) {
       float sum = 0.0f;
-      for (int jj = 0; jj < count; ++jj) sum += value[jj] * tile[jj * K + t];
+      for (int jj = 0; jj < count; ++jj) sum += value[jj] * tile[jj * kStride + t];
       p[t] += sum;
     }
   }

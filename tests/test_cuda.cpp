@@ -254,4 +254,89 @@ TEST(Gpu, HostPointerAsDeviceDataIsRefused) {
                nmfuse::InvalidArgument);
 }
 
+// Sparse V (CSR) on the GPU (cuSPARSE SpMM and SDDMM) against the CPU's CSR backend,
+// both index widths, absent entries as zeros and as unknowns; tolerances as above.
+struct SparseCase {
+  const char* name;
+  nmfuse::Loss loss;
+  double beta;
+  nmfuse::Solver solver;
+  nmfuse::Absent absent;
+  int rank;
+};
+void PrintTo(const SparseCase& c, std::ostream* os) { *os << c.name; }
+
+class GpuSparseMatchesCpu : public ::testing::TestWithParam<SparseCase> {};
+
+TEST_P(GpuSparseMatchesCpu, StepByStepThenWholeRuns) {
+  REQUIRE_GPU();
+  const SparseCase c = GetParam();
+  const Matrix<float> V = random_matrix<float>(300, 211, 24, 0.8);
+  const auto S32 = to_csr<float, std::int32_t>(V);
+  const auto S64 = to_csr<float, std::int64_t>(V);
+  const Matrix<float> W0 = random_matrix<float>(300, c.rank, 25);
+  const Matrix<float> H0 = random_matrix<float>(c.rank, 211, 26);
+  nmfuse::Options opt;
+  opt.rank = c.rank;
+  opt.loss = c.loss;
+  opt.beta = c.beta;
+  opt.solver = c.solver;
+  opt.init = nmfuse::Init::Custom;
+  opt.tol = 0;
+  opt.hals_extrapolate = false;
+  for (int it : {1, 3}) {
+    opt.max_iter = it;
+    const auto cpu = nmfuse::factorize(S32.view(c.absent), on(nmfuse::Device::Cpu, opt),
+                                       W0.view(), H0.view());
+    for (const auto& gpu :
+         {nmfuse::factorize(S32.view(c.absent), on(nmfuse::Device::Cuda, opt), W0.view(), H0.view()),
+          nmfuse::factorize(S64.view(c.absent), on(nmfuse::Device::Cuda, opt), W0.view(), H0.view())}) {
+      ASSERT_EQ(gpu.device, nmfuse::Device::Cuda);
+      EXPECT_LT(relative_difference(gpu.W, cpu.W), 1e-4 * it) << "W after iteration " << it;
+      EXPECT_LT(relative_difference(gpu.H, cpu.H), 1e-4 * it) << "H after iteration " << it;
+      EXPECT_NEAR(gpu.loss_history.back(), cpu.loss_history.back(),
+                  1e-4 * cpu.loss_history.back());
+    }
+  }
+  opt.max_iter = 60;
+  opt.check_every = 5;
+  const auto cpu = nmfuse::factorize(S32.view(c.absent), on(nmfuse::Device::Cpu, opt), W0.view(), H0.view());
+  const auto gpu = nmfuse::factorize(S32.view(c.absent), on(nmfuse::Device::Cuda, opt), W0.view(), H0.view());
+  ASSERT_EQ(gpu.loss_history.size(), cpu.loss_history.size());
+  for (std::size_t i = 0; i < cpu.loss_history.size(); ++i)
+    EXPECT_NEAR(gpu.loss_history[i], cpu.loss_history[i], 1e-3 * cpu.loss_history[i]) << "check " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sparse, GpuSparseMatchesCpu,
+    ::testing::Values(
+        SparseCase{"frobenius_mu", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::MU, nmfuse::Absent::Zero, 8},
+        SparseCase{"frobenius_hals_k40", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::HALS, nmfuse::Absent::Zero, 40},
+        SparseCase{"kl_k70", nmfuse::Loss::KullbackLeibler, 1, nmfuse::Solver::MU, nmfuse::Absent::Zero, 70},
+        SparseCase{"beta_1_5", nmfuse::Loss::Beta, 1.5, nmfuse::Solver::MU, nmfuse::Absent::Zero, 6},
+        SparseCase{"unknown_hals", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::HALS, nmfuse::Absent::Unknown, 12},
+        SparseCase{"unknown_kl", nmfuse::Loss::KullbackLeibler, 1, nmfuse::Solver::MU, nmfuse::Absent::Unknown, 10},
+        SparseCase{"unknown_is", nmfuse::Loss::ItakuraSaito, 0, nmfuse::Solver::MU, nmfuse::Absent::Unknown, 5},
+        SparseCase{"unknown_beta_3", nmfuse::Loss::Beta, 3, nmfuse::Solver::MU, nmfuse::Absent::Unknown, 7}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// The default start and Model on sparse V: the GPU's NNDSVDa (its SpMM products) and
+// transform agree with the CPU's.
+TEST(Gpu, SparseInitAndTransformMatchTheCpu) {
+  REQUIRE_GPU();
+  const Matrix<float> V = random_matrix<float>(257, 190, 27, 0.85);
+  const auto S = to_csr<float>(V);
+  nmfuse::Options opt;
+  opt.rank = 9;
+  opt.max_iter = 0;
+  const auto cpu = nmfuse::factorize(S.view(), on(nmfuse::Device::Cpu, opt));
+  const auto gpu = nmfuse::factorize(S.view(), on(nmfuse::Device::Cuda, opt));
+  EXPECT_LT(relative_difference(gpu.W, cpu.W), 1e-3);
+  opt.max_iter = 50;
+  nmfuse::Model<float> cpu_model(on(nmfuse::Device::Cpu, opt)), gpu_model(on(nmfuse::Device::Cuda, opt));
+  cpu_model.fit(S.view());
+  gpu_model.fit(S.view());
+  EXPECT_LT(relative_difference(gpu_model.transform(S.view()), cpu_model.transform(S.view())), 1e-2);
+}
+
 }  // namespace

@@ -1,5 +1,6 @@
 #pragma once
 // Checks of what callers pass in: each failure names the argument and the value.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -80,12 +81,13 @@ void check_csr(const char* name, const CsrView<T, I>& A, double beta) {
   beta_stream << beta;
   const std::string beta_text = beta_stream.str();
   if (A.rows < 1 || A.cols < 1) fail("is empty");
-  if (!A.row_ptr || (A.nnz() > 0 && (!A.col_idx || !A.values)))
-    fail("has no data (null pointer)");
+  if (!A.row_ptr) fail("has no row_ptr (null pointer)");
+  if (A.nnz() == 0) fail("stores no entry: there is nothing to fit");
+  if (!A.col_idx || !A.values) fail("has no data (null pointer)");
   if (A.row_ptr[0] != 0) fail("has row_ptr[0] = " + std::to_string(A.row_ptr[0]) + ", not 0");
   if (A.nnz() < 0) fail("has a negative entry count " + std::to_string(A.nnz()));
-  if (A.cols > std::numeric_limits<I>::max())
-    fail("has more columns than its index type holds");
+  if (std::max(A.rows, A.cols) > index_t(std::numeric_limits<I>::max()))
+    fail("has more rows or columns than its index type holds (Vᵀ indexes the rows)");
   for (index_t i = 0; i < A.rows; ++i) {
     const index_t begin = A.row_ptr[i], end = A.row_ptr[i + 1];
     if (end < begin || end > A.nnz())

@@ -3,6 +3,7 @@
 // (or OutOfDeviceMemory), and a no-throw form for destructors.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <cusparse.h>
 
 #include <string>
 
@@ -27,6 +28,15 @@ namespace nmfuse::cuda {
   throw CudaError(what);
 }
 
+[[noreturn]] inline void throw_cusparse(cusparseStatus_t status, const char* call,
+                                        const char* file, int line) {
+  const std::string what = std::string(call) + " failed with " + cusparseGetErrorName(status) +
+                           " (" + cusparseGetErrorString(status) + ") at " + file + ":" +
+                           std::to_string(line);
+  if (status == CUSPARSE_STATUS_ALLOC_FAILED) throw OutOfDeviceMemory(what);
+  throw CudaError(what);
+}
+
 }  // namespace nmfuse::cuda
 
 #define NMFUSE_CUDA_TRY(call)                                                      \
@@ -41,6 +51,13 @@ namespace nmfuse::cuda {
     const cublasStatus_t nmfuse_status = (call);                                   \
     if (nmfuse_status != CUBLAS_STATUS_SUCCESS)                                    \
       ::nmfuse::cuda::throw_cublas(nmfuse_status, #call, __FILE__, __LINE__);      \
+  } while (0)
+
+#define NMFUSE_CUSPARSE_TRY(call)                                                  \
+  do {                                                                             \
+    const cusparseStatus_t nmfuse_status = (call);                                 \
+    if (nmfuse_status != CUSPARSE_STATUS_SUCCESS)                                  \
+      ::nmfuse::cuda::throw_cusparse(nmfuse_status, #call, __FILE__, __LINE__);    \
   } while (0)
 
 // In destructors: a failure to release cannot be reported, only not made worse.

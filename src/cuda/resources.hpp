@@ -1,5 +1,5 @@
 #pragma once
-// Move-only owners of GPU memory, a stream and a cuBLAS handle. Each acquires in its
+// Move-only owners of GPU memory, a stream, a cuBLAS and a cuSPARSE handle. Each acquires in its
 // constructor and releases in its destructor, so a failure part-way leaks nothing.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -99,6 +99,25 @@ class CublasHandle {
 
  private:
   cublasHandle_t handle_ = nullptr;
+};
+
+class CusparseHandle {
+ public:
+  explicit CusparseHandle(cudaStream_t stream) {
+    NMFUSE_CUSPARSE_TRY(cusparseCreate(&handle_));
+    const cusparseStatus_t status = cusparseSetStream(handle_, stream);
+    if (status != CUSPARSE_STATUS_SUCCESS) {
+      cusparseDestroy(handle_);
+      throw_cusparse(status, "cusparseSetStream", __FILE__, __LINE__);
+    }
+  }
+  ~CusparseHandle() { static_cast<void>(cusparseDestroy(handle_)); }
+  CusparseHandle(const CusparseHandle&) = delete;
+  CusparseHandle& operator=(const CusparseHandle&) = delete;
+  cusparseHandle_t get() const { return handle_; }
+
+ private:
+  cusparseHandle_t handle_ = nullptr;
 };
 
 }  // namespace nmfuse::cuda

@@ -1,29 +1,17 @@
-// The CUDA backend: V, the factors and every working buffer live on the GPU; cuBLAS
-// computes the big products and Grams, kernels/ the fused per-row updates, Thrust the
-// reductions. Per iteration only the loss pieces (a few scalars) cross to the host.
-#include <thrust/execution_policy.h>
+// The CUDA backend for dense V: V, the factors and every working buffer live on the
+// GPU; cuBLAS computes the big products, the factor side (cuda_factors.cuh) the rest.
+// Per iteration only the loss pieces (a few scalars) cross to the host.
 #include <thrust/find.h>
-#include <thrust/iterator/counting_iterator.h>
-#include <thrust/transform_reduce.h>
 
-#include <algorithm>
 #include <cmath>
-#include <optional>
-#include <sstream>
 #include <vector>
 
 #include "core/column_view.hpp"
-#include "core/gemm_plan.hpp"
+#include "cuda/cuda_factors.cuh"
 #include "k_dispatch.hpp"
-#include "cuda/cuda_hooks.hpp"
-#include "cuda/resources.hpp"
-#include "update_kernels.cuh"
 
 namespace nmfuse::cuda {
 namespace {
-
-using core::Side;
-using core::StoredMatrix;
 
 // Working memory of one KL ratio block, in entries (64 MiB of float).
 constexpr index_t kRatioBlockEntries = index_t(1) << 24;
@@ -48,11 +36,6 @@ struct Identity {
 };
 struct Square {
   __host__ __device__ double operator()(float v) const { return double(v) * v; }
-};
-struct Product {
-  const float* a;
-  const float* b;
-  __host__ __device__ double operator()(index_t e) const { return double(a[e]) * b[e]; }
 };
 // op(A(i, j0 + j), WH(i, j)) over a block of WH (A.rows×nb, column-major), at the
 // observed entries (all, when `observed` is null).
@@ -94,38 +77,27 @@ struct IsBad {
   }
 };
 
-std::string mib(double bytes) {
-  std::ostringstream s;
-  s.precision(1);
-  s << std::fixed << bytes / (1024.0 * 1024.0) << " MiB";
-  return s.str();
-}
-
-class CudaBackend final : public core::Backend<float> {
+class CudaDenseBackend final : public CudaFactors {
  public:
   // V on the host is copied once to the GPU, packed in its own layout.
-  CudaBackend(DenseView<const float> V, int k, GpuSettings settings)
-      : Backend(V.rows, V.cols, k), stream_(std::in_place),
-        blas_(stream_->get(), settings.allow_tf32),
-        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)), settings_(settings) {
-    check_memory(true);
+  CudaDenseBackend(DenseView<const float> V, int k, GpuSettings settings)
+      : CudaFactors(V.rows, V.cols, k, OwnStream{}, settings),
+        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)) {
+    check_memory(needed_bytes(true));
     V_owned_ = DeviceBuffer<float>(std::size_t(V.rows * V.cols));
     upload_packed(V.data);
     A_.ld = A_.rows;
     V_ = V_owned_.data();
-    allocate();
+    allocate_factors();
   }
 
   // V already on the GPU is used in place, on the caller's stream.
-  CudaBackend(const DeviceView& V, int k, cudaStream_t stream, GpuSettings settings)
-      : Backend(V.rows, V.cols, k), caller_stream_(stream), blas_(stream, settings.allow_tf32),
-        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)), settings_(settings), V_(V.data) {
-    check_memory(false);
-    allocate();
+  CudaDenseBackend(const DeviceView& V, int k, cudaStream_t stream, GpuSettings settings)
+      : CudaFactors(V.rows, V.cols, k, stream, settings),
+        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)), V_(V.data) {
+    check_memory(needed_bytes(false));
+    allocate_factors();
   }
-
-  // Thrust on our stream, with temporary storage that is kept (resources.hpp).
-  auto thrust_policy() { return thrust::cuda::par(thrust_scratch_).on(stream()); }
 
   double data_sum() override { return reduce_data(Identity{}); }
   double data_squared_norm() override { return reduce_data(Square{}); }
@@ -143,39 +115,11 @@ class CudaBackend final : public core::Backend<float> {
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
   }
 
-  void set_factor(Side s, const float* host) override {
-    NMFUSE_CUDA_TRY(cudaMemcpyAsync(factor(s).data(), host, factor(s).size() * sizeof(float),
-                                    cudaMemcpyHostToDevice, stream()));
-    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
-  }
-  void get_factor(Side s, float* host) override {
-    NMFUSE_CUDA_TRY(cudaMemcpyAsync(host, factor(s).data(), factor(s).size() * sizeof(float),
-                                    cudaMemcpyDeviceToHost, stream()));
-    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
-  }
-
   void product(Side s) override {
     const Side p = core::partner(s);
     gemm(plan_gemm(stored_V(), s == Side::H, core::column_major(factor_rows(p), k()), false,
                    factor_rows(s)),
          V_, factor(p).data(), big_product(s).data());
-  }
-
-  void gram(Side s) override {
-    const StoredMatrix x = core::column_major(factor_rows(s), k());
-    gemm(plan_gemm(x, true, x, false, k()), factor(s).data(), factor(s).data(),
-         gram_of(s).data());
-  }
-
-  void update_mu_frobenius(Side s, kernels::Penalty<float> pen) override {
-    kernels::mu_frobenius(factor(s).data(), big_product(s).data(),
-                          gram_of(core::partner(s)).data(), row_scratch_.data(), factor_rows(s),
-                          k(), pen, stream());
-  }
-
-  void update_hals(Side s, kernels::Penalty<float> pen, int max_sweeps, float inner_tol) override {
-    kernels::hals(factor(s).data(), big_product(s).data(), gram_of(core::partner(s)).data(),
-                  row_scratch_.data(), factor_rows(s), k(), pen, max_sweeps, inner_tol, stream());
   }
 
   void update_hals_masked(Side s, kernels::Penalty<float> pen, int max_sweeps,
@@ -213,52 +157,11 @@ class CudaBackend final : public core::Backend<float> {
     });
   }
 
-  void update_mu_beta(Side s, kernels::Penalty<float> pen, float gamma) override {
-    kernels::mu_beta(factor(s).data(), big_product(s).data(), denominator_product(s).data(),
-                     factor_rows(s), k(), pen, gamma, stream());
-  }
-
   double beta_divergence_sum(float beta) override { return sum_pointwise(BetaDivergence{beta}); }
-
-  void extrapolate(Side s, float beta) override {
-    DeviceBuffer<float>& previous = s == Side::W ? previous_W_ : previous_H_;
-    if (previous.size() == 0) previous = DeviceBuffer<float>(factor(s).size());
-    if (beta == 0.0f) {
-      NMFUSE_CUDA_TRY(cudaMemcpyAsync(previous.data(), factor(s).data(),
-                                      previous.size() * sizeof(float), cudaMemcpyDeviceToDevice,
-                                      stream()));
-      return;
-    }
-    kernels::extrapolate(factor(s).data(), previous.data(), index_t(factor(s).size()), beta,
-                         stream());
-  }
-
-  void column_sums(Side s) override {
-    kernels::column_sums(factor(s).data(), factor_rows(s), k(), sums_of(s).data(), stream());
-  }
-
-  void update_mu_kl(Side s, kernels::Penalty<float> pen) override {
-    kernels::mu_kl(factor(s).data(), big_product(s).data(), sums_of(core::partner(s)).data(),
-                   factor_rows(s), k(), pen, stream());
-  }
-
-  double dot_factor_product(Side s) override { return dot(factor(s), big_product(s)); }
-  double dot_grams() override { return dot(GW_, GH_); }
-  double dot_column_sums() override { return dot(cW_, cH_); }
-
   double kl_pointwise_sum() override { return sum_pointwise(KlPointwise{}); }
   double squared_residual_sum() override { return sum_pointwise(SquaredResidual{}); }
 
-  std::pair<DeviceMatrix, DeviceMatrix> take_factors() {
-    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
-    return {DeviceMatrix(std::move(W_).share(), rows(), k(), Layout::ColMajor),
-            DeviceMatrix(std::move(Ht_).share(), k(), cols(), Layout::RowMajor)};
-  }
-
  private:
-  int k() const { return rank(); }
-  cudaStream_t stream() const { return stream_ ? stream_->get() : caller_stream_; }
-
   StoredMatrix stored_V() const {
     // A column-major m×n V is A; a row-major one is Aᵀ (A is n×m column-major).
     return A_.left == Side::W ? StoredMatrix{rows(), cols(), A_.ld, Layout::ColMajor}
@@ -292,22 +195,9 @@ class CudaBackend final : public core::Backend<float> {
            factor(left).data(), out + j0);
   }
 
-  DeviceBuffer<float>& denominator_product(Side s) {
-    DeviceBuffer<float>& D = s == Side::W ? DW_ : DH_;
-    if (D.size() == 0) D = DeviceBuffer<float>(std::size_t(factor_rows(s)) * k());
-    return D;
+  index_t ratio_block() const {
+    return std::clamp<index_t>(kRatioBlockEntries / A_.rows, 1, A_.cols);
   }
-
-  // nb consecutive rows of the factor of side s, inside its column-major buffer.
-  StoredMatrix factor_block(Side s, index_t nb) const {
-    return {nb, index_t(k()), factor_rows(s), Layout::ColMajor};
-  }
-  index_t ratio_block() const { return std::clamp<index_t>(kRatioBlockEntries / A_.rows, 1, A_.cols); }
-
-  DeviceBuffer<float>& factor(Side s) { return s == Side::W ? W_ : Ht_; }
-  DeviceBuffer<float>& big_product(Side s) { return s == Side::W ? PW_ : PH_; }
-  DeviceBuffer<float>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
-  DeviceBuffer<float>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
 
   // A's columns, host to GPU, packed: one plain copy where A is packed already, a 2D
   // copy where the pitches allow it, else column by column.
@@ -334,51 +224,13 @@ class CudaBackend final : public core::Backend<float> {
     return d;
   }
 
-  // Every buffer the loop needs, in floats, beside V itself.
-  std::size_t working_floats() const {
-    const std::size_t m = rows(), n = cols(), kk = k();
-    const std::size_t block = std::size_t(A_.rows * ratio_block());
-    const std::size_t scratch = kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk;
-    return (2 + settings_.extrapolation + settings_.general_beta) * (m + n) * kk +
-           (1 + settings_.general_beta) * block + 2 * kk * kk + 2 * kk + scratch +
-           (settings_.masked ? m * n / sizeof(float) + 1 : 0);
-  }
-
-  void check_memory(bool with_V) const {
-    std::size_t free = 0, total = 0;
-    NMFUSE_CUDA_TRY(cudaMemGetInfo(&free, &total));
-    const double need = double(working_floats() + (with_V ? std::size_t(rows() * cols()) : 0)) *
-                        sizeof(float);
-    if (need > double(free)) {
-      throw OutOfDeviceMemory("a " + std::to_string(rows()) + "×" + std::to_string(cols()) +
-                              " problem at rank " + std::to_string(k()) + " needs " + mib(need) +
-                              " of GPU memory, but only " + mib(double(free)) + " of " +
-                              mib(double(total)) + " is free");
-    }
-  }
-
-  void allocate() {
-    const std::size_t m = rows(), n = cols(), kk = k();
-    W_ = DeviceBuffer<float>(m * kk);
-    Ht_ = DeviceBuffer<float>(n * kk);
-    PW_ = DeviceBuffer<float>(m * kk);
-    PH_ = DeviceBuffer<float>(n * kk);
-    GW_ = DeviceBuffer<float>(kk * kk);
-    GH_ = DeviceBuffer<float>(kk * kk);
-    cW_ = DeviceBuffer<float>(kk);
-    cH_ = DeviceBuffer<float>(kk);
-    if (!kernels::fast_path(std::max(m, n), k())) row_scratch_ = DeviceBuffer<float>(std::max(m, n) * kk);
-  }
-
-  // C = op(A)·op(B) (+ C when beta = 1), with the arguments CBLAS would take.
-  void gemm(const core::GemmPlan& p, const float* a, const float* b, float* c,
-            float beta = 0.0f) {
-    if (p.m == 0 || p.n == 0) return;
-    const float alpha = 1.0f;
-    NMFUSE_CUBLAS_TRY(cublasSgemm(blas_.get(), p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                  p.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, int(p.m), int(p.n),
-                                  int(p.k), &alpha, a, int(p.lda), b, int(p.ldb), &beta, c,
-                                  int(p.ldc)));
+  // Bytes the backend needs on the GPU: V's copy (for host data), the ratio blocks and
+  // the mask, beside the factor side.
+  double needed_bytes(bool copy_of_V) const {
+    const double block = double(A_.rows * ratio_block());
+    return sizeof(float) * (double(factor_floats()) + (1 + settings_.general_beta) * block +
+                            (copy_of_V ? double(rows()) * double(cols()) : 0.0)) +
+           (settings_.masked ? double(rows()) * double(cols()) : 0.0);
   }
 
   // Calls fn(j0, nb, WH) for column blocks of L·Rᵀ ≈ A (A_.rows×nb, column-major,
@@ -397,12 +249,6 @@ class CudaBackend final : public core::Backend<float> {
     }
   }
 
-  double dot(const DeviceBuffer<float>& a, const DeviceBuffer<float>& b) {
-    return thrust::transform_reduce(thrust_policy(), thrust::counting_iterator<index_t>(0),
-                                    thrust::counting_iterator<index_t>(index_t(a.size())),
-                                    Product{a.data(), b.data()}, 0.0, thrust::plus<double>());
-  }
-
   template <class F>
   double reduce_data(F f) {
     return thrust::transform_reduce(thrust_policy(),
@@ -411,18 +257,11 @@ class CudaBackend final : public core::Backend<float> {
                                     EntryOf<F>{column_data(), f}, 0.0, thrust::plus<double>());
   }
 
-  std::optional<Stream> stream_;      // ours, for host data
-  cudaStream_t caller_stream_ = nullptr;  // the caller's, for device data
-  CublasHandle blas_;
   core::ColumnView A_;  // V read column by column in storage order
-  GpuSettings settings_;
   DeviceBuffer<float> V_owned_;
   const float* V_ = nullptr;
-  DeviceBuffer<float> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, ratio_, row_scratch_;
-  DeviceBuffer<float> previous_W_, previous_H_;  // the iterates extrapolate() saw last
-  DeviceBuffer<float> DW_, DH_, second_block_;   // β's denominator products and block
-  DeviceBuffer<std::uint8_t> mask_;              // observed entries in A's order, or empty
-  ThrustScratch thrust_scratch_;
+  DeviceBuffer<float> ratio_, second_block_;  // ratio blocks (β: a second one)
+  DeviceBuffer<std::uint8_t> mask_;           // observed entries in A's order, or empty
 };
 
 }  // namespace
@@ -450,13 +289,13 @@ GpuStatus probe() {
 
 std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float> V, int rank,
                                                    GpuSettings settings) {
-  return std::make_unique<CudaBackend>(V, rank, settings);
+  return std::make_unique<CudaDenseBackend>(V, rank, settings);
 }
 
 std::unique_ptr<core::Backend<float>> make_device_backend(const DeviceView& V, int rank,
                                                           CUstream_st* stream,
                                                           GpuSettings settings) {
-  return std::make_unique<CudaBackend>(V, rank, stream, settings);
+  return std::make_unique<CudaDenseBackend>(V, rank, stream, settings);
 }
 
 void check_device_matrix(const DeviceView& V, CUstream_st* stream, bool positive) {
@@ -494,7 +333,7 @@ void check_device_matrix(const DeviceView& V, CUstream_st* stream, bool positive
 }
 
 std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>& b) {
-  return dynamic_cast<CudaBackend&>(b).take_factors();
+  return dynamic_cast<CudaFactors&>(b).take_factors();
 }
 
 }  // namespace nmfuse::cuda
