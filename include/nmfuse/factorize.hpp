@@ -73,8 +73,9 @@ Result<T> factorize(CsrView<T, I> V, const Options& opt) {
 
 // Sparse V from W0 (m×k) and H0 (k×n): opt.init must be Init::Custom.
 template <class T, class I>
-Result<T> factorize(CsrView<T, I> V, const Options& opt, DenseView<const T> W0,
-                    DenseView<const T> H0) {
+Result<T> factorize(CsrView<T, I> V, const Options& opt,
+                    DenseView<const std::remove_const_t<T>> W0,  // not deduced: any view converts
+                    DenseView<const std::remove_const_t<T>> H0) {
   return detail::factorize<T, I>(V, opt, &W0, &H0);
 }
 

@@ -28,6 +28,9 @@ class Backend {
   // Rows of a factor: m for W, n for Ht.
   index_t factor_rows(Side s) const { return s == Side::W ? m_ : n_; }
 
+  // The entries of V a big product reads: all of them dense, the stored ones sparse.
+  virtual double product_entries() const { return double(m_) * double(n_); }
+
   // Statistics of V, in double.
   virtual double data_sum() = 0;
   virtual double data_squared_norm() = 0;

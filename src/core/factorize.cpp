@@ -173,7 +173,7 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
     b.set_factor(core::Side::W, f.W.data());
     b.set_factor(core::Side::H, f.Ht.data());
   }
-  core::SolverSettings settings = core::settings_for(opt, b.rows(), b.cols());
+  core::SolverSettings settings = core::settings_for(opt, b.rows(), b.cols(), b.product_entries());
   settings.masked = masked;
   return core::solve(b, settings);
 }
@@ -314,7 +314,6 @@ Result<T> factorize(CsrView<T, I> V, const Options& options, const DenseView<con
   const Options& opt = options;
   core::check_csr("V", V, beta_of(opt));
   core::check_rank(opt.rank, V.rows, V.cols);
-  if (V.nnz() == 0) throw InvalidArgument("V stores no entry: there is nothing to fit");
   check_start(opt, W0, H0, V.rows, V.cols);
   const bool unknown = V.absent == Absent::Unknown;
 
@@ -347,7 +346,7 @@ Matrix<T> solve_H_with(core::Backend<T>& b, const Matrix<T>& W, const Options& o
   const double mean = b.data_sum() / (double(b.rows()) * double(b.cols()));
   b.set_factor(core::Side::H,
                std::vector<T>(std::size_t(b.cols()) * k, T(std::sqrt(mean / k))).data());
-  core::SolverSettings s = core::settings_for(opt, b.rows(), b.cols());
+  core::SolverSettings s = core::settings_for(opt, b.rows(), b.cols(), b.product_entries());
   s.update_W = false;
   s.masked = masked;
   core::solve(b, s);

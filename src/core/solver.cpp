@@ -9,10 +9,11 @@ namespace nmfuse::core {
 namespace {
 
 // Sweeps that cost as much as the products they reuse, halved (Gillis & Glineur's
-// α = ½): the products of a half-step updating r rows against `other` rows cost
-// ~r·other·k, a sweep ~r·k², so their ratio is other·(r + k) / (r·k).
-int inner_sweeps(index_t rows, index_t other, int k) {
-  const double ratio = double(other) * double(rows + k) / (double(rows) * k);
+// α = ½): a half-step updating `rows` rows against `other` rows costs entries·k for its
+// product (entries: rows·other dense, the stored ones sparse) and other·k² for the
+// partner's Gram; a sweep costs rows·k².
+int inner_sweeps(index_t rows, index_t other, double entries, int k) {
+  const double ratio = (entries * k + double(other) * k * k) / (double(rows) * k * k);
   return int(std::clamp(1.0 + 0.5 * ratio, 1.0, 100.0));
 }
 
@@ -23,7 +24,7 @@ kernels::Penalty<T> cast(kernels::Penalty<double> p) {
 
 }  // namespace
 
-SolverSettings settings_for(const Options& opt, index_t m, index_t n) {
+SolverSettings settings_for(const Options& opt, index_t m, index_t n, double entries) {
   SolverSettings s;
   s.beta = beta_of(opt);
   s.solver = resolved_solver(opt);
@@ -34,8 +35,8 @@ SolverSettings settings_for(const Options& opt, index_t m, index_t n) {
                alpha_H = opt.alpha_H.value_or(opt.alpha_W);
   s.penalty_W = {alpha_W * rho * double(n), alpha_W * (1 - rho) * double(n)};
   s.penalty_H = {alpha_H * rho * double(m), alpha_H * (1 - rho) * double(m)};
-  s.inner_sweeps_W = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(m, n, opt.rank);
-  s.inner_sweeps_H = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(n, m, opt.rank);
+  s.inner_sweeps_W = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(m, n, entries, opt.rank);
+  s.inner_sweeps_H = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(n, m, entries, opt.rank);
   s.inner_tol = opt.hals_inner_tol;
   s.extrapolate = opt.hals_extrapolate && s.solver == Solver::HALS && s.beta == 2;
   s.on_progress = opt.on_progress;

@@ -23,9 +23,10 @@ struct SolverSettings {
   ProgressCallback on_progress;
 };
 
-// The settings Options asks for on an m×n matrix: scikit-learn's scaling of the
-// penalties and Gillis & Glineur's bound on the inner sweeps.
-SolverSettings settings_for(const Options& opt, index_t m, index_t n);
+// The settings Options asks for on an m×n matrix whose products touch `entries` entries
+// (m·n dense, the stored ones sparse): scikit-learn's scaling of the penalties and
+// Gillis & Glineur's bound on the inner sweeps.
+SolverSettings settings_for(const Options& opt, index_t m, index_t n, double entries);
 
 struct SolverOutcome {
   std::vector<double> loss_history;

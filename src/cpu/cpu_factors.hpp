@@ -4,6 +4,9 @@
 // SIMD pack of rows, lanes.hpp). The data side (dense or sparse V) derives from it.
 #include <algorithm>
 #include <vector>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "blas.hpp"
 #include "core/backend.hpp"
@@ -16,6 +19,36 @@ namespace nmfuse::cpu {
 using core::Side;
 using kernels::Penalty;
 using kernels::StridedRow;
+
+// Multiplicative updates drive entries of W and H towards zero through the subnormal
+// floats, where x86 arithmetic is ~100× slower (KL on sparse data slowed 5× over 200
+// iterations). While a CPU backend lives, every OpenMP thread flushes them to zero
+// (MXCSR's FTZ and DAZ); the threads' modes are restored after.
+class FlushSubnormals {
+ public:
+  FlushSubnormals() {
+#if defined(__SSE__)
+    saved_ = _mm_getcsr();
+    set(saved_ | 0x8040);
+#endif
+  }
+  ~FlushSubnormals() {
+#if defined(__SSE__)
+    set(saved_);
+#endif
+  }
+  FlushSubnormals(const FlushSubnormals&) = delete;
+  FlushSubnormals& operator=(const FlushSubnormals&) = delete;
+
+ private:
+#if defined(__SSE__)
+  static void set(unsigned mode) {
+#pragma omp parallel
+    _mm_setcsr(mode);
+  }
+  unsigned saved_ = 0;
+#endif
+};
 
 template <class T>
 class CpuFactors : public core::Backend<T> {
@@ -219,6 +252,7 @@ class CpuFactors : public core::Backend<T> {
     }
   }
 
+  FlushSubnormals flush_subnormals_;
   std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_;
   std::vector<T> previous_W_, previous_H_;  // the iterates extrapolate() saw last
   std::vector<T> DW_, DH_;

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/csr_transpose.hpp"
 #include "cpu_backends.hpp"
 #include "cpu_factors.hpp"
 #include "nmfuse/errors.hpp"
@@ -40,9 +41,10 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
  public:
   CpuSparseBackend(CsrView<T, I> V, int k)
-      : Base(V.rows, V.cols, k), V_(V), nnz_(V.nnz()), zeros_absent_(V.absent == Absent::Zero) {
-    transpose();
-  }
+      : Base(V.rows, V.cols, k), V_(V), Vt_(core::transposed(V)), nnz_(V.nnz()),
+        zeros_absent_(V.absent == Absent::Zero) {}
+
+  double product_entries() const override { return double(nnz_); }
 
   double data_sum() override {
     return sum_values([](T v) { return double(v); });
@@ -65,23 +67,22 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
   // P_s row i = Σ v·y over the stored entries of row i.
   void product(Side s) override {
-    const T* Y = partner_rows(s);
-    for_each_row(s, [&](index_t, const T*, index_t begin, index_t end, const CsrRows<T, I>& A,
-                        Scratch& w) {
-      for (index_t e = begin; e < end; ++e) add(w.p, A.val[e], Y + row(A, e));
-    }, Sums::P);
+    for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
+      for (index_t e = begin; e < end; ++e) {
+        if (e + 8 < end) __builtin_prefetch(row.partner(e + 8));
+        row.add(row.p, row.val[e], row.partner(e));
+      }
+    });
   }
 
   // SDDMM and SpMM fused: the ratio v / wh at each stored entry, then P_s row i = Σ ratio·y.
   void kl_product(Side s) override {
-    const T* Y = partner_rows(s);
-    for_each_row(s, [&](index_t, const T* x, index_t begin, index_t end,
-                        const CsrRows<T, I>& A, Scratch& w) {
+    for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
       for (index_t e = begin; e < end; ++e) {
-        const T* y = Y + row(A, e);
-        add(w.p, kernels::kl_ratio(A.val[e], dot_row(x, y)), y);
+        const T* y = row.partner(e);
+        row.add(row.p, kernels::kl_ratio(row.val[e], row.dot(row.x, y)), y);
       }
-    }, Sums::P);
+    });
   }
 
   void set_mask(const std::uint8_t*) override {
@@ -90,17 +91,16 @@ class CpuSparseBackend final : public CpuFactors<T> {
   }
 
   void beta_products(Side s, T beta) override {
-    const T* Y = partner_rows(s);
     const bool stored_denominator = !zeros_absent_;
-    for_each_row(s, [&](index_t, const T* x, index_t begin, index_t end,
-                        const CsrRows<T, I>& A, Scratch& w) {
+    for_each_row(s, stored_denominator ? Sums::PD : Sums::P,
+                 [&](index_t, index_t begin, index_t end, auto& row) {
       for (index_t e = begin; e < end; ++e) {
-        const T* y = Y + row(A, e);
-        const T wh = dot_row(x, y);
-        add(w.p, kernels::beta_numerator(A.val[e], wh, beta), y);
-        if (stored_denominator) add(w.d, kernels::beta_denominator(wh, beta), y);
+        const T* y = row.partner(e);
+        const T wh = row.dot(row.x, y);
+        row.add(row.p, kernels::beta_numerator(row.val[e], wh, beta), y);
+        if (stored_denominator) row.add(row.d, kernels::beta_denominator(wh, beta), y);
       }
-    }, stored_denominator ? Sums::PD : Sums::P);
+    });
     if (stored_denominator) return;
     // Zeros have a denominator too: D_s = (W·Htᵀ)^(β−1)·partner over every entry.
     T* D = denominator_product(s).data();
@@ -115,27 +115,25 @@ class CpuSparseBackend final : public CpuFactors<T> {
   }
 
   void update_hals_masked(Side s, Penalty<T> pen, int max_sweeps, T inner_tol) override {
-    const T* Y = partner_rows(s);
     T* X = factor(s).data();
     const index_t r = this->factor_rows(s);
     const int k = this->k();
-    for_each_row(s, [&](index_t i, const T*, index_t begin, index_t end,
-                        const CsrRows<T, I>& A, Scratch& w) {
+    for_each_row(s, Sums::None, [&](index_t i, index_t begin, index_t end, auto& row) {
       // Row i's own Gram and product, over its stored entries.
-      std::fill(w.Q.begin(), w.Q.end(), T(0));
+      std::fill(row.Q, row.Q + k * k, T(0));
       for (index_t e = begin; e < end; ++e) {
-        const T* y = Y + row(A, e);
-        add(w.p, A.val[e], y);
+        const T* y = row.partner(e);
+        row.add(row.p, row.val[e], y);
         for (int t = 0; t < k; ++t)
-          for (int u = 0; u <= t; ++u) w.Q[u + t * k] += y[u] * y[t];
+          for (int u = 0; u <= t; ++u) row.Q[u + t * k] += y[u] * y[t];
       }
       for (int t = 0; t < k; ++t)
-        for (int u = 0; u < t; ++u) w.Q[t + u * k] = w.Q[u + t * k];
+        for (int u = 0; u < t; ++u) row.Q[t + u * k] = row.Q[u + t * k];
       StridedRow<T> x{X + i, r};
-      T* gradient = w.d.data();
-      kernels::hals_row<0>(x, w.p.data(), gradient, w.Q.data(), k, k, pen, max_sweeps,
-                           inner_tol, i);
-    }, Sums::None);
+      T* gradient = row.d;
+      kernels::hals_row<0>(x, static_cast<const T*>(row.p), gradient, row.Q, k, k, pen,
+                           max_sweeps, inner_tol, i);
+    });
   }
 
   double beta_divergence_sum(T beta) override {
@@ -174,89 +172,113 @@ class CpuSparseBackend final : public CpuFactors<T> {
   }
 
  private:
-  // Per-thread row buffers: x (the row of X_s), p and d (the row's products), Q (k×k).
-  struct Scratch {
-    std::vector<T> x, p, d, Q;
+  enum class Sums { None, P, PD };  // which of a row's p, d a pass stores to P_s, D_s
+
+  // A thread's view of one row of side s: x (its row of X_s), p and d (its rows of the
+  // products to come) and Q (k×k) in thread-local buffers; its stored entries' values
+  // and the partner rows they meet. On the fast path (K > 0) rows are zero-padded to K
+  // and the loops have compile-time length, which the compiler vectorizes; on the
+  // large-k path (K = 0) they run to k.
+  template <int K>
+  struct Row {
+    int k;
+    const I* idx;
+    const T* val;
+    const T* Y;  // the partner, row-major, width() values a row
+    T *x, *p, *d, *Q;
+
+    int width() const { return K > 0 ? K : k; }
+    const T* partner(index_t e) const { return Y + index_t(idx[e]) * width(); }
+    // In 8 partial sums, so that the fast path vectorizes without reassociating.
+    T dot(const T* __restrict a, const T* __restrict b) const {
+      T part[8] = {};
+      const int whole = K > 0 ? K : k - k % 8;
+      for (int t = 0; t < whole; t += 8)
+        for (int l = 0; l < 8; ++l) part[l] += a[t + l] * b[t + l];
+      for (int t = whole; t < width(); ++t) part[0] += a[t] * b[t];
+      return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    }
+    void add(T* __restrict acc, T a, const T* __restrict y) const {
+      for (int t = 0; t < width(); ++t) acc[t] += a * y[t];
+    }
   };
-  enum class Sums { None, P, PD };  // which of p, d a row pass writes to P_s, D_s
 
   CsrRows<T, I> rows_of(Side s) const {
     return s == Side::W ? CsrRows<T, I>{V_.row_ptr, V_.col_idx, V_.values}
-                        : CsrRows<T, I>{Vt_ptr_.data(), Vt_idx_.data(), Vt_val_.data()};
+                        : CsrRows<T, I>{Vt_.row_ptr.data(), Vt_.col_idx.data(), Vt_.values.data()};
   }
 
-  // Offset of the partner's row-major row at stored entry e.
-  index_t row(const CsrRows<T, I>& A, index_t e) const { return index_t(A.idx[e]) * k(); }
-
-  T dot_row(const T* x, const T* y) const {
-    T sum = 0;
-    for (int t = 0; t < k(); ++t) sum += x[t] * y[t];
-    return sum;
-  }
-  void add(std::vector<T>& acc, T a, const T* y) const {
-    for (int t = 0; t < k(); ++t) acc[t] += a * y[t];
-  }
-
-  // The partner of side s, copied row-major (k contiguous values a row).
-  const T* partner_rows(Side s) {
+  // The partner of side s, copied row-major, `width` values a row (zero-padded past k).
+  const T* partner_rows(Side s, int width) {
     const Side p = partner(s);
     const index_t r = this->factor_rows(p);
     const T* Y = factor(p).data();
-    partner_rows_.resize(size(r, k()));
+    partner_rows_.assign(size(r, width), T(0));
     T* out = partner_rows_.data();
 #pragma omp parallel for schedule(static)
     for (index_t j = 0; j < r; ++j)
-      for (int t = 0; t < k(); ++t) out[j * k() + t] = Y[j + t * r];
+      for (int t = 0; t < k(); ++t) out[j * width + t] = Y[j + t * r];
     return out;
   }
 
-  // Calls fn(i, x, begin, end, A, scratch) for each row i of side s's CSR A, in
-  // parallel, with x its row of X_s; then stores scratch.p (and .d) as row i of P_s
-  // (and D_s) as `sums` says.
+  // Calls fn(i, begin, end, row) for each row i of side s's CSR in parallel, with row a
+  // Row<K> (its stored entries are begin..end); then stores row.p (and row.d) as row i
+  // of P_s (and D_s), as `sums` says.
   template <class Fn>
-  void for_each_row(Side s, Fn fn, Sums sums) {
-    const CsrRows<T, I> A = rows_of(s);
-    const index_t r = this->factor_rows(s);
-    const int k = this->k();
-    const T* X = factor(s).data();
-    T* P = big_product(s).data();
-    T* D = sums == Sums::PD ? denominator_product(s).data() : nullptr;
+  void for_each_row(Side s, Sums sums, Fn fn) {
+    kernels::dispatch_rank(k(), [&](auto fast_width) {
+      constexpr int K = decltype(fast_width)::value;
+      const int k = this->k(), width = K > 0 ? K : k;
+      const CsrRows<T, I> A = rows_of(s);
+      const T* Y = partner_rows(s, width);
+      const index_t r = this->factor_rows(s);
+      const T* X = factor(s).data();
+      T* P = big_product(s).data();
+      T* D = sums == Sums::PD ? denominator_product(s).data() : nullptr;
 #pragma omp parallel
-    {
-      Scratch w{std::vector<T>(k), std::vector<T>(k), std::vector<T>(k),
-                std::vector<T>(sums == Sums::None ? size(k, k) : 0)};
+      {
+        std::vector<T> buffers(size(3, width) + (sums == Sums::None ? size(k, k) : 0), T(0));
+        T* base = buffers.data();
+        Row<K> row{k, A.idx, A.val, Y, base, base + width, base + 2 * width, base + 3 * width};
 #pragma omp for schedule(dynamic, 64)
-      for (index_t i = 0; i < r; ++i) {
-        for (int t = 0; t < k; ++t) w.x[t] = X[i + t * r];
-        std::fill(w.p.begin(), w.p.end(), T(0));
-        std::fill(w.d.begin(), w.d.end(), T(0));
-        fn(i, w.x.data(), index_t(A.ptr[i]), index_t(A.ptr[i + 1]), A, w);
-        if (sums == Sums::None) continue;
-        for (int t = 0; t < k; ++t) P[i + t * r] = w.p[t];
-        if (D)
-          for (int t = 0; t < k; ++t) D[i + t * r] = w.d[t];
+        for (index_t i = 0; i < r; ++i) {
+          for (int t = 0; t < k; ++t) row.x[t] = X[i + t * r];
+          std::fill(row.p, row.p + width, T(0));
+          std::fill(row.d, row.d + width, T(0));
+          fn(i, index_t(A.ptr[i]), index_t(A.ptr[i + 1]), row);
+          if (sums == Sums::None) continue;
+          for (int t = 0; t < k; ++t) P[i + t * r] = row.p[t];
+          if (D)
+            for (int t = 0; t < k; ++t) D[i + t * r] = row.d[t];
+        }
       }
-    }
+    });
   }
 
-  // Σ f(v, wh) over the stored entries of V, in double.
+  // Σ f(v, wh) over the stored entries of V, in double (a static schedule: the same
+  // sum on every run).
   template <class F>
   double sum_stored(F f) {
-    const T* Y = partner_rows(Side::W);
-    const T* X = factor(Side::W).data();
-    const index_t m = this->rows();
-    double sum = 0;
+    return kernels::dispatch_rank(k(), [&](auto fast_width) {
+      constexpr int K = decltype(fast_width)::value;
+      const int k = this->k(), width = K > 0 ? K : k;
+      const T* Y = partner_rows(Side::W, width);
+      const T* X = factor(Side::W).data();
+      const index_t m = this->rows();
+      double sum = 0;
 #pragma omp parallel reduction(+ : sum)
-    {
-      std::vector<T> x(k());
-#pragma omp for schedule(static)  // static: the same sum on every run
-      for (index_t i = 0; i < m; ++i) {
-        for (int t = 0; t < k(); ++t) x[t] = X[i + t * m];
-        for (index_t e = V_.row_ptr[i]; e < V_.row_ptr[i + 1]; ++e)
-          sum += f(V_.values[e], dot_row(x.data(), Y + index_t(V_.col_idx[e]) * k()));
+      {
+        std::vector<T> x(width, T(0));
+        const Row<K> row{k, V_.col_idx, V_.values, Y, x.data(), nullptr, nullptr, nullptr};
+#pragma omp for schedule(static)
+        for (index_t i = 0; i < m; ++i) {
+          for (int t = 0; t < k; ++t) x[t] = X[i + t * m];
+          for (index_t e = V_.row_ptr[i]; e < V_.row_ptr[i + 1]; ++e)
+            sum += f(V_.values[e], row.dot(x.data(), row.partner(e)));
+        }
       }
-    }
-    return sum;
+      return sum;
+    });
   }
 
   template <class F>
@@ -283,29 +305,10 @@ class CpuSparseBackend final : public CpuFactors<T> {
     }
   }
 
-  // Vᵀ in CSR by a counting sort on the columns; rows of V are visited in order, so
-  // each row of Vᵀ comes out sorted.
-  void transpose() {
-    const index_t m = this->rows(), n = this->cols();
-    Vt_ptr_.assign(std::size_t(n + 1), I(0));
-    Vt_idx_.resize(std::size_t(nnz_));
-    Vt_val_.resize(std::size_t(nnz_));
-    for (index_t e = 0; e < nnz_; ++e) ++Vt_ptr_[std::size_t(V_.col_idx[e]) + 1];
-    for (index_t j = 0; j < n; ++j) Vt_ptr_[j + 1] += Vt_ptr_[j];
-    std::vector<I> next(Vt_ptr_.begin(), Vt_ptr_.end() - 1);
-    for (index_t i = 0; i < m; ++i)
-      for (index_t e = V_.row_ptr[i]; e < V_.row_ptr[i + 1]; ++e) {
-        const I at = next[std::size_t(V_.col_idx[e])]++;
-        Vt_idx_[at] = I(i);
-        Vt_val_[at] = V_.values[e];
-      }
-  }
-
   CsrView<T, I> V_;
+  CsrMatrix<T, I> Vt_;
   index_t nnz_;
   bool zeros_absent_;
-  std::vector<I> Vt_ptr_, Vt_idx_;
-  std::vector<T> Vt_val_;
   std::vector<T> partner_rows_, dense_block_;  // scratch
 };
 
