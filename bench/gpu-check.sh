@@ -78,6 +78,8 @@ if $dry_run; then
 fi
 echo "== GPU benchmark"
 "$build/bench/bench_gpu" --json "$out/nmfuse-gpu.jsonl"
+echo "== sparse: KL on 1,000,000×100,000 counts at 0.1% density, rank 64"
+"$build/bench/bench_gpu" --sparse 1000000 100000 0.001 64 --json "$out/nmfuse-gpu-sparse.jsonl"
 echo "== the same with TF32"
 "$build/bench/bench_gpu" --sizes 32768 --ranks 64 256 --tf32 --json "$out/nmfuse-gpu-tf32.jsonl"
 echo "== peers"

@@ -68,10 +68,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // P_s row i = Σ v·y over the stored entries of row i.
   void product(Side s) override {
     for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
-      for (index_t e = begin; e < end; ++e) {
-        if (e + 8 < end) __builtin_prefetch(row.partner(e + 8));
-        row.add(row.p, row.val[e], row.partner(e));
-      }
+      for (index_t e = begin; e < end; ++e) row.add(row.p, row.val[e], row.partner(e));
     });
   }
 
