@@ -1,5 +1,6 @@
 #pragma once
 // The whole public API.
+#include "nmfuse/checkpoint.hpp"
 #include "nmfuse/device.hpp"
 #include "nmfuse/errors.hpp"
 #include "nmfuse/factorize.hpp"

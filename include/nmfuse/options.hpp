@@ -2,10 +2,13 @@
 // What to compute and how: plain values with defaults, checked by validate().
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 namespace nmfuse {
+
+struct Checkpoint;  // nmfuse/checkpoint.hpp
 
 // The β-divergences d_β(v | wh), summed over the entries (Févotte & Idier 2011).
 enum class Loss {
@@ -78,6 +81,16 @@ struct Options {
   // faster, with products rounded to 10-bit mantissas. Off: plain float throughout.
   bool allow_tf32 = false;
   ProgressCallback on_progress;
+
+  // Long runs. Every checkpoint_every iterations (0: never), and when `interrupt`
+  // returns true (it is asked after each iteration; the run then stops with
+  // StopReason::Interrupted), on_checkpoint receives the state to go on from. A run
+  // given `resume` goes on from such a state (init is then ignored) and, on the CPU,
+  // ends bit for bit as the run without the interruption would have.
+  int checkpoint_every = 0;
+  std::function<void(const Checkpoint&)> on_checkpoint;
+  std::function<bool()> interrupt;
+  std::shared_ptr<const Checkpoint> resume;
 
   // Throws InvalidArgument naming the first bad field and its value.
   void validate() const;

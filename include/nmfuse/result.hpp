@@ -8,9 +8,10 @@
 namespace nmfuse {
 
 enum class StopReason {
-  Converged,  // the relative decrease of the loss fell below tol
-  MaxIter,    // max_iter iterations ran
-  Callback,   // the progress callback returned false
+  Converged,    // the relative decrease of the loss fell below tol
+  MaxIter,      // max_iter iterations ran
+  Callback,     // the progress callback returned false
+  Interrupted,  // Options::interrupt said so (a checkpoint was handed over first)
 };
 
 std::string to_string(StopReason);

@@ -55,6 +55,9 @@ class Backend {
   // X_s ← max(0, X_s + β·(X_s − X_s as this call last saw it)), and remember X_s as it
   // was before: extrapolation of the HALS iterates. β = 0 only remembers X_s.
   virtual void extrapolate(Side s, T beta) = 0;
+  // The iterate extrapolate() remembers, to and from a host buffer (checkpoints).
+  virtual void set_previous(Side s, const T* host) = 0;
+  virtual void get_previous(Side s, T* host) = 0;
 
   // Frobenius HALS with a mask: each row of X_s has its own Gram and product, over the
   // partner rows its observed entries link it to (on the GPU for k ≤ 64).

@@ -11,6 +11,7 @@
 #include "cpu/cpu_backends.hpp"
 #include "cuda/cuda_hooks.hpp"
 #include "init.hpp"
+#include "nmfuse/checkpoint.hpp"
 #include "nmfuse/device.hpp"
 #include "nmfuse/errors.hpp"
 #include "nmfuse/factorize.hpp"
@@ -156,7 +157,63 @@ std::vector<std::uint8_t> packed_mask(const MaskView& observed, index_t m, index
   return packed;
 }
 
-// Sets the mask and the initial factors and runs the loop: what every entry point shares.
+// A backend's factor (or, `previous`, the iterate extrapolation remembers) in double:
+// W m×k column-major, H k×n row-major (Ht's memory).
+template <class T>
+Matrix<double> factor_in_double(core::Backend<T>& b, core::Side s, bool previous = false) {
+  const bool w = s == core::Side::W;
+  std::vector<T> values(std::size_t(b.factor_rows(s)) * b.rank());
+  previous ? b.get_previous(s, values.data()) : b.get_factor(s, values.data());
+  Matrix<double> X = w ? Matrix<double>(b.rows(), b.rank(), Layout::ColMajor)
+                       : Matrix<double>(b.rank(), b.cols(), Layout::RowMajor);
+  std::copy(values.begin(), values.end(), X.data());
+  return X;
+}
+
+// Puts a checkpoint's factors (and previous iterates) into the backend and returns the
+// loop's state, after checking that they fit this problem.
+template <class T>
+core::SolverState restore(core::Backend<T>& b, const Checkpoint& c, bool extrapolating) {
+  auto check = [&](const char* name, const Matrix<double>& X, index_t rows, index_t cols,
+                   Layout layout) {
+    if (X.rows() == rows && X.cols() == cols && X.layout() == layout) return;
+    throw InvalidArgument("option resume: the checkpoint's " + std::string(name) + " is " +
+                          std::to_string(X.rows()) + "×" + std::to_string(X.cols()) +
+                          ", but this problem needs " + std::to_string(rows) + "×" +
+                          std::to_string(cols) + (X.layout() == layout ? "" : " in its layout"));
+  };
+  const index_t m = b.rows(), n = b.cols(), k = b.rank();
+  check("W", c.W, m, k, Layout::ColMajor);
+  check("H", c.H, k, n, Layout::RowMajor);
+  auto put = [&](core::Side s, const Matrix<double>& X, bool previous) {
+    const std::vector<T> values(X.data(), X.data() + X.size());
+    previous ? b.set_previous(s, values.data()) : b.set_factor(s, values.data());
+  };
+  put(core::Side::W, c.W, false);
+  put(core::Side::H, c.H, false);
+  if (extrapolating) {
+    if (c.previous_W.size() == 0)
+      throw InvalidArgument("option resume: the checkpoint holds no previous iterates, which "
+                            "extrapolated HALS needs (it was written by another solver)");
+    check("previous W", c.previous_W, m, k, Layout::ColMajor);
+    check("previous H", c.previous_H, k, n, Layout::RowMajor);
+    put(core::Side::W, c.previous_W, true);
+    put(core::Side::H, c.previous_H, true);
+  }
+  core::SolverState state;
+  state.iteration = c.iteration;
+  state.step = c.step;
+  state.step_cap = c.step_cap;
+  state.last_loss = c.last_loss;
+  state.e_initial = c.e_initial;
+  state.e_previous = c.e_previous;
+  state.loss_history = c.loss_history;
+  state.loss_iterations = c.loss_iterations;
+  return state;
+}
+
+// Sets the mask and the starting factors (initial, given or resumed) and runs the
+// loop, handing checkpoints over as Options asks: what every entry point shares.
 // `masked`: some entries are unknown (a dense mask, or a CSR view's absent entries).
 template <class T>
 core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt,
@@ -164,7 +221,14 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
                                          const DenseView<const T>* H0, bool masked,
                                          const std::vector<std::uint8_t>* mask = nullptr) {
   if (mask) b.set_mask(mask->data());
-  if (W0) {
+  core::SolverSettings settings =
+      core::settings_for(opt, b.rows(), b.cols(), b.product_entries());
+  settings.masked = masked;
+  core::SolverState resumed;
+  if (opt.resume) {
+    resumed = restore(b, *opt.resume, settings.extrapolate);
+    settings.resume = &resumed;
+  } else if (W0) {
     b.set_factor(core::Side::W, column_major_copy(*W0, false).data());
     b.set_factor(core::Side::H, column_major_copy(*H0, true).data());
   } else {
@@ -173,8 +237,27 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
     b.set_factor(core::Side::W, f.W.data());
     b.set_factor(core::Side::H, f.Ht.data());
   }
-  core::SolverSettings settings = core::settings_for(opt, b.rows(), b.cols(), b.product_entries());
-  settings.masked = masked;
+  settings.checkpoint_every = opt.checkpoint_every;
+  settings.interrupt = opt.interrupt;
+  if (opt.on_checkpoint)
+    settings.on_checkpoint = [&](const core::SolverState& state) {
+      Checkpoint c;
+      c.iteration = state.iteration;
+      c.W = factor_in_double(b, core::Side::W);
+      c.H = factor_in_double(b, core::Side::H);
+      if (settings.extrapolate) {
+        c.previous_W = factor_in_double(b, core::Side::W, true);
+        c.previous_H = factor_in_double(b, core::Side::H, true);
+      }
+      c.step = state.step;
+      c.step_cap = state.step_cap;
+      c.last_loss = state.last_loss;
+      c.e_initial = state.e_initial;
+      c.e_previous = state.e_previous;
+      c.loss_history = state.loss_history;
+      c.loss_iterations = state.loss_iterations;
+      opt.on_checkpoint(c);
+    };
   return core::solve(b, settings);
 }
 

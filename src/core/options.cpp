@@ -23,6 +23,8 @@ void Options::validate() const {
   if (max_iter < 0) reject("max_iter", max_iter, "must be at least 0");
   if (!(tol >= 0) || !std::isfinite(tol)) reject("tol", tol, "must be finite and >= 0");
   if (check_every < 1) reject("check_every", check_every, "must be at least 1");
+  if (checkpoint_every < 0)
+    reject("checkpoint_every", checkpoint_every, "must be at least 0 (0: never)");
   if (!(alpha_W >= 0) || !std::isfinite(alpha_W))
     reject("alpha_W", alpha_W, "must be finite and >= 0");
   if (alpha_H && (!(*alpha_H >= 0) || !std::isfinite(*alpha_H)))
@@ -97,6 +99,7 @@ std::string to_string(StopReason v) {
     case StopReason::Converged: return "converged";
     case StopReason::MaxIter: return "max_iter";
     case StopReason::Callback: return "callback";
+    case StopReason::Interrupted: return "interrupted";
   }
   return "?";
 }

@@ -75,7 +75,6 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   // shrinks when it rises (Ang & Gillis 2019's schedule; their β₀ = 0.5 overshoots from a poor start, and 0.25
   // halved the iterations to scikit-learn cd's loss in bench/compare_cpu.sh).
   const bool extrapolating = s.extrapolate;  // settings_for: HALS, so Frobenius
-  double step = 0.25, step_cap = 1.0;
   constexpr double kGrow = 1.05, kGrowCap = 1.01, kShrink = 1.5;
 
   // A half-step leaves G_side up to date, unless extrapolation will move X_side on
@@ -113,80 +112,91 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   };
 
   SolverOutcome out;
-  double initial_loss;
-  if (frobenius) {
+  SolverState state;
+  if (s.resume) {  // the backend holds the factors: remake the Grams the loop expects
+    state = *s.resume;
     b.gram(Side::W);
     b.gram(Side::H);
-    b.product(Side::W);
-    initial_loss = checked_loss(frobenius_loss(Side::W));
   } else {
-    initial_loss = divergence();
+    double initial_loss;
+    if (frobenius) {
+      b.gram(Side::W);
+      b.gram(Side::H);
+      b.product(Side::W);
+      initial_loss = checked_loss(frobenius_loss(Side::W));
+    } else {
+      initial_loss = divergence();
+    }
+    state.loss_history.push_back(initial_loss);
+    state.loss_iterations.push_back(0);
+    // scikit-learn's test on e = √(2·loss): stop when (e_previous − e) / e_initial < tol;
+    // in magnitude, since an extrapolated step may raise the loss for a while.
+    state.e_initial = state.e_previous = std::sqrt(2 * initial_loss);
+    state.last_loss = initial_loss;
+    if (extrapolating) {  // remember the start
+      if (s.update_W) extrapolate(Side::W, 0);
+      extrapolate(Side::H, 0);
+    }
   }
-  out.loss_history.push_back(initial_loss);
-  out.loss_iterations.push_back(0);
-  if (extrapolating) {  // remember the start
-    if (s.update_W) extrapolate(Side::W, 0);
-    extrapolate(Side::H, 0);
-  }
-
-  // scikit-learn's test on e = √(2·loss): stop when (e_previous − e) / e_initial < tol;
-  // in magnitude, since an extrapolated step may raise the loss for a while.
-  const double e_initial = std::sqrt(2 * initial_loss);
-  double e_previous = e_initial, last_loss = initial_loss;
-  if (e_initial == 0 && s.max_iter > 0) {
-    out.stop_reason = StopReason::Converged;
+  auto finish = [&](StopReason why) {
+    out.stop_reason = why;
+    out.iterations = state.iteration;
+    out.loss_history = state.loss_history;
+    out.loss_iterations = state.loss_iterations;
     return out;
-  }
+  };
+  if (state.e_initial == 0 && s.max_iter > 0) return finish(StopReason::Converged);
 
-  for (int it = 1; it <= s.max_iter; ++it) {
+  for (int it = state.iteration + 1; it <= s.max_iter; ++it) {
     if (s.update_W) {
       half_step(Side::W, extrapolating);
-      if (extrapolating) extrapolate(Side::W, step);
+      if (extrapolating) extrapolate(Side::W, state.step);
     }
     half_step(Side::H, false);
-    out.iterations = it;
+    state.iteration = it;
     const bool check = it % s.check_every == 0 || it == s.max_iter;
-    if (!check && !extrapolating) continue;
-
-    // The loss of (W, H) as they are now, before H is extrapolated. Any rise counts,
-    // also one within rounding: near an exact fit that is what keeps β from growing
-    // and the iterates from drifting along the fit's flat directions.
-    double loss = frobenius ? frobenius_loss(Side::H) : divergence();
-    const bool rose = loss > last_loss;
-    last_loss = loss;
-    if (check) {
-      loss = checked_loss(loss);
-      const double e = std::sqrt(2 * loss);
-      Progress p;
-      p.iteration = it;
-      p.loss = loss;
-      p.relative_decrease = (e_previous - e) / e_initial;
-      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      out.loss_history.push_back(loss);
-      out.loss_iterations.push_back(it);
-      if (s.on_progress && !s.on_progress(p)) {
-        out.stop_reason = StopReason::Callback;
-        break;
+    if (check || extrapolating) {
+      // The loss of (W, H) as they are now, before H is extrapolated. Any rise counts,
+      // also one within rounding: near an exact fit that is what keeps β from growing
+      // and the iterates from drifting along the fit's flat directions.
+      double loss = frobenius ? frobenius_loss(Side::H) : divergence();
+      const bool rose = loss > state.last_loss;
+      state.last_loss = loss;
+      if (check) {
+        loss = checked_loss(loss);
+        const double e = std::sqrt(2 * loss);
+        Progress p;
+        p.iteration = it;
+        p.loss = loss;
+        p.relative_decrease = (state.e_previous - e) / state.e_initial;
+        p.seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        state.loss_history.push_back(loss);
+        state.loss_iterations.push_back(it);
+        if (s.on_progress && !s.on_progress(p)) return finish(StopReason::Callback);
+        if (s.tol > 0 && std::fabs(p.relative_decrease) < s.tol)
+          return finish(StopReason::Converged);
+        state.e_previous = e;
       }
-      if (s.tol > 0 && std::fabs(p.relative_decrease) < s.tol) {
-        out.stop_reason = StopReason::Converged;
-        break;
-      }
-      e_previous = e;
-    }
-    if (extrapolating && it < s.max_iter) {
-      if (rose) {  // overshot: a smaller step, and none for H this time
-        step_cap = step;
-        step /= kShrink;
-        extrapolate(Side::H, 0);
-      } else {
-        step = std::min(step_cap, kGrow * step);
-        step_cap = std::min(1.0, kGrowCap * step_cap);
-        extrapolate(Side::H, step);
+      if (extrapolating && it < s.max_iter) {
+        if (rose) {  // overshot: a smaller step, and none for H this time
+          state.step_cap = state.step;
+          state.step /= kShrink;
+          extrapolate(Side::H, 0);
+        } else {
+          state.step = std::min(state.step_cap, kGrow * state.step);
+          state.step_cap = std::min(1.0, kGrowCap * state.step_cap);
+          extrapolate(Side::H, state.step);
+        }
       }
     }
+    const bool interrupted = s.interrupt && s.interrupt();
+    if (s.on_checkpoint && it < s.max_iter &&
+        (interrupted || (s.checkpoint_every > 0 && it % s.checkpoint_every == 0)))
+      s.on_checkpoint(state);
+    if (interrupted && it < s.max_iter) return finish(StopReason::Interrupted);
   }
-  return out;
+  return finish(StopReason::MaxIter);
 }
 
 template SolverOutcome solve(Backend<float>&, const SolverSettings&);

@@ -8,6 +8,17 @@
 
 namespace nmfuse::core {
 
+// The loop's own state between iterations, beside the factors (and extrapolation's
+// previous iterates) that the backend holds: what a checkpoint saves.
+struct SolverState {
+  int iteration = 0;
+  double step = 0.25, step_cap = 1.0;  // extrapolation's step and its cap
+  double last_loss = 0;                // the loss the last iteration measured
+  double e_initial = 0, e_previous = 0;
+  std::vector<double> loss_history;
+  std::vector<int> loss_iterations;
+};
+
 struct SolverSettings {
   double beta = 2;             // of the β-divergence: 2 Frobenius, 1 KL, others general
   bool masked = false;         // missing values: the general β path for every β
@@ -21,6 +32,13 @@ struct SolverSettings {
   bool extrapolate = false;  // HALS (so Frobenius) only
   bool update_W = true;  // false: W stays fixed (transform)
   ProgressCallback on_progress;
+  // Checkpoints: every checkpoint_every iterations (0: never) and when interrupt()
+  // says so (the run then stops), on_checkpoint sees the state; the factors are the
+  // backend's. `resume`: go on from such a state, the backend holding its factors.
+  int checkpoint_every = 0;
+  std::function<void(const SolverState&)> on_checkpoint;
+  std::function<bool()> interrupt;
+  const SolverState* resume = nullptr;
 };
 
 // The settings Options asks for on an m×n matrix whose products touch `entries` entries

@@ -125,18 +125,25 @@ class CpuFactors : public core::Backend<T> {
 
   void extrapolate(Side s, T beta) override {
     std::vector<T>& X = factor(s);
-    std::vector<T>& previous = s == Side::W ? previous_W_ : previous_H_;
+    std::vector<T>& last = previous(s);
     if (beta == T(0)) {
-      previous = X;
+      last = X;
       return;
     }
     const index_t count = index_t(X.size());
 #pragma omp parallel for schedule(static)
     for (index_t e = 0; e < count; ++e) {
       const T x = X[e];
-      X[e] = kernels::extrapolated(x, previous[e], beta);
-      previous[e] = x;
+      X[e] = kernels::extrapolated(x, last[e], beta);
+      last[e] = x;
     }
+  }
+
+  void set_previous(Side s, const T* host) override {
+    previous(s).assign(host, host + factor(s).size());
+  }
+  void get_previous(Side s, T* host) override {
+    std::copy(previous(s).begin(), previous(s).end(), host);
   }
 
   void column_sums(Side s) override {
@@ -179,6 +186,7 @@ class CpuFactors : public core::Backend<T> {
   std::vector<T>& big_product(Side s) { return s == Side::W ? PW_ : PH_; }
   std::vector<T>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
   std::vector<T>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
+  std::vector<T>& previous(Side s) { return s == Side::W ? previous_W_ : previous_H_; }
   // β's denominator products, made when first needed.
   std::vector<T>& denominator_product(Side s) {
     std::vector<T>& D = s == Side::W ? DW_ : DH_;

@@ -84,6 +84,20 @@ class CudaFactors : public core::Backend<float> {
                          stream());
   }
 
+  void set_previous(Side s, const float* host) override {
+    DeviceBuffer<float>& last = s == Side::W ? previous_W_ : previous_H_;
+    if (last.size() == 0) last = DeviceBuffer<float>(factor(s).size());
+    NMFUSE_CUDA_TRY(cudaMemcpyAsync(last.data(), host, last.size() * sizeof(float),
+                                    cudaMemcpyHostToDevice, stream()));
+    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
+  }
+  void get_previous(Side s, float* host) override {
+    const DeviceBuffer<float>& last = s == Side::W ? previous_W_ : previous_H_;
+    NMFUSE_CUDA_TRY(cudaMemcpyAsync(host, last.data(), last.size() * sizeof(float),
+                                    cudaMemcpyDeviceToHost, stream()));
+    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
+  }
+
   void column_sums(Side s) override {
     kernels::column_sums(factor(s).data(), factor_rows(s), k(), sums_of(s).data(), stream());
   }

@@ -1,0 +1,22 @@
+#pragma once
+// What a run needs to go on exactly where it stopped: Options::on_checkpoint receives
+// it, Options::resume continues from it.
+#include <vector>
+
+#include "nmfuse/view.hpp"
+
+namespace nmfuse {
+
+struct Checkpoint {
+  int iteration = 0;      // iterations done
+  Matrix<double> W, H;    // W m×k column-major, H k×n row-major (a float run's values exactly)
+  // Extrapolated HALS: the iterates as they were before their last extrapolation
+  // (empty otherwise), the step, its cap and the loss the last iteration measured.
+  Matrix<double> previous_W, previous_H;
+  double step = 0, step_cap = 0, last_loss = 0;
+  double e_initial = 0, e_previous = 0;  // the stopping rule's √(2·loss): at 0, at the last check
+  std::vector<double> loss_history;      // as in RunInfo
+  std::vector<int> loss_iterations;
+};
+
+}  // namespace nmfuse
