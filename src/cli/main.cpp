@@ -1,11 +1,13 @@
 // The nmfuse command: `nmfuse factor` for a matrix file, `nmfuse demo swimmer` for the
 // quick start. Exit codes: 0 done, 2 bad usage, 3 bad input or an unwritable output,
-// 4 device unavailable, not compiled or out of GPU memory, 1 internal failure.
+// 4 device unavailable, not compiled or out of GPU memory, 5 interrupted by SIGINT or
+// SIGTERM (a checkpoint written), 1 internal failure.
 #include <CLI/CLI.hpp>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +17,7 @@
 
 #include "datasets/swimmer.hpp"
 #include "io/atomic_file.hpp"
+#include "io/checkpoint_file.hpp"
 #include "io/matrix_files.hpp"
 #include "io/png_image.hpp"
 #include "io/sparse_files.hpp"
@@ -24,7 +27,23 @@ namespace {
 
 using nmfuse::index_t;
 
-enum ExitCode { kOk = 0, kInternal = 1, kUsage = 2, kBadInput = 3, kNoDevice = 4 };
+enum ExitCode {
+  kOk = 0,
+  kInternal = 1,
+  kUsage = 2,
+  kBadInput = 3,
+  kNoDevice = 4,
+  kInterrupted = 5,
+};
+
+// The signal that asked the run to stop (SIGINT, SIGTERM), or 0.
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void request_stop(int signal) { g_stop_signal = signal; }
+
+// A run stopped by a signal, its checkpoint and outputs written.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 struct CommonFlags {
   nmfuse::Options opt;
@@ -33,6 +52,8 @@ struct CommonFlags {
   int threads = 0;
   bool quiet = false;
   bool json = false;  // the summary as JSON on stdout, and nothing else there
+  std::string checkpoint_path;  // default: OUT/checkpoint.npz
+  std::string resume_path;
 };
 
 template <class E>
@@ -77,6 +98,12 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
       ->transform(CLI::CheckedTransformer(names({Device::Auto, Device::Cpu, Device::Cuda})));
   cmd.add_flag("--quiet", f.quiet, "print nothing but errors");
   cmd.add_flag("--json", f.json, "print the summary as JSON (and nothing else) on stdout");
+  cmd.add_option("--checkpoint", f.checkpoint_path,
+                 "where checkpoints go (default OUT/checkpoint.npz): every --checkpoint-every "
+                 "iterations, and on SIGINT or SIGTERM");
+  cmd.add_option("--checkpoint-every", f.opt.checkpoint_every,
+                 "iterations between checkpoints (0: only when interrupted)");
+  cmd.add_option("--resume", f.resume_path, "go on from this checkpoint of the same run");
 }
 
 // On a terminal, one line redrawn at each check: a bar, the loss and the time left if
@@ -114,6 +141,41 @@ struct InputInfo {
   nlohmann::json sparse;    // for sparse input: stored entries, what absent ones mean
 };
 
+// What a checkpoint belongs to: a resumed run must agree on all of it.
+nlohmann::json run_description(const InputInfo& in, const CommonFlags& f) {
+  return {{"input", in.name},
+          {"shape", {in.rows, in.cols}},
+          {"dtype", in.dtype},
+          {"sparse", in.sparse},
+          {"mask", f.mask_path},
+          {"rank", f.opt.rank},
+          {"loss", nmfuse::to_string(f.opt.loss)},
+          {"beta", nmfuse::beta_of(f.opt)},
+          {"solver", nmfuse::to_string(nmfuse::resolved_solver(f.opt))},
+          {"hals_extrapolate", f.opt.hals_extrapolate},
+          {"device", nmfuse::to_string(f.opt.device)}};
+}
+
+// A checkpoint of this run, or an error naming what differs.
+std::shared_ptr<const nmfuse::Checkpoint> resumed(const std::string& path,
+                                                  const nlohmann::json& run) {
+  nmfuse::io::CheckpointFile file = nmfuse::io::read_checkpoint(path);
+  nlohmann::json saved;
+  try {
+    saved = nlohmann::json::parse(file.run);
+  } catch (const nlohmann::json::exception&) {
+    throw nmfuse::InvalidArgument(path + ": run.json is not JSON");
+  }
+  for (const auto& [key, value] : run.items()) {
+    if (key == "input" || key == "device") continue;  // a moved file or another device is fine
+    if (!saved.contains(key) || saved[key] != value)
+      throw nmfuse::InvalidArgument("--resume " + path + ": the checkpoint's " + key + " is " +
+                                    (saved.contains(key) ? saved[key].dump() : "missing") +
+                                    ", this run's is " + value.dump());
+  }
+  return std::make_shared<const nmfuse::Checkpoint>(std::move(file.state));
+}
+
 template <class T>
 const char* dtype_name() {
   return sizeof(T) == 4 ? "float32" : "float64";
@@ -124,6 +186,14 @@ template <class T, class Fit>
 nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit) {
   std::filesystem::create_directories(f.out_dir);
   if (!f.quiet && !f.json) f.opt.on_progress = progress_printer(f.opt.max_iter);
+  const nlohmann::json run = run_description(in, f);
+  if (!f.resume_path.empty()) f.opt.resume = resumed(f.resume_path, run);
+  const std::string checkpoint =
+      f.checkpoint_path.empty() ? join(f.out_dir, "checkpoint.npz") : f.checkpoint_path;
+  f.opt.on_checkpoint = [&](const nmfuse::Checkpoint& c) {
+    nmfuse::io::write_checkpoint(checkpoint, {c, run.dump(2)});
+  };
+  f.opt.interrupt = [] { return g_stop_signal != 0; };
   nmfuse::Result<T> r = fit(f.opt);
   const double final_loss = r.loss_history.back();
   nlohmann::json summary = {
@@ -155,6 +225,11 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
   nmfuse::io::write_atomically(join(f.out_dir, "H.npy"), nmfuse::io::encode_npy(r.H));
   nmfuse::io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
   if (f.json) std::cout << summary.dump(2) << "\n";
+  if (r.stop_reason == nmfuse::StopReason::Interrupted)
+    throw Interrupted("interrupted by signal " + std::to_string(g_stop_signal) + " after " +
+                      std::to_string(r.iterations) + " iterations; checkpoint written to " +
+                      checkpoint + " (go on with --resume " + checkpoint +
+                      "); W.npy and H.npy hold the factors so far");
   if (!f.quiet && !f.json) {
     std::cout << "ran on " << nmfuse::to_string(r.device) << " (" << r.device_reason << "), "
               << r.iterations << " iterations, " << nmfuse::to_string(r.stop_reason) << ", "
@@ -280,6 +355,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kOk : kUsage;
   }
 
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
   try {
     if (version) {
       print_version();
@@ -309,6 +386,9 @@ int main(int argc, char** argv) {
     }
     std::cout << app.help();
     return kUsage;
+  } catch (const Interrupted& e) {
+    std::cerr << "nmfuse: " << e.what() << "\n";
+    return kInterrupted;
   } catch (const nmfuse::InvalidArgument& e) {
     std::cerr << "nmfuse: " << e.what() << "\n";
     return kBadInput;

@@ -113,12 +113,13 @@ AnyMatrix parse_npy(const std::string& bytes, const std::string& name) {
                 "' is not supported (float32 '<f4', float64 '<f8', or for masks uint8 or bool)");
 }
 
-template <class T>
-std::string encode_npy(const Matrix<T>& A) {
-  const bool fortran = A.layout() == Layout::ColMajor;
-  std::string header = std::string("{'descr': '") + (sizeof(T) == 4 ? "<f4" : "<f8") +
-                       "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (" +
-                       std::to_string(A.rows()) + ", " + std::to_string(A.cols()) + "), }";
+namespace {
+
+// A .npy file of `bytes` bytes of data with numpy's dtype `descr` and `shape` text.
+std::string encode_npy_array(const std::string& descr, const std::string& shape, bool fortran,
+                             const void* data, std::size_t bytes) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': " +
+                       (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
   // Pad so that the data starts on a multiple of 64 bytes, ending in a newline.
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
@@ -129,9 +130,26 @@ std::string encode_npy(const Matrix<T>& A) {
   out += char(header.size() & 0xff);
   out += char(header.size() >> 8);
   out += header;
-  out.append(reinterpret_cast<const char*>(A.data()), A.size() * sizeof(T));
+  out.append(static_cast<const char*>(data), bytes);
   return out;
 }
+
+}  // namespace
+
+template <class T>
+std::string encode_npy(const Matrix<T>& A) {
+  return encode_npy_array(sizeof(T) == 4 ? "<f4" : "<f8", shape_text({A.rows(), A.cols()}),
+                          A.layout() == Layout::ColMajor, A.data(), A.size() * sizeof(T));
+}
+
+template <class T>
+std::string encode_npy(const std::vector<T>& v) {
+  static_assert(sizeof(T) == 8, "float64 or int64 vectors");
+  return encode_npy_array(std::is_floating_point_v<T> ? "<f8" : "<i8",
+                          shape_text({index_t(v.size())}), false, v.data(), v.size() * 8);
+}
+template std::string encode_npy(const std::vector<double>&);
+template std::string encode_npy(const std::vector<std::int64_t>&);
 
 template std::string encode_npy(const Matrix<float>&);
 template std::string encode_npy(const Matrix<double>&);

@@ -25,6 +25,9 @@ NpyArray parse_npy_array(const std::string& bytes, const std::string& name);
 AnyMatrix parse_npy(const std::string& bytes, const std::string& name);
 template <class T>
 std::string encode_npy(const Matrix<T>& A);
+// A 1-D array: float64 or int64.
+template <class T>
+std::string encode_npy(const std::vector<T>& v);
 
 // Comma-separated numbers, one matrix row a line; read as double.
 Matrix<double> parse_csv(const std::string& text, const std::string& name);

@@ -1,7 +1,5 @@
 #include "sparse_files.hpp"
 
-#include <zip.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -15,6 +13,7 @@
 #include "atomic_file.hpp"
 #include "matrix_files.hpp"
 #include "nmfuse/errors.hpp"
+#include "zip_archive.hpp"
 
 namespace nmfuse::io {
 namespace {
@@ -216,38 +215,6 @@ namespace {
 
 // ---- scipy.sparse .npz: a zip of .npy arrays ----
 
-// No single array of a .npz may unpack to more than this (a zip bomb's claim is not
-// believed: the bytes are counted as they come).
-constexpr std::size_t kMaxArrayBytes = std::size_t(1) << 36;
-
-struct ZipArchive {
-  zip_t* zip = nullptr;
-  ~ZipArchive() {
-    if (zip) zip_discard(zip);
-  }
-};
-
-std::string read_member(zip_t* zip, const char* member, const std::string& name) {
-  zip_file_t* file = zip_fopen(zip, member, 0);
-  if (!file)
-    bad(name, std::string("has no ") + member + " (a .npz of scipy.sparse.save_npz holds "
-                "data, indices, indptr, format and shape)");
-  std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> closer(file, zip_fclose);
-  std::string bytes;
-  char chunk[1 << 16];
-  while (true) {
-    const zip_int64_t got = zip_fread(file, chunk, sizeof chunk);
-    if (got < 0)
-      bad(name, std::string(member) + " cannot be read: " +
-                    zip_error_strerror(zip_file_get_error(file)));
-    if (got == 0) break;
-    if (bytes.size() + std::size_t(got) > kMaxArrayBytes)
-      bad(name, std::string(member) + " unpacks to more than 64 GiB");
-    bytes.append(chunk, std::size_t(got));
-  }
-  return bytes;
-}
-
 // A 1-D array of numbers as T (integers exactly, where they fit).
 template <class T>
 std::vector<T> numbers(const NpyArray& a, const std::string& what, const std::string& name) {
@@ -281,20 +248,12 @@ std::vector<T> numbers(const NpyArray& a, const std::string& what, const std::st
 }  // namespace
 
 SparseMatrix parse_npz(const std::string& bytes, const std::string& name) {
-  zip_error_t error;
-  zip_error_init(&error);
-  zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
-  ZipArchive archive;
-  if (source) archive.zip = zip_open_from_source(source, ZIP_RDONLY | ZIP_CHECKCONS, &error);
-  if (!archive.zip) {
-    if (source) zip_source_free(source);
-    const std::string why = zip_error_strerror(&error);
-    zip_error_fini(&error);
-    bad(name, "not a readable .npz (zip) file: " + why);
-  }
-  zip_error_fini(&error);
+  const ZipReader archive(bytes, name);
   auto array = [&](const char* member, std::string& storage) {
-    storage = read_member(archive.zip, member, name);
+    if (!archive.has(member))
+      bad(name, std::string("has no ") + member + " (a .npz of scipy.sparse.save_npz holds "
+                  "data, indices, indptr, format and shape)");
+    storage = archive.read(member);
     return parse_npy_array(storage, name + ":" + member);
   };
   std::string format_bytes, shape_bytes, ptr_bytes, idx_bytes, data_bytes;
