@@ -68,6 +68,28 @@ file(WRITE ${OUT}/bad.mtx "%%MatrixMarket matrix coordinate real general\n4 3 1\
 expect_exit(3 "line 3: entry \\(5, 1\\) is outside the 4×3 matrix"
   factor ${OUT}/bad.mtx --rank 2 --out ${OUT}/x)
 
+# images: a folder of text PGMs (bars in four places), factored into parts.
+file(MAKE_DIRECTORY ${OUT}/pgms)
+foreach(i 0 1 2 3)
+  set(rows "")
+  foreach(r 0 1 2 3)
+    set(row "")
+    foreach(c 0 1 2 3)
+      if(r EQUAL i OR c EQUAL i)
+        string(APPEND row " 9")
+      else()
+        string(APPEND row " 0")
+      endif()
+    endforeach()
+    string(APPEND rows "${row}\n")
+  endforeach()
+  file(WRITE ${OUT}/pgms/cross${i}.pgm "P2\n# a cross\n4 4\n9\n${rows}")
+endforeach()
+run_ok(images ${OUT}/pgms --rank 3 --out ${OUT}/images)
+expect_outputs(${OUT}/images W.npy H.npy summary.json basis.png reconstructions.png)
+file(WRITE ${OUT}/pgms/odd.pgm "P2 3 3 9\n0 0 0 0 0 0 0 0 0\n")
+expect_exit(3 "odd.pgm: is 3×3 pixels, but .*cross0.pgm is 4×4" images ${OUT}/pgms --rank 2 --out ${OUT}/x)
+
 # --json: the summary on stdout, parseable, and nothing else.
 execute_process(COMMAND ${NMFUSE} factor ${OUT}/v.csv --rank 2 --out ${OUT}/json --json
   RESULT_VARIABLE rc OUTPUT_VARIABLE json)

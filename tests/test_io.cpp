@@ -7,6 +7,11 @@
 #include "io/atomic_file.hpp"
 #include "io/matrix_files.hpp"
 #include "io/sparse_files.hpp"
+#include "io/image_files.hpp"
+#include "io/png_image.hpp"
+
+#include <zlib.h>
+#include <functional>
 
 namespace {
 
@@ -177,3 +182,97 @@ TEST(Npz, BadFilesSayWhatIsWrong) {
 }
 
 }  // namespace sparse_files
+
+namespace image_files {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const nmfuse::InvalidArgument& e) {
+    return e.what();
+  }
+  return "no exception";
+}
+
+// An IDX file of `count` images of rows×cols bytes: pixel p of image i is (i + p) % 256.
+std::string idx(int count, int rows, int cols) {
+  std::string b{0, 0, 8, 3};
+  for (int d : {count, rows, cols})
+    for (int shift : {24, 16, 8, 0}) b += char((d >> shift) & 0xff);
+  for (int i = 0; i < count; ++i)
+    for (int p = 0; p < rows * cols; ++p) b += char((i + p) % 256);
+  return b;
+}
+
+std::string gzip(const std::string& raw) {
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, uLong(raw.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  z.avail_in = uInt(raw.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = uInt(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST(Idx, ImagesBecomeColumnsPlainOrGzipped) {
+  for (bool gz : {false, true}) {
+    const std::string bytes = gz ? gzip(idx(5, 3, 4)) : idx(5, 3, 4);
+    const auto s = io::parse_idx(bytes, "x.idx", 0);
+    EXPECT_EQ(s.height, 3);
+    EXPECT_EQ(s.width, 4);
+    ASSERT_EQ(s.pixels.rows(), 12);
+    ASSERT_EQ(s.pixels.cols(), 5);
+    EXPECT_FLOAT_EQ(s.pixels(7, 2), float((2 + 7) % 256) / 255);  // pixel 7 of image 2
+    EXPECT_EQ(io::parse_idx(bytes, "x.idx", 2).pixels.cols(), 2);  // --limit
+  }
+}
+
+TEST(Idx, BadFilesSayWhatIsWrong) {
+  const std::string good = idx(2, 2, 2);
+  EXPECT_THAT(error_of([&] { io::parse_idx("PK", "x", 0); }), HasSubstr("not an IDX file"));
+  EXPECT_THAT(error_of([&] { io::parse_idx(good.substr(0, good.size() - 1), "x", 0); }),
+              HasSubstr("shorter than its 2 images (truncated)"));
+  std::string floats = good;
+  floats[2] = 0x0d;
+  EXPECT_THAT(error_of([&] { io::parse_idx(floats, "x", 0); }), HasSubstr("data type 13"));
+  const std::string gz = gzip(good);
+  EXPECT_THAT(error_of([&] { io::parse_idx(gz.substr(0, gz.size() / 2), "x", 0); }),
+              HasSubstr("gzip data"));
+  // A header that claims 2³² images of 2¹⁶ × 2¹⁶ pixels allocates nothing.
+  std::string huge{0, 0, 8, 3, '\xff', '\xff', '\xff', '\xff', 0, 1, 0, 0, 0, 1, 0, 0};
+  EXPECT_THAT(error_of([&] { io::parse_idx(huge, "x", 0); }), HasSubstr("x:"));
+}
+
+TEST(Pgm, BinaryAndTextWithComments) {
+  const std::string p5 = std::string("P5\n# a comment\n3 2\n255\n") + char(0) + char(51) +
+                         char(102) + char(153) + char(204) + char(255);
+  const auto a = io::parse_pgm(p5, "a.pgm");
+  EXPECT_EQ(a.width, 3);
+  EXPECT_EQ(a.height, 2);
+  EXPECT_FLOAT_EQ(a.pixels(4, 0), 0.8f);
+  const auto b = io::parse_pgm("P2 2 2 # size\n 1000\n0 250 500\n1000", "b.pgm");
+  EXPECT_FLOAT_EQ(b.pixels(1, 0), 0.25f);
+  EXPECT_FLOAT_EQ(b.pixels(3, 0), 1.0f);
+  EXPECT_THAT(error_of([] { io::parse_pgm("P6 1 1 255\n", "x.pgm"); }), HasSubstr("not a PGM"));
+  EXPECT_THAT(error_of([] { io::parse_pgm("P5 2 2 255\nab", "x.pgm"); }), HasSubstr("truncated"));
+  EXPECT_THAT(error_of([] { io::parse_pgm("P2 1 1 9 10", "x.pgm"); }), HasSubstr("exceeds maxval"));
+  EXPECT_THAT(error_of([] { io::parse_pgm("P5 99999999999 1 255\n", "x.pgm"); }), HasSubstr("too large"));
+}
+
+TEST(Png, DecodesWhatItEncodes) {
+  io::GrayImage g;
+  g.width = 5;
+  g.height = 3;
+  for (int p = 0; p < 15; ++p) g.pixels.push_back(std::uint8_t(p * 17));
+  const io::GrayImage back = io::decode_png(io::encode_png(g), "g.png");
+  EXPECT_EQ(back.width, 5);
+  EXPECT_EQ(back.height, 3);
+  EXPECT_EQ(back.pixels, g.pixels);
+  EXPECT_THAT(error_of([] { io::decode_png("\x89PNG\r\n\x1a\nxx", "x.png"); }), HasSubstr("x.png"));
+}
+
+}  // namespace image_files

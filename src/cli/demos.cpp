@@ -1,0 +1,57 @@
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "cli/run.hpp"
+#include "datasets/swimmer.hpp"
+#include "io/png_image.hpp"
+
+namespace nmfuse::cli {
+namespace {
+
+// Where Debian's dataset-fashion-mnist puts the 10000 test images.
+constexpr const char* kFashionImages = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+
+// The path of a file a Debian package ships, or an error saying which package to install.
+std::string shipped(const std::string& path, const std::string& package, const std::string& demo) {
+  if (std::filesystem::exists(path)) return path;
+  throw InvalidArgument("the " + demo + " demo reads " + path + " from Debian's package " +
+                        package + ", which is not installed: sudo apt install " + package);
+}
+
+int demo_swimmer(CommonFlags& f, const CLI::App& given) {
+  using namespace datasets;
+  // Plain HALS from NNDSVD: more sweeps per product merge limbs here.
+  if (!given.count("--init")) f.opt.init = Init::NNDSVD;
+  if (!given.count("--hals-inner-max")) f.opt.hals_inner_max = 1;
+  if (!given.count("--max-iter")) f.opt.max_iter = 500;
+  if (!given.count("--tol")) f.opt.tol = 1e-6;
+  if (f.opt.rank == 0) f.opt.rank = kSwimmerParts;
+  const Matrix<float> V = swimmer();
+  const Result<float> r = factor_dense(V, "swimmer (generated)", f);
+  const std::string picture = join(f.out_dir, "parts.png");
+  io::write_atomically(picture,
+                       io::encode_png(io::montage(r.W, kSwimmerSide, kSwimmerSide, 6, 4)));
+  if (!f.quiet && !f.json)
+    std::cout << "wrote " << join(f.out_dir, "W.npy") << ", H.npy, summary.json and " << picture
+              << " (the " << f.opt.rank << " learned parts)\n";
+  return kOk;
+}
+
+// Parts of clothes: Fashion-MNIST's first 2000 test images at rank 16.
+int demo_fashion(CommonFlags& f) {
+  if (f.opt.rank == 0) f.opt.rank = 16;
+  if (f.image_limit == 0) f.image_limit = 2000;
+  const std::string path = shipped(kFashionImages, "dataset-fashion-mnist", "fashion");
+  return run_images(io::read_images(path, f.image_limit), path, f);
+}
+
+}  // namespace
+
+int run_demo(const std::string& name, CommonFlags& f, const CLI::App& given) {
+  if (f.out_dir.empty()) f.out_dir = "nmfuse-" + name;
+  if (name == "swimmer") return demo_swimmer(f, given);
+  if (name == "fashion") return demo_fashion(f);
+  throw InvalidArgument("no demo called " + name);
+}
+
+}  // namespace nmfuse::cli

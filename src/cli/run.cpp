@@ -1,0 +1,143 @@
+#include "cli/run.hpp"
+
+#include <unistd.h>
+
+namespace nmfuse::cli {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+namespace {
+extern "C" void request_stop(int signal) { g_stop_signal = signal; }
+}  // namespace
+
+void stop_on_signals() {
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+}
+
+void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
+  using nmfuse::Device;
+  using nmfuse::Init;
+  using nmfuse::Loss;
+  using nmfuse::Solver;
+  cmd.add_option("--out", f.out_dir, "folder for W.npy, H.npy and summary.json")
+      ->required(out_required)
+      ->capture_default_str();
+  cmd.add_option("--loss", f.opt.loss, "frobenius, kl, is (Itakura-Saito) or beta")
+      ->transform(CLI::CheckedTransformer(
+          names({Loss::Frobenius, Loss::KullbackLeibler, Loss::ItakuraSaito, Loss::Beta})));
+  cmd.add_option("--beta", f.opt.beta, "β of --loss beta")->capture_default_str();
+  cmd.add_option("--solver", f.opt.solver, "auto (hals for frobenius, mu for kl), mu or hals")
+      ->transform(CLI::CheckedTransformer(names({Solver::Auto, Solver::MU, Solver::HALS})));
+  cmd.add_option("--init", f.opt.init, "auto (nndsvda), random, nndsvd, nndsvda or nndsvdar")
+      ->transform(CLI::CheckedTransformer(
+          names({Init::Auto, Init::Random, Init::NNDSVD, Init::NNDSVDa, Init::NNDSVDar})));
+  cmd.add_option("--max-iter", f.opt.max_iter, "iterations at most")->capture_default_str();
+  cmd.add_option("--tol", f.opt.tol, "stop when the relative decrease of the loss is below this")
+      ->capture_default_str();
+  cmd.add_option("--check-every", f.opt.check_every, "iterations between loss checks")
+      ->capture_default_str();
+  cmd.add_option("--seed", f.opt.seed, "seed of every random draw")->capture_default_str();
+  cmd.add_option("--alpha-w", f.opt.alpha_W, "regularization of W (scikit-learn's alpha_W)");
+  cmd.add_option("--alpha-h", f.opt.alpha_H, "regularization of H (default: alpha-w)");
+  cmd.add_option("--l1-ratio", f.opt.l1_ratio, "share of L1 in the regularization, 0..1");
+  cmd.add_option("--hals-inner-max", f.opt.hals_inner_max,
+                 "HALS sweeps per pair of products, at most (0: automatic)");
+  cmd.add_flag("!--no-extrapolate", f.opt.hals_extrapolate, "HALS without extrapolation");
+  cmd.add_option("--threads", f.threads, "CPU threads (0: all)");
+  cmd.add_flag("--tf32", f.opt.allow_tf32, "TF32 tensor cores for the GPU's products");
+  cmd.add_option("--device", f.opt.device, "auto, cpu or cuda")
+      ->transform(CLI::CheckedTransformer(names({Device::Auto, Device::Cpu, Device::Cuda})));
+  cmd.add_flag("--quiet", f.quiet, "print nothing but errors");
+  cmd.add_flag("--json", f.json, "print the summary as JSON (and nothing else) on stdout");
+  cmd.add_option("--checkpoint", f.checkpoint_path,
+                 "where checkpoints go (default OUT/checkpoint.npz): every --checkpoint-every "
+                 "iterations, and on SIGINT or SIGTERM");
+  cmd.add_option("--checkpoint-every", f.opt.checkpoint_every,
+                 "iterations between checkpoints (0: only when interrupted)");
+  cmd.add_option("--resume", f.resume_path, "go on from this checkpoint of the same run");
+}
+
+nmfuse::ProgressCallback progress_printer(int max_iter) {
+  const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  return [terminal, max_iter](const nmfuse::Progress& p) {
+    if (!terminal) {
+      std::cout << "iteration " << p.iteration << "  loss " << p.loss << "  " << p.seconds
+                << " s" << std::endl;
+      return true;
+    }
+    constexpr int kWidth = 30;
+    const double done = double(p.iteration) / std::max(max_iter, 1);
+    const int filled = int(done * kWidth);
+    const double left = p.seconds / done - p.seconds;
+    std::cout << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, ' ') << "] "
+              << p.iteration << "/" << max_iter << "  loss " << p.loss << "  ETA "
+              << int(left + 0.5) << " s   " << (p.iteration >= max_iter ? "\n" : "")
+              << std::flush;
+    return true;
+  };
+}
+
+std::string join(const std::string& dir, const std::string& file) {
+  return (std::filesystem::path(dir) / file).string();
+}
+
+nlohmann::json run_description(const InputInfo& in, const CommonFlags& f) {
+  return {{"input", in.name},
+          {"shape", {in.rows, in.cols}},
+          {"dtype", in.dtype},
+          {"sparse", in.sparse},
+          {"mask", f.mask_path},
+          {"rank", f.opt.rank},
+          {"loss", nmfuse::to_string(f.opt.loss)},
+          {"beta", nmfuse::beta_of(f.opt)},
+          {"solver", nmfuse::to_string(nmfuse::resolved_solver(f.opt))},
+          {"hals_extrapolate", f.opt.hals_extrapolate},
+          {"device", nmfuse::to_string(f.opt.device)}};
+}
+
+std::shared_ptr<const nmfuse::Checkpoint> resumed(const std::string& path,
+                                                  const nlohmann::json& run) {
+  nmfuse::io::CheckpointFile file = nmfuse::io::read_checkpoint(path);
+  nlohmann::json saved;
+  try {
+    saved = nlohmann::json::parse(file.run);
+  } catch (const nlohmann::json::exception&) {
+    throw nmfuse::InvalidArgument(path + ": run.json is not JSON");
+  }
+  for (const auto& [key, value] : run.items()) {
+    if (key == "input" || key == "device") continue;  // a moved file or another device is fine
+    if (!saved.contains(key) || saved[key] != value)
+      throw nmfuse::InvalidArgument("--resume " + path + ": the checkpoint's " + key + " is " +
+                                    (saved.contains(key) ? saved[key].dump() : "missing") +
+                                    ", this run's is " + value.dump());
+  }
+  return std::make_shared<const nmfuse::Checkpoint>(std::move(file.state));
+}
+
+void factor_sparse(const nmfuse::io::SparseMatrix& S, const std::string& name,
+                   nmfuse::Absent absent, CommonFlags& f) {
+  if (!f.mask_path.empty())
+    throw nmfuse::InvalidArgument("--mask takes a dense V; for a sparse V, --absent unknown "
+                                  "makes its stored entries the observed ones");
+  auto run = [&](auto value, auto index) {
+    using T = decltype(value);
+    using I = decltype(index);
+    const nmfuse::CsrMatrix<T, I> V = nmfuse::io::narrowed<T, I>(S);
+    InputInfo in{name, S.rows, S.cols, dtype_name<T>()};
+    for (double v : S.values) in.squared_norm += v * v;
+    in.sparse = {{"stored", S.values.size()},
+                 {"index_bits", 8 * sizeof(I)},
+                 {"absent", absent == nmfuse::Absent::Zero ? "zero" : "unknown"}};
+    factor_and_write<T>(in, f, [&](const nmfuse::Options& opt) {
+      return nmfuse::factorize(V.view(absent), opt);
+    });
+  };
+  const bool small = S.values.size() <= std::size_t(INT32_MAX) && S.cols <= INT32_MAX;
+  if (S.single_precision)
+    small ? run(float(), std::int32_t()) : run(float(), std::int64_t());
+  else
+    small ? run(double(), std::int32_t()) : run(double(), std::int64_t());
+}
+
+}  // namespace nmfuse::cli

@@ -1,0 +1,171 @@
+#pragma once
+// What the nmfuse command's subcommands share: the common flags, the exit codes, and
+// the run itself (progress, checkpoints, W.npy, H.npy and summary.json, written
+// atomically).
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "io/atomic_file.hpp"
+#include "io/checkpoint_file.hpp"
+#include "io/matrix_files.hpp"
+#include "io/sparse_files.hpp"
+#include "nmfuse/nmfuse.hpp"
+
+namespace nmfuse::cli {
+
+enum ExitCode {
+  kOk = 0,
+  kInternal = 1,
+  kUsage = 2,
+  kBadInput = 3,
+  kNoDevice = 4,
+  kInterrupted = 5,
+};
+
+// The signal that asked the run to stop (SIGINT, SIGTERM), or 0.
+extern volatile std::sig_atomic_t g_stop_signal;
+// Installs the handlers that set it.
+void stop_on_signals();
+
+// A run stopped by a signal, its checkpoint and outputs written.
+struct Interrupted : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct CommonFlags {
+  nmfuse::Options opt;
+  std::string out_dir;
+  std::string mask_path;  // observed entries (non-zero), or empty: all
+  int threads = 0;
+  bool quiet = false;
+  bool json = false;  // the summary as JSON on stdout, and nothing else there
+  index_t image_limit = 0;      // images: read at most this many (0: all)
+  std::string checkpoint_path;  // default: OUT/checkpoint.npz
+  std::string resume_path;
+};
+
+template <class E>
+std::map<std::string, E> names(std::initializer_list<E> values) {
+  std::map<std::string, E> m;
+  for (E v : values) m[nmfuse::to_string(v)] = v;
+  return m;
+}
+
+// The flags every subcommand that factors takes; --out is required or has a default.
+void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required);
+
+// On a terminal, one line redrawn at each check: a bar, the loss and the time left if
+// the run goes to max_iter. Elsewhere (a log, a pipe), a plain line per check.
+ProgressCallback progress_printer(int max_iter);
+
+std::string join(const std::string& dir, const std::string& file);
+
+// What the summary says of the input.
+struct InputInfo {
+  std::string name;
+  index_t rows = 0, cols = 0;
+  std::string dtype;
+  double squared_norm = 0;  // of the entries that are fitted
+  nlohmann::json sparse;    // for sparse input: stored entries, what absent ones mean
+};
+
+// What a checkpoint belongs to: a resumed run must agree on all of it.
+nlohmann::json run_description(const InputInfo& in, const CommonFlags& f);
+
+// A checkpoint of this run, or an error naming what differs.
+std::shared_ptr<const Checkpoint> resumed(const std::string& path, const nlohmann::json& run);
+
+template <class T>
+const char* dtype_name() {
+  return sizeof(T) == 4 ? "float32" : "float64";
+}
+
+// Runs fit(options) with progress printed, writes W.npy, H.npy and summary.json.
+template <class T, class Fit>
+nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit) {
+  std::filesystem::create_directories(f.out_dir);
+  if (!f.quiet && !f.json) f.opt.on_progress = progress_printer(f.opt.max_iter);
+  const nlohmann::json run = run_description(in, f);
+  if (!f.resume_path.empty()) f.opt.resume = resumed(f.resume_path, run);
+  const std::string checkpoint =
+      f.checkpoint_path.empty() ? join(f.out_dir, "checkpoint.npz") : f.checkpoint_path;
+  f.opt.on_checkpoint = [&](const nmfuse::Checkpoint& c) {
+    nmfuse::io::write_checkpoint(checkpoint, {c, run.dump(2)});
+  };
+  f.opt.interrupt = [] { return g_stop_signal != 0; };
+  nmfuse::Result<T> r = fit(f.opt);
+  const double final_loss = r.loss_history.back();
+  nlohmann::json summary = {
+      {"input", in.name},
+      {"shape", {in.rows, in.cols}},
+      {"dtype", in.dtype},
+      {"rank", f.opt.rank},
+      {"loss", nmfuse::to_string(f.opt.loss)},
+      {"beta", nmfuse::beta_of(f.opt)},
+      {"solver", nmfuse::to_string(nmfuse::resolved_solver(f.opt))},
+      {"init", nmfuse::to_string(f.opt.init == nmfuse::Init::Auto ? nmfuse::Init::NNDSVDa
+                                                                   : f.opt.init)},
+      {"seed", f.opt.seed},
+      {"mask", f.mask_path},
+      {"iterations", r.iterations},
+      {"converged", r.converged},
+      {"stop_reason", nmfuse::to_string(r.stop_reason)},
+      {"loss_history", r.loss_history},
+      {"loss_iterations", r.loss_iterations},
+      {"final_loss", final_loss},
+      {"device", nmfuse::to_string(r.device)},
+      {"device_reason", r.device_reason},
+      {"seconds", r.seconds},
+  };
+  if (!in.sparse.is_null()) summary["sparse"] = in.sparse;
+  if (f.opt.loss == nmfuse::Loss::Frobenius && in.squared_norm > 0)
+    summary["relative_error"] = std::sqrt(2 * final_loss / in.squared_norm);
+  nmfuse::io::write_atomically(join(f.out_dir, "W.npy"), nmfuse::io::encode_npy(r.W));
+  nmfuse::io::write_atomically(join(f.out_dir, "H.npy"), nmfuse::io::encode_npy(r.H));
+  nmfuse::io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
+  if (f.json) std::cout << summary.dump(2) << "\n";
+  if (r.stop_reason == nmfuse::StopReason::Interrupted)
+    throw Interrupted("interrupted by signal " + std::to_string(g_stop_signal) + " after " +
+                      std::to_string(r.iterations) + " iterations; checkpoint written to " +
+                      checkpoint + " (go on with --resume " + checkpoint +
+                      "); W.npy and H.npy hold the factors so far");
+  if (!f.quiet && !f.json) {
+    std::cout << "ran on " << nmfuse::to_string(r.device) << " (" << r.device_reason << "), "
+              << r.iterations << " iterations, " << nmfuse::to_string(r.stop_reason) << ", "
+              << r.seconds << " s\n";
+    if (summary.contains("relative_error"))
+      std::cout << "relative error ‖V − WH‖/‖V‖ = " << summary["relative_error"] << "\n";
+  }
+  return r;
+}
+
+// A dense V, with the mask of --mask if there is one.
+template <class T>
+nmfuse::Result<T> factor_dense(const nmfuse::Matrix<T>& V, const std::string& name,
+                               CommonFlags& f) {
+  std::optional<nmfuse::Matrix<std::uint8_t>> mask;
+  if (!f.mask_path.empty()) mask = nmfuse::io::read_mask(f.mask_path);
+  InputInfo in{name, V.rows(), V.cols(), dtype_name<T>()};
+  for (index_t i = 0; i < V.rows(); ++i)
+    for (index_t j = 0; j < V.cols(); ++j)
+      if (!mask || (*mask)(i, j)) in.squared_norm += double(V(i, j)) * double(V(i, j));
+  return factor_and_write<T>(in, f, [&](const nmfuse::Options& opt) {
+    return mask ? nmfuse::factorize(V.view(), opt, mask->view()) : nmfuse::factorize(V.view(), opt);
+  });
+}
+
+// A sparse V in the precision its file holds, with 32-bit indices where they suffice.
+void factor_sparse(const io::SparseMatrix& S, const std::string& name, Absent absent,
+                   CommonFlags& f);
+
+}  // namespace nmfuse::cli
