@@ -4,12 +4,19 @@
 
 #include "cli/run.hpp"
 #include "io/image_files.hpp"
+#include "text/corpus.hpp"
 
 namespace nmfuse::cli {
 
 // Factors a stack of images (pixels × images) and writes W, H, basis.png (the parts)
 // and reconstructions.png (originals above their reconstructions).
 int run_images(const io::ImageStack& images, const std::string& name, CommonFlags& f);
+
+// Topics of documents (folders of text files, files of %-separated records): KL by
+// default on the sparse term × document counts; writes topics.txt (top words),
+// documents.csv (each document's topic weights), vocabulary.txt, W and H.
+int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions& corpus_options,
+               int top_words, CommonFlags& f, const CLI::App& given);
 
 // `nmfuse demo NAME`: swimmer (generated), fashion (Debian's dataset-fashion-mnist).
 // `given` says which flags the user set, so that each demo fills in its own defaults.

@@ -11,6 +11,9 @@ namespace {
 // Where Debian's dataset-fashion-mnist puts the 10000 test images.
 constexpr const char* kFashionImages = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
 
+// Where Debian's fortunes puts its categories, a file of %-separated records each.
+constexpr const char* kFortunes = "/usr/share/games/fortunes";
+
 // The path of a file a Debian package ships, or an error saying which package to install.
 std::string shipped(const std::string& path, const std::string& package, const std::string& demo) {
   if (std::filesystem::exists(path)) return path;
@@ -45,12 +48,23 @@ int demo_fashion(CommonFlags& f) {
   return run_images(io::read_images(path, f.image_limit), path, f);
 }
 
+// Topics of four categories of Debian's fortunes, one topic each.
+int demo_text(CommonFlags& f, const CLI::App& given) {
+  if (f.opt.rank == 0) f.opt.rank = 4;
+  if (!given.count("--max-iter")) f.opt.max_iter = 300;
+  std::vector<std::string> files;
+  for (const char* category : {"food", "startrek", "sports", "love"})
+    files.push_back(shipped(std::string(kFortunes) + "/" + category, "fortunes", "text"));
+  return run_topics(files, {}, 10, f, given);
+}
+
 }  // namespace
 
 int run_demo(const std::string& name, CommonFlags& f, const CLI::App& given) {
   if (f.out_dir.empty()) f.out_dir = "nmfuse-" + name;
   if (name == "swimmer") return demo_swimmer(f, given);
   if (name == "fashion") return demo_fashion(f);
+  if (name == "text") return demo_text(f, given);
   throw InvalidArgument("no demo called " + name);
 }
 

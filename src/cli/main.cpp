@@ -63,14 +63,33 @@ int main(int argc, char** argv) {
   images->add_option("--limit", images_flags.image_limit, "read at most this many images (0: all)");
   add_common_flags(*images, images_flags, false);
 
+  CommonFlags topics_flags;
+  topics_flags.out_dir = "nmfuse-topics";
+  std::vector<std::string> topics_inputs;
+  nmfuse::text::CorpusOptions corpus_options;
+  int top_words = 10;
+  CLI::App* topics = app.add_subcommand(
+      "topics", "find topics in text: folders of text files (a document each) or files of "
+                "records separated by a line '%' (Debian's fortunes)");
+  topics->add_option("INPUT", topics_inputs, "folders or record files")->required();
+  topics->add_option("--rank", topics_flags.opt.rank, "k, the number of topics")->required();
+  topics->add_option("--min-documents", corpus_options.min_documents,
+                     "drop terms in fewer documents")->capture_default_str();
+  topics->add_option("--max-share", corpus_options.max_document_share,
+                     "drop terms in more than this share of the documents")->capture_default_str();
+  topics->add_option("--top-words", top_words, "words shown per topic")->capture_default_str();
+  add_common_flags(*topics, topics_flags, false);
+
   CommonFlags demo_flags;
   std::string demo_name;
   CLI::App* demo = app.add_subcommand(
-      "demo", "run a demo: swimmer (generated), fashion (Debian's dataset-fashion-mnist)");
-  demo->add_option("NAME", demo_name, "swimmer or fashion")
+      "demo", "run a demo: swimmer (generated), fashion (Debian's dataset-fashion-mnist), "
+              "text (Debian's fortunes)");
+  demo->add_option("NAME", demo_name, "swimmer, fashion or text")
       ->required()
-      ->check(CLI::IsMember({"swimmer", "fashion"}));
-  demo->add_option("--rank", demo_flags.opt.rank, "k (default: 17 for swimmer, 16 for fashion)");
+      ->check(CLI::IsMember({"swimmer", "fashion", "text"}));
+  demo->add_option("--rank", demo_flags.opt.rank,
+                   "k (default: 17 for swimmer, 16 for fashion, 4 for text)");
   demo->add_option("--limit", demo_flags.image_limit, "fashion: images read (default 2000)");
   add_common_flags(*demo, demo_flags, false);
 
@@ -108,6 +127,10 @@ int main(int argc, char** argv) {
       nmfuse::set_cpu_threads(images_flags.threads);
       return run_images(nmfuse::io::read_images(images_input, images_flags.image_limit),
                         images_input, images_flags);
+    }
+    if (*topics) {
+      nmfuse::set_cpu_threads(topics_flags.threads);
+      return run_topics(topics_inputs, corpus_options, top_words, topics_flags, *topics);
     }
     if (*demo) {
       nmfuse::set_cpu_threads(demo_flags.threads);
