@@ -18,6 +18,13 @@ int run_images(const io::ImageStack& images, const std::string& name, CommonFlag
 int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions& corpus_options,
                int top_words, CommonFlags& f, const CLI::App& given);
 
+// Notes of a sound file (WAV, FLAC, OGG: libsndfile): KL by default on its magnitude
+// spectrogram; writes W (templates), H (activations), spectrogram.png and each
+// component's sound by Wiener masking. Throws NotCompiled in a build without sound.
+int run_audio(const std::string& path, CommonFlags& f, const CLI::App& given);
+// The music demo: a melody written as MIDI, rendered by FluidSynth, factored.
+int demo_music(CommonFlags& f, const CLI::App& given);
+
 // `nmfuse demo NAME`: swimmer (generated), fashion (Debian's dataset-fashion-mnist).
 // `given` says which flags the user set, so that each demo fills in its own defaults.
 int run_demo(const std::string& name, CommonFlags& f, const CLI::App& given);

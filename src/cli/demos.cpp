@@ -65,6 +65,7 @@ int run_demo(const std::string& name, CommonFlags& f, const CLI::App& given) {
   if (name == "swimmer") return demo_swimmer(f, given);
   if (name == "fashion") return demo_fashion(f);
   if (name == "text") return demo_text(f, given);
+  if (name == "music") return demo_music(f, given);
   throw InvalidArgument("no demo called " + name);
 }
 

@@ -80,16 +80,26 @@ int main(int argc, char** argv) {
   topics->add_option("--top-words", top_words, "words shown per topic")->capture_default_str();
   add_common_flags(*topics, topics_flags, false);
 
+  CommonFlags audio_flags;
+  audio_flags.out_dir = "nmfuse-audio";
+  std::string audio_input;
+  CLI::App* audio = app.add_subcommand(
+      "audio", "split a sound (WAV, FLAC, OGG) into note templates and their activations");
+  audio->add_option("INPUT", audio_input, "the sound file")->required();
+  audio->add_option("--rank", audio_flags.opt.rank, "k, the number of templates")->required();
+  add_common_flags(*audio, audio_flags, false);
+
   CommonFlags demo_flags;
   std::string demo_name;
   CLI::App* demo = app.add_subcommand(
       "demo", "run a demo: swimmer (generated), fashion (Debian's dataset-fashion-mnist), "
-              "text (Debian's fortunes)");
-  demo->add_option("NAME", demo_name, "swimmer, fashion or text")
+              "text (Debian's fortunes), music (a melody rendered with Debian's "
+              "fluid-soundfont-gm)");
+  demo->add_option("NAME", demo_name, "swimmer, fashion, text or music")
       ->required()
-      ->check(CLI::IsMember({"swimmer", "fashion", "text"}));
+      ->check(CLI::IsMember({"swimmer", "fashion", "text", "music"}));
   demo->add_option("--rank", demo_flags.opt.rank,
-                   "k (default: 17 for swimmer, 16 for fashion, 4 for text)");
+                   "k (default: 17 for swimmer, 16 for fashion, 4 for text and music)");
   demo->add_option("--limit", demo_flags.image_limit, "fashion: images read (default 2000)");
   add_common_flags(*demo, demo_flags, false);
 
@@ -131,6 +141,10 @@ int main(int argc, char** argv) {
     if (*topics) {
       nmfuse::set_cpu_threads(topics_flags.threads);
       return run_topics(topics_inputs, corpus_options, top_words, topics_flags, *topics);
+    }
+    if (*audio) {
+      nmfuse::set_cpu_threads(audio_flags.threads);
+      return run_audio(audio_input, audio_flags, *audio);
     }
     if (*demo) {
       nmfuse::set_cpu_threads(demo_flags.threads);

@@ -1,0 +1,145 @@
+// `nmfuse audio` and the music demo: NMF of a magnitude spectrogram into note templates
+// (columns of W) and their activations (rows of H), each component resynthesized by
+// Wiener masking.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#ifdef NMFUSE_HAVE_AUDIO
+#include "audio/notes.hpp"
+#include "audio/sound.hpp"
+#include "io/png_image.hpp"
+#endif
+
+namespace nmfuse::cli {
+
+#ifdef NMFUSE_HAVE_AUDIO
+namespace {
+
+// A frame of about 93 ms (2048 samples at 22.05 kHz), a power of two; a quarter hop.
+int frame_for(int rate) {
+  int frame = 256;
+  while (frame < 0.09 * rate) frame *= 2;
+  return frame;
+}
+
+// The spectrogram (log magnitude, up to 5 kHz, low notes at the bottom) with the
+// templates to its right on the same frequency axis and the activations below it on
+// the same time axis; dark on white.
+io::GrayImage picture(const Matrix<float>& V, const Matrix<float>& W, const Matrix<float>& H,
+                      const audio::Spectrogram& s) {
+  constexpr int kBand = 16, kColumn = 24, kGap = 4;
+  const int k = int(W.cols());
+  const int bins = int(std::min<index_t>(V.rows(), index_t(4000.0 * s.frame / s.rate) + 1));
+  // About 600 to 1000 columns of time: frames merged (their maximum) or widened.
+  const int step = int((V.cols() + 999) / 1000);
+  const int widen = std::max(1, int(600 / V.cols()));
+  const int columns = int((V.cols() + step - 1) / step) * widen;
+  io::GrayImage g;
+  g.width = columns + kGap + k * kColumn;
+  g.height = bins + kGap + k * kBand;
+  g.pixels.assign(std::size_t(g.width) * g.height, 255);
+  auto put = [&](int x, int y, double level) {  // level 0 (white) .. 1 (black)
+    g.pixels[std::size_t(y) * g.width + x] = std::uint8_t(255 * (1 - std::clamp(level, 0.0, 1.0)));
+  };
+  float top = 0;
+  for (std::size_t e = 0; e < V.size(); ++e) top = std::max(top, V.data()[e]);
+  auto first_frame = [&](int c) { return (c / widen) * step; };
+  for (int c = 0; c < columns; ++c)
+    for (int b = 0; b < bins; ++b) {
+      float v = 0;
+      for (int f = first_frame(c); f < std::min<int>(int(V.cols()), first_frame(c) + step); ++f)
+        v = std::max(v, V(b, f));
+      const double db = 20 * std::log10(std::max(1e-12, double(v) / top));
+      put(c, bins - 1 - b, 1 + db / 60);  // 60 dB of range
+    }
+  for (int t = 0; t < k; ++t) {
+    float wmax = 0, hmax = 0;
+    for (int b = 0; b < bins; ++b) wmax = std::max(wmax, W(b, t));
+    for (index_t f = 0; f < H.cols(); ++f) hmax = std::max(hmax, H(t, f));
+    for (int b = 0; b < bins; ++b)
+      for (int x = 2; x < kColumn - 2; ++x)
+        put(columns + kGap + t * kColumn + x, bins - 1 - b, wmax > 0 ? W(b, t) / wmax : 0);
+    for (int c = 0; c < columns; ++c) {
+      const double level = hmax > 0 ? H(t, std::min<index_t>(H.cols() - 1, first_frame(c))) / hmax : 0;
+      for (int y = 2; y < kBand - 2; ++y) put(c, bins + kGap + t * kBand + y, level);
+    }
+  }
+  return g;
+}
+
+}  // namespace
+
+int run_audio(const audio::Sound& sound, const std::string& name, CommonFlags& f,
+              const CLI::App& given) {
+  if (!given.count("--loss")) f.opt.loss = Loss::KullbackLeibler;
+  const int frame = frame_for(sound.rate);
+  const audio::Spectrogram s = audio::stft(sound, frame, frame / 4);
+  const Matrix<float> V = s.magnitude();
+  const Result<float> r = factor_dense(V, name, f);
+  const int k = int(r.W.cols());
+
+  // Component t: the STFT masked by W_t·h_t / W·H (Wiener), back to sound.
+  const std::string components = join(f.out_dir, "components");
+  std::filesystem::create_directories(components);
+  for (int t = 0; t < k; ++t) {
+    audio::Spectrogram part = s;
+    for (index_t fr = 0; fr < s.frames; ++fr)
+      for (index_t b = 0; b < s.bins; ++b) {
+        double all = 0;
+        for (int u = 0; u < k; ++u) all += double(r.W(b, u)) * r.H(u, fr);
+        const double mine = double(r.W(b, t)) * r.H(t, fr);
+        part.values[std::size_t(fr * s.bins + b)] *= float(all > 0 ? mine / all : 0);
+      }
+    audio::write_wav(join(components, "component_" + std::to_string(t) + ".wav"), audio::istft(part));
+  }
+  io::write_atomically(join(f.out_dir, "spectrogram.png"), io::encode_png(picture(V, r.W, r.H, s)));
+  if (!f.quiet && !f.json) {
+    for (int t = 0; t < k; ++t) {
+      const double hz = audio::peak_frequency(r.W, t, s);
+      const std::vector<double> starts = audio::onsets(r.H, t, s);
+      std::cout << "component " << t << ": peak " << std::lround(hz) << " Hz ("
+                << audio::note_name(audio::nearest_note(hz)) << "), " << starts.size()
+                << " onsets\n";
+    }
+    std::cout << "wrote " << join(f.out_dir, "W.npy") << " (templates), H.npy (activations), "
+              << join(f.out_dir, "spectrogram.png") << " and " << components
+              << "/component_*.wav\n";
+  }
+  return kOk;
+}
+
+int run_audio(const std::string& path, CommonFlags& f, const CLI::App& given) {
+  return run_audio(audio::read_sound(path), path, f, given);
+}
+
+// Writes the melody as MIDI, renders it with FluidSynth, factors it at rank 4 and says
+// which template is which note.
+int demo_music(CommonFlags& f, const CLI::App& given) {
+  const char* kSoundFont = audio::kSoundFont;
+  if (!std::filesystem::exists(kSoundFont))
+    throw InvalidArgument(std::string("the music demo renders its melody with ") + kSoundFont +
+                          " from Debian's package fluid-soundfont-gm, which is not installed: "
+                          "sudo apt install fluid-soundfont-gm");
+  if (f.opt.rank == 0) f.opt.rank = 4;
+  if (!given.count("--max-iter")) f.opt.max_iter = 500;
+  std::filesystem::create_directories(f.out_dir);
+  const std::string midi = audio::midi_file(audio::demo_melody(), audio::kFlute);
+  io::write_atomically(join(f.out_dir, "melody.mid"), midi);
+  const audio::Sound sound = audio::render_midi(midi, kSoundFont, 22050);
+  audio::write_wav(join(f.out_dir, "melody.wav"), sound);
+  return run_audio(sound, "melody.mid rendered by FluidSynth", f, given);
+}
+
+#else
+
+int run_audio(const std::string&, CommonFlags&, const CLI::App&) {
+  throw NotCompiled("nmfuse was built without sound: install libsndfile1-dev libfftw3-dev "
+                    "libfluidsynth-dev and rebuild");
+}
+int demo_music(CommonFlags& f, const CLI::App& given) { return run_audio("", f, given); }
+
+#endif
+
+}  // namespace nmfuse::cli
