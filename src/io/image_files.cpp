@@ -184,15 +184,17 @@ ImageStack parse_pgm(const std::string& bytes, const std::string& name) {
     bad(name, "PGM size " + std::to_string(width) + "×" + std::to_string(height) +
                   " is empty or too large");
   if (maxval < 1 || maxval > 65535) bad(name, "PGM maxval " + std::to_string(maxval) + " is not in 1..65535");
-  ImageStack s = stack_of(int(height), int(width), 1, name);
+  // Check that the bytes can hold the pixels before anything is allocated for them.
   const index_t pixels = index_t(width) * height;
+  const std::size_t sample = maxval < 256 ? 1 : 2;
+  const std::size_t start = header.pos() + 1;  // P5: one whitespace byte after maxval
+  const std::size_t needed = binary ? std::size_t(pixels) * sample : std::size_t(2 * pixels - 1);
+  if (bytes.size() < start || bytes.size() - std::min(bytes.size(), binary ? start : header.pos()) < needed)
+    bad(name, "PGM data is shorter than " + std::to_string(width) + "×" +
+                  std::to_string(height) + " pixels (truncated)");
+  ImageStack s = stack_of(int(height), int(width), 1, name);
   float* out = s.pixels.data();
   if (binary) {
-    const std::size_t start = header.pos() + 1;  // one whitespace byte after maxval
-    const std::size_t sample = maxval < 256 ? 1 : 2;
-    if (bytes.size() < start || bytes.size() - start < std::size_t(pixels) * sample)
-      bad(name, "PGM data is shorter than " + std::to_string(width) + "×" +
-                    std::to_string(height) + " pixels (truncated)");
     for (index_t p = 0; p < pixels; ++p) {
       const auto* at = reinterpret_cast<const unsigned char*>(bytes.data() + start + p * sample);
       const long v = sample == 1 ? at[0] : (long(at[0]) << 8 | at[1]);

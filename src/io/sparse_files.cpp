@@ -48,6 +48,16 @@ void canonicalize(SparseMatrix& A) {
   A.values.resize(std::size_t(out));
 }
 
+// A sparse file of `bytes` bytes may describe a matrix of at most this many rows (the
+// offsets allocated per row): a million, or 16 a byte of the file. Beyond that the
+// size is not believed.
+void check_rows(index_t m, std::size_t bytes, const std::string& name) {
+  const index_t most = std::max<index_t>(index_t(1) << 20, 16 * index_t(bytes));
+  if (m > most)
+    bad(name, "claims " + std::to_string(m) + " rows, more than a file of " +
+                  std::to_string(bytes) + " bytes may describe (" + std::to_string(most) + ")");
+}
+
 // CSR from entries (rows[e], cols[e], values[e]) in any order, indices already checked.
 SparseMatrix from_entries(index_t m, index_t n, const std::vector<std::int64_t>& rows,
                           const std::vector<std::int64_t>& cols, const std::vector<double>& values) {
@@ -167,6 +177,7 @@ SparseMatrix parse_matrix_market(const std::string& text, const std::string& nam
   size.end();
   if (m < 1 || n < 1)
     bad(name, "size " + std::to_string(m) + "×" + std::to_string(n) + " is empty or negative");
+  check_rows(m, text.size(), name);
   if (symmetric && m != n)
     bad(name, "a symmetric matrix must be square, not " + std::to_string(m) + "×" + std::to_string(n));
   // Every entry takes at least two characters of text: the counts cannot outgrow the file.
@@ -265,6 +276,7 @@ SparseMatrix parse_npz(const std::string& bytes, const std::string& name) {
   const std::vector<std::int64_t> shape = numbers<std::int64_t>(array("shape.npy", shape_bytes), "shape", name);
   if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1)
     bad(name, "shape is not two positive sizes");
+  check_rows(shape[0], bytes.size(), name);
   const bool csr = kind == "csr";
   const std::int64_t outer = csr ? shape[0] : shape[1], inner = csr ? shape[1] : shape[0];
   const std::vector<std::int64_t> ptr = numbers<std::int64_t>(array("indptr.npy", ptr_bytes), "indptr", name);
