@@ -15,6 +15,11 @@ void print_version() {
   std::cout << "nmfuse " << info.version << "\n"
             << "backends: cpu" << (info.cuda_compiled ? ", cuda" : "") << "\n"
             << "BLAS: " << info.blas << "\n"
+#ifdef NMFUSE_HAVE_AUDIO
+            << "sound: libsndfile, FFTW, FluidSynth\n"
+#else
+            << "sound: not built (libsndfile1-dev, libfftw3-dev, libfluidsynth-dev missing)\n"
+#endif
             << "GPU: " << (info.cuda_compiled ? info.gpu_status : "not compiled") << "\n";
   if (!info.blas_kernels.empty()) std::cout << "BLAS kernels: " << info.blas_kernels << "\n";
   if (info.blas_is_reference)
