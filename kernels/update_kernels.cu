@@ -2,6 +2,7 @@
 
 #include "k_dispatch.hpp"
 #include "launch.cuh"
+#include "own_gram.cuh"
 #include "update_kernels.cuh"
 
 namespace nmfuse::kernels {
@@ -132,57 +133,28 @@ __global__ void kl_ratio_kernel(float* WH, const float* A, std::int64_t ld, std:
   }
 }
 
-// One block a row: the row's Gram and product over its observed entries, summed in
-// shared memory a tile of partner rows at a time (each thread owns some of the k²
-// entries), then the sweeps by one thread, as the CPU does them.
-constexpr int kMaskedTile = 64;
+// Row i against partner row j meets V at A(i, j) (x_is_left) or A(j, i): every partner
+// row is an entry, counted where observed.
+struct MaskedEntries {
+  const float* A;
+  std::int64_t ld, a_rows, other;
+  const std::uint8_t* observed;
+  bool x_is_left;
+  struct Range {
+    std::int64_t first, end;
+  };
+  __device__ Range range(std::int64_t) const { return {0, other}; }
+  __device__ OwnGramEntry at(std::int64_t i, std::int64_t j) const {
+    const std::int64_t ai = x_is_left ? i : j, aj = x_is_left ? j : i;
+    const bool seen = observed[aj * a_rows + ai] != 0;
+    return {j, seen ? A[aj * ld + ai] : 0.0f, seen};
+  }
+};
 
 __global__ void hals_masked_kernel(float* X, std::int64_t rows, const float* Y,
-                                   std::int64_t other, int k, const float* A, std::int64_t ld,
-                                   std::int64_t a_rows, const std::uint8_t* observed,
-                                   bool x_is_left, Penalty<float> pen, int max_sweeps,
-                                   float inner_tol) {
-  constexpr int K = kMaxFastRank;
-  __shared__ float Q[K * K], p[K], g[K];
-  constexpr int kStride = K + 1;  // odd: the tile's stores hit distinct banks
-  __shared__ float tile[kMaskedTile * kStride];  // partner rows of the tile, times v where observed
-  __shared__ float value[kMaskedTile];     // v, or 0 where unobserved
-  __shared__ bool seen[kMaskedTile];
-  const std::int64_t i = blockIdx.x;
-  for (int e = threadIdx.x; e < k * k; e += blockDim.x) Q[e] = 0.0f;
-  for (int t = threadIdx.x; t < k; t += blockDim.x) p[t] = 0.0f;
-  for (std::int64_t j0 = 0; j0 < other; j0 += kMaskedTile) {
-    const int count = int(other - j0 < kMaskedTile ? other - j0 : kMaskedTile);
-    __syncthreads();  // the previous tile is summed
-    for (int jj = threadIdx.x; jj < count; jj += blockDim.x) {
-      const std::int64_t j = j0 + jj, ai = x_is_left ? i : j, aj = x_is_left ? j : i;
-      seen[jj] = observed[aj * a_rows + ai] != 0;
-      value[jj] = seen[jj] ? A[aj * ld + ai] : 0.0f;
-    }
-    for (int e = threadIdx.x; e < count * k; e += blockDim.x) {
-      const int jj = e % count, t = e / count;
-      tile[jj * kStride + t] = Y[(j0 + jj) + std::int64_t(t) * other];
-    }
-    __syncthreads();
-    for (int e = threadIdx.x; e < k * k; e += blockDim.x) {
-      const int u = e % k, t = e / k;
-      float sum = 0.0f;
-      for (int jj = 0; jj < count; ++jj)
-        if (seen[jj]) sum += tile[jj * kStride + u] * tile[jj * kStride + t];
-      Q[u + t * k] += sum;
-    }
-    for (int t = threadIdx.x; t < k; t += blockDim.x) {
-      float sum = 0.0f;
-      for (int jj = 0; jj < count; ++jj) sum += value[jj] * tile[jj * kStride + t];
-      p[t] += sum;
-    }
-  }
-  __syncthreads();
-  if (threadIdx.x != 0) return;
-  StridedRow<float> x{X + i, rows};
-  float* gradient = g;
-  hals_row<0>(x, static_cast<const float*>(p), gradient, static_cast<const float*>(Q), k, k,
-              pen, max_sweeps, inner_tol, i);
+                                   MaskedEntries entries, int k, Penalty<float> pen,
+                                   int max_sweeps, float inner_tol) {
+  hals_own_gram(X, rows, Y, entries.other, k, entries, pen, max_sweeps, inner_tol);
 }
 
 __global__ void mu_beta_strided(float* X, const float* P, const float* D, std::int64_t rows,
@@ -280,7 +252,8 @@ void hals_masked(float* X, std::int64_t rows, const float* Y, std::int64_t other
                  int max_sweeps, float inner_tol, cudaStream_t stream) {
   if (rows == 0) return;
   hals_masked_kernel<<<unsigned(rows), kBlockThreads, 0, stream>>>(
-      X, rows, Y, other, k, A, ld, a_rows, observed, x_is_left, pen, max_sweeps, inner_tol);
+      X, rows, Y, MaskedEntries{A, ld, a_rows, other, observed, x_is_left}, k, pen, max_sweeps,
+      inner_tol);
   NMFUSE_CHECK_LAUNCH();
 }
 

@@ -7,7 +7,8 @@ set -euo pipefail
 nmfuse=$1 make_matrix=$2 work=$3
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 "$make_matrix" v.npy 1000 800 7
-run=(factor v.npy --rank 12 --max-iter 400 --tol 0 --device cpu --quiet --threads 1)
+# Three threads: the resumed run must not depend on which thread finishes first.
+run=(factor v.npy --rank 12 --max-iter 400 --tol 0 --device cpu --quiet --threads 3)
 
 "$nmfuse" "${run[@]}" --out whole
 
@@ -36,7 +37,6 @@ done
 # SIGKILL gives no warning: whatever is on disk must be whole.
 "$nmfuse" "${run[@]}" --out KILL --checkpoint-every 3 & pid=$!
 wait_for KILL/checkpoint.npz
-sleep 0.5
 kill -KILL "$pid"
 wait "$pid" || true
 [ ! -e KILL/W.npy ] || { echo "FAIL: a killed run left W.npy"; exit 1; }

@@ -24,7 +24,7 @@ int frame_for(int rate) {
   return frame;
 }
 
-// The spectrogram (log magnitude, up to 5 kHz, low notes at the bottom) with the
+// The spectrogram (log magnitude, up to 4 kHz, low notes at the bottom) with the
 // templates to its right on the same frequency axis and the activations below it on
 // the same time axis; dark on white.
 io::GrayImage picture(const Matrix<float>& V, const Matrix<float>& W, const Matrix<float>& H,

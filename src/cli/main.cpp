@@ -79,10 +79,16 @@ int main(int argc, char** argv) {
   topics->add_option("INPUT", topics_inputs, "folders or record files")->required();
   topics->add_option("--rank", topics_flags.opt.rank, "k, the number of topics")->required();
   topics->add_option("--min-documents", corpus_options.min_documents,
-                     "drop terms in fewer documents")->capture_default_str();
+                     "drop terms in fewer documents")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   topics->add_option("--max-share", corpus_options.max_document_share,
-                     "drop terms in more than this share of the documents")->capture_default_str();
-  topics->add_option("--top-words", top_words, "words shown per topic")->capture_default_str();
+                     "drop terms in more than this share of the documents")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  topics->add_option("--top-words", top_words, "words shown per topic")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   add_common_flags(*topics, topics_flags, false);
 
   CommonFlags audio_flags;

@@ -7,7 +7,12 @@ namespace nmfuse::cli {
 volatile std::sig_atomic_t g_stop_signal = 0;
 
 namespace {
-extern "C" void request_stop(int signal) { g_stop_signal = signal; }
+// The first signal asks the run to stop after its iteration; a second one (the handler
+// is back to the default) ends the process at once.
+extern "C" void request_stop(int signal) {
+  g_stop_signal = signal;
+  std::signal(signal, SIG_DFL);
+}
 }  // namespace
 
 void stop_on_signals() {
@@ -92,6 +97,11 @@ nlohmann::json run_description(const InputInfo& in, const CommonFlags& f) {
           {"loss", nmfuse::to_string(f.opt.loss)},
           {"beta", nmfuse::beta_of(f.opt)},
           {"solver", nmfuse::to_string(nmfuse::resolved_solver(f.opt))},
+          {"alpha_W", f.opt.alpha_W},
+          {"alpha_H", f.opt.alpha_H.value_or(f.opt.alpha_W)},
+          {"l1_ratio", f.opt.l1_ratio},
+          {"hals_inner_max", f.opt.hals_inner_max},
+          {"hals_inner_tol", f.opt.hals_inner_tol},
           {"hals_extrapolate", f.opt.hals_extrapolate},
           {"device", nmfuse::to_string(f.opt.device)}};
 }
@@ -133,7 +143,8 @@ void factor_sparse(const nmfuse::io::SparseMatrix& S, const std::string& name,
       return nmfuse::factorize(V.view(absent), opt);
     });
   };
-  const bool small = S.values.size() <= std::size_t(INT32_MAX) && S.cols <= INT32_MAX;
+  const bool small = S.values.size() <= std::size_t(INT32_MAX) && S.rows <= INT32_MAX &&
+                     S.cols <= INT32_MAX;
   if (S.single_precision)
     small ? run(float(), std::int32_t()) : run(float(), std::int64_t());
   else

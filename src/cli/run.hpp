@@ -79,7 +79,9 @@ struct InputInfo {
   nlohmann::json sparse;    // for sparse input: stored entries, what absent ones mean
 };
 
-// What a checkpoint belongs to: a resumed run must agree on all of it.
+// What a checkpoint belongs to: a resumed run must agree on all of it but the input's
+// path and the device (max_iter, tol and check_every may change: they decide when to
+// stop, not what an iteration does).
 nlohmann::json run_description(const InputInfo& in, const CommonFlags& f);
 
 // A checkpoint of this run, or an error naming what differs.
@@ -155,6 +157,10 @@ nmfuse::Result<T> factor_dense(const nmfuse::Matrix<T>& V, const std::string& na
                                CommonFlags& f) {
   std::optional<nmfuse::Matrix<std::uint8_t>> mask;
   if (!f.mask_path.empty()) mask = nmfuse::io::read_mask(f.mask_path);
+  if (mask && (mask->rows() != V.rows() || mask->cols() != V.cols()))
+    throw InvalidArgument("the mask of observed entries is " + std::to_string(mask->rows()) +
+                          "×" + std::to_string(mask->cols()) + ", but V is " +
+                          std::to_string(V.rows()) + "×" + std::to_string(V.cols()));
   InputInfo in{name, V.rows(), V.cols(), dtype_name<T>()};
   for (index_t i = 0; i < V.rows(); ++i)
     for (index_t j = 0; j < V.cols(); ++j)

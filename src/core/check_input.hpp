@@ -86,8 +86,9 @@ void check_csr(const char* name, const CsrView<T, I>& A, double beta) {
   if (!A.col_idx || !A.values) fail("has no data (null pointer)");
   if (A.row_ptr[0] != 0) fail("has row_ptr[0] = " + std::to_string(A.row_ptr[0]) + ", not 0");
   if (A.nnz() < 0) fail("has a negative entry count " + std::to_string(A.nnz()));
-  if (std::max(A.rows, A.cols) > index_t(std::numeric_limits<I>::max()))
-    fail("has more rows or columns than its index type holds (Vᵀ indexes the rows)");
+  constexpr index_t kBlasLimit = 2147483647;  // the dense products take 32-bit sizes
+  if (std::max(A.rows, A.cols) > std::min(kBlasLimit, index_t(std::numeric_limits<I>::max())))
+    fail("has more rows or columns than 2³¹ − 1 or its index type holds (Vᵀ indexes the rows)");
   for (index_t i = 0; i < A.rows; ++i) {
     const index_t begin = A.row_ptr[i], end = A.row_ptr[i + 1];
     if (end < begin || end > A.nnz())
@@ -119,7 +120,7 @@ void check_csr(const char* name, const CsrView<T, I>& A, double beta) {
            " is undefined there: it needs every entry positive");
     }
   }
-  if (beta <= 0 && A.absent == Absent::Zero && A.nnz() < A.rows * A.cols)
+  if (beta <= 0 && A.absent == Absent::Zero && A.nnz() / A.rows < A.cols)  // some absent
     fail("has absent entries, which are zeros (Absent::Zero), but the β-divergence with β = " +
          beta_text + " is undefined at zeros: mark them unknown (Absent::Unknown; "
          "nmfuse factor --absent unknown)");

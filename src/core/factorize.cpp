@@ -96,6 +96,12 @@ Matrix<U> convert(const DenseView<const T>& A) {
   return B;
 }
 
+// Whether v is a value of T (no overflow).
+template <class T>
+bool fits(double v) {
+  return std::fabs(v) <= double(std::numeric_limits<T>::max());
+}
+
 // Whether a non-zero entry keeps its meaning in float: no overflow, no underflow to 0.
 template <class T>
 bool fits_float(T v) {
@@ -186,6 +192,10 @@ core::SolverState restore(core::Backend<T>& b, const Checkpoint& c, bool extrapo
   check("W", c.W, m, k, Layout::ColMajor);
   check("H", c.H, k, n, Layout::RowMajor);
   auto put = [&](core::Side s, const Matrix<double>& X, bool previous) {
+    core::check_matrix("the checkpoint's factor", X.view());
+    if (!std::all_of(X.data(), X.data() + X.size(), [](double v) { return fits<T>(v); }))
+      throw InvalidArgument("option resume: the checkpoint's factors do not fit in " +
+                            std::string(sizeof(T) == 4 ? "float" : "double"));
     const std::vector<T> values(X.data(), X.data() + X.size());
     previous ? b.set_previous(s, values.data()) : b.set_factor(s, values.data());
   };
@@ -200,16 +210,7 @@ core::SolverState restore(core::Backend<T>& b, const Checkpoint& c, bool extrapo
     put(core::Side::W, c.previous_W, true);
     put(core::Side::H, c.previous_H, true);
   }
-  core::SolverState state;
-  state.iteration = c.iteration;
-  state.step = c.step;
-  state.step_cap = c.step_cap;
-  state.last_loss = c.last_loss;
-  state.e_initial = c.e_initial;
-  state.e_previous = c.e_previous;
-  state.loss_history = c.loss_history;
-  state.loss_iterations = c.loss_iterations;
-  return state;
+  return static_cast<const LoopState&>(c);
 }
 
 // Sets the mask and the starting factors (initial, given or resumed) and runs the
@@ -242,20 +243,13 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
   if (opt.on_checkpoint)
     settings.on_checkpoint = [&](const core::SolverState& state) {
       Checkpoint c;
-      c.iteration = state.iteration;
+      static_cast<LoopState&>(c) = state;
       c.W = factor_in_double(b, core::Side::W);
       c.H = factor_in_double(b, core::Side::H);
       if (settings.extrapolate) {
         c.previous_W = factor_in_double(b, core::Side::W, true);
         c.previous_H = factor_in_double(b, core::Side::H, true);
       }
-      c.step = state.step;
-      c.step_cap = state.step_cap;
-      c.last_loss = state.last_loss;
-      c.e_initial = state.e_initial;
-      c.e_previous = state.e_previous;
-      c.loss_history = state.loss_history;
-      c.loss_iterations = state.loss_iterations;
       opt.on_checkpoint(c);
     };
   return core::solve(b, settings);

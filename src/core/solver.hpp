@@ -3,21 +3,15 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "nmfuse/checkpoint.hpp"
 #include "nmfuse/options.hpp"
 #include "nmfuse/result.hpp"
 
 namespace nmfuse::core {
 
 // The loop's own state between iterations, beside the factors (and extrapolation's
-// previous iterates) that the backend holds: what a checkpoint saves.
-struct SolverState {
-  int iteration = 0;
-  double step = 0.25, step_cap = 1.0;  // extrapolation's step and its cap
-  double last_loss = 0;                // the loss the last iteration measured
-  double e_initial = 0, e_previous = 0;
-  std::vector<double> loss_history;
-  std::vector<int> loss_iterations;
-};
+// previous iterates) that the backend holds: what a checkpoint saves with them.
+using SolverState = LoopState;
 
 struct SolverSettings {
   double beta = 2;             // of the β-divergence: 2 Frobenius, 1 KL, others general

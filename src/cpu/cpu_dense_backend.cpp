@@ -139,12 +139,13 @@ class CpuDenseBackend final : public CpuFactors<T> {
     double total = 0;
     for_each_wh_block([&](index_t j0, index_t nb, T* WH) {
       const index_t rows = A_.rows;
-      double sum = 0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-      for (index_t j = 0; j < nb; ++j)
-        for (index_t i = 0; i < rows; ++i)
-          if (observed(i, j0 + j)) sum += f(A(i, j0 + j), WH[i + j * rows]);
-      total += sum;
+      total += fixed_sum(nb, [&](index_t begin, index_t end) {
+        double sum = 0;
+        for (index_t j = begin; j < end; ++j)
+          for (index_t i = 0; i < rows; ++i)
+            if (observed(i, j0 + j)) sum += f(A(i, j0 + j), WH[i + j * rows]);
+        return sum;
+      });
     });
     return total;
   }
@@ -187,11 +188,12 @@ class CpuDenseBackend final : public CpuFactors<T> {
 
   template <class F>
   double reduce_data(F f) const {
-    double sum = 0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-    for (index_t j = 0; j < A_.cols; ++j)
-      for (index_t i = 0; i < A_.rows; ++i) sum += f(A(i, j));
-    return sum;
+    return fixed_sum(A_.cols, [&](index_t begin, index_t end) {
+      double sum = 0;
+      for (index_t j = begin; j < end; ++j)
+        for (index_t i = 0; i < A_.rows; ++i) sum += f(A(i, j));
+      return sum;
+    });
   }
 
   DenseView<const T> V_;

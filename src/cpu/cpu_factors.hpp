@@ -9,10 +9,12 @@
 #endif
 
 #include "blas.hpp"
+#include "fixed_sum.hpp"
 #include "core/backend.hpp"
 #include "core/gemm_plan.hpp"
 #include "k_dispatch.hpp"
 #include "lanes.hpp"
+#include "nmfuse/errors.hpp"
 
 namespace nmfuse::cpu {
 
@@ -23,7 +25,7 @@ using kernels::StridedRow;
 // Multiplicative updates drive entries of W and H towards zero through the subnormal
 // floats, where x86 arithmetic is ~100× slower (KL on sparse data slowed 5× over 200
 // iterations). While a CPU backend lives, every OpenMP thread flushes them to zero
-// (MXCSR's FTZ and DAZ); the threads' modes are restored after.
+// (MXCSR's FTZ and DAZ); after, every thread gets the calling thread's mode back.
 class FlushSubnormals {
  public:
   FlushSubnormals() {
@@ -130,6 +132,7 @@ class CpuFactors : public core::Backend<T> {
       last = X;
       return;
     }
+    if (last.size() != X.size()) throw Error("internal: extrapolation before its start was kept");
     const index_t count = index_t(X.size());
 #pragma omp parallel for schedule(static)
     for (index_t e = 0; e < count; ++e) {
@@ -150,12 +153,12 @@ class CpuFactors : public core::Backend<T> {
     const std::vector<T>& X = factor(s);
     const index_t r = this->factor_rows(s);
     std::vector<T>& c = sums_of(s);
-    for (int t = 0; t < k(); ++t) {
-      double sum = 0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-      for (index_t i = 0; i < r; ++i) sum += X[i + t * r];
-      c[t] = T(sum);
-    }
+    for (int t = 0; t < k(); ++t)
+      c[t] = T(fixed_sum(r, [&](index_t begin, index_t end) {
+        double sum = 0;
+        for (index_t i = begin; i < end; ++i) sum += X[i + t * r];
+        return sum;
+      }));
   }
 
   void update_mu_kl(Side s, Penalty<T> pen) override {
@@ -200,11 +203,11 @@ class CpuFactors : public core::Backend<T> {
   }
 
   static double dot(const std::vector<T>& a, const std::vector<T>& b) {
-    double sum = 0;
-    const index_t n = index_t(a.size());
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-    for (index_t i = 0; i < n; ++i) sum += double(a[i]) * double(b[i]);
-    return sum;
+    return fixed_sum(index_t(a.size()), [&](index_t begin, index_t end) {
+      double sum = 0;
+      for (index_t i = begin; i < end; ++i) sum += double(a[i]) * double(b[i]);
+      return sum;
+    });
   }
 
  private:

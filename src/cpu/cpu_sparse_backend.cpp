@@ -135,15 +135,15 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
   double beta_divergence_sum(T beta) override {
     double sum = sum_stored([beta](T v, T wh) { return kernels::beta_divergence(v, wh, beta); });
-    if (!zeros_absent_ || nnz_ == this->rows() * this->cols()) return sum;
+    if (!zeros_absent_ || nnz_ / this->rows() == this->cols()) return sum;  // none absent
     // The zeros: Σ over every entry of d(0 | wh), less the stored entries' share.
     sum -= sum_stored([beta](T, T wh) { return kernels::beta_divergence(T(0), wh, beta); });
     for_each_dense_block(Side::W, [&](index_t, index_t nb, const T* WH) {
-      const index_t count = this->rows() * nb;
-      double block = 0;
-#pragma omp parallel for reduction(+ : block) schedule(static)
-      for (index_t e = 0; e < count; ++e) block += kernels::beta_divergence(T(0), WH[e], beta);
-      sum += block;
+      sum += fixed_sum(this->rows() * nb, [&](index_t begin, index_t end) {
+        double block = 0;
+        for (index_t e = begin; e < end; ++e) block += kernels::beta_divergence(T(0), WH[e], beta);
+        return block;
+      });
     });
     return sum;
   }
@@ -252,8 +252,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
     });
   }
 
-  // Σ f(v, wh) over the stored entries of V, in double (a static schedule: the same
-  // sum on every run).
+  // Σ f(v, wh) over the stored entries of V, in double.
   template <class F>
   double sum_stored(F f) {
     return kernels::dispatch_rank(k(), [&](auto fast_width) {
@@ -262,28 +261,27 @@ class CpuSparseBackend final : public CpuFactors<T> {
       const T* Y = partner_rows(Side::W, width);
       const T* X = factor(Side::W).data();
       const index_t m = this->rows();
-      double sum = 0;
-#pragma omp parallel reduction(+ : sum)
-      {
+      return fixed_sum(m, [&](index_t begin, index_t end) {
         std::vector<T> x(width, T(0));
         const Row<K> row{k, V_.col_idx, V_.values, Y, x.data(), nullptr, nullptr, nullptr};
-#pragma omp for schedule(static)
-        for (index_t i = 0; i < m; ++i) {
+        double sum = 0;
+        for (index_t i = begin; i < end; ++i) {
           for (int t = 0; t < k; ++t) x[t] = X[i + t * m];
           for (index_t e = V_.row_ptr[i]; e < V_.row_ptr[i + 1]; ++e)
             sum += f(V_.values[e], row.dot(x.data(), row.partner(e)));
         }
-      }
-      return sum;
+        return sum;
+      });
     });
   }
 
   template <class F>
   double sum_values(F f) const {
-    double sum = 0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-    for (index_t e = 0; e < nnz_; ++e) sum += f(V_.values[e]);
-    return sum;
+    return fixed_sum(nnz_, [&](index_t begin, index_t end) {
+      double sum = 0;
+      for (index_t e = begin; e < end; ++e) sum += f(V_.values[e]);
+      return sum;
+    });
   }
 
   // Calls fn(j0, nb, WH) for blocks of X_s·Y[j0:j0+nb]ᵀ (rows of s × nb, column-major,

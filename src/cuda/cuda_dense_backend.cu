@@ -52,22 +52,6 @@ struct PointwiseOf {
     return op(A.at(i, j), wh[e]);
   }
 };
-struct KlPointwise {
-  __host__ __device__ double operator()(float v, float wh) const {
-    return kernels::kl_pointwise(v, wh);
-  }
-};
-struct SquaredResidual {
-  __host__ __device__ double operator()(float v, float wh) const {
-    return (double(v) - wh) * (double(v) - wh);
-  }
-};
-struct BetaDivergence {
-  float beta;
-  __host__ __device__ double operator()(float v, float wh) const {
-    return kernels::beta_divergence(v, wh, beta);
-  }
-};
 struct IsBad {
   ColumnData A;
   bool positive;  // zero is bad too

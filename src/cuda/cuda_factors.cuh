@@ -29,6 +29,25 @@ struct Product {
   __host__ __device__ double operator()(index_t e) const { return double(a[e]) * b[e]; }
 };
 
+// The loss's pieces at one entry of V (v) and of W·Htᵀ (wh), in double: both data
+// sides sum them.
+struct KlPointwise {
+  __host__ __device__ double operator()(float v, float wh) const {
+    return kernels::kl_pointwise(v, wh);
+  }
+};
+struct SquaredResidual {
+  __host__ __device__ double operator()(float v, float wh) const {
+    return (double(v) - wh) * (double(v) - wh);
+  }
+};
+struct BetaDivergence {
+  float beta;
+  __host__ __device__ double operator()(float v, float wh) const {
+    return kernels::beta_divergence(v, wh, beta);
+  }
+};
+
 inline std::string mib(double bytes) {
   std::ostringstream s;
   s.precision(1);

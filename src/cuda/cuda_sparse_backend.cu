@@ -26,26 +26,10 @@ struct StoredOf {
   F f;
   __host__ __device__ double operator()(index_t e) const { return f(v[e], wh[e]); }
 };
-struct BetaDivergenceOf {
-  float beta;
-  __host__ __device__ double operator()(float v, float wh) const {
-    return kernels::beta_divergence(v, wh, beta);
-  }
-};
 struct ZeroBetaDivergenceOf {  // d(0 | wh)
   float beta;
   __host__ __device__ double operator()(float, float wh) const {
     return kernels::beta_divergence(0.0f, wh, beta);
-  }
-};
-struct KlPointwiseOf {
-  __host__ __device__ double operator()(float v, float wh) const {
-    return kernels::kl_pointwise(v, wh);
-  }
-};
-struct SquaredResidualOf {
-  __host__ __device__ double operator()(float v, float wh) const {
-    return (double(v) - wh) * (double(v) - wh);
   }
 };
 struct SquareOfWh {
@@ -219,8 +203,8 @@ class CudaSparseBackend final : public CudaFactors {
   }
 
   double beta_divergence_sum(float beta) override {
-    double sum = sum_stored(BetaDivergenceOf{beta});
-    if (!zeros_absent_ || nnz_ == rows() * cols()) return sum;
+    double sum = sum_stored(BetaDivergence{beta});
+    if (!zeros_absent_ || nnz_ / rows() == cols()) return sum;  // none absent
     // The zeros: Σ over every entry of d(0 | wh), less the stored entries' share.
     sum -= sum_stored(ZeroBetaDivergenceOf{beta});
     for_each_dense_block(Side::W, [&](index_t, index_t nb, float* WH) {
@@ -235,7 +219,7 @@ class CudaSparseBackend final : public CudaFactors {
   // As on the CPU: Σ (v − wh)² over the stored entries, plus Σ wh² over the absent
   // ones (Σ WᵀW ⊙ HᵀH less the stored entries' share).
   double squared_residual_sum() override {
-    const double stored = sum_stored(SquaredResidualOf{});
+    const double stored = sum_stored(SquaredResidual{});
     if (!zeros_absent_) return stored;
     const double stored_wh = sum_stored(SquareOfWh{});
     DeviceBuffer<float> GW(std::size_t(k()) * k()), GH(GW.size());
@@ -247,7 +231,7 @@ class CudaSparseBackend final : public CudaFactors {
     return stored + std::max(0.0, dot(GW, GH) - stored_wh);
   }
 
-  double kl_pointwise_sum() override { return sum_stored(KlPointwiseOf{}); }
+  double kl_pointwise_sum() override { return sum_stored(KlPointwise{}); }
 
  private:
   DeviceCsr<I>& csr(Side s) { return s == Side::W ? *V_ : *Vt_; }

@@ -1,5 +1,6 @@
 #include "checkpoint_file.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 
@@ -73,6 +74,12 @@ CheckpointFile read_checkpoint(const std::string& path) {
   c.loss_iterations.assign(iterations.begin(), iterations.end());
   const std::vector<double> scalars = vector<double>(zip, "state.npy", path);
   if (scalars.size() != kScalars) bad(path, "state.npy does not hold the loop's 6 scalars");
+  for (double v : scalars)
+    if (!std::isfinite(v) || v < 0) bad(path, "state.npy holds a negative or non-finite value");
+  if (scalars[0] > 2147483647 || scalars[0] != std::floor(scalars[0]))
+    bad(path, "state.npy's iteration count is not an int");
+  if (!(scalars[1] > 0 && scalars[1] <= 1 && scalars[2] > 0 && scalars[2] <= 1))
+    bad(path, "state.npy's extrapolation step is not in (0, 1]");
   c.iteration = int(scalars[0]);
   c.step = scalars[1];
   c.step_cap = scalars[2];

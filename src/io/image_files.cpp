@@ -155,7 +155,10 @@ GrayImage decode_png(const std::string& bytes, const std::string& name) {
   image.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
     bad(name, std::string("not a readable PNG: ") + image.message);
-  if (image.width < 1 || image.height < 1 || index_t(image.width) * image.height > kMaxPixels) {
+  // Deflate packs at most ~1032 bytes into one: a header claiming more pixels than that
+  // is not believed.
+  const index_t most = std::min<index_t>(kMaxPixels, 1032 * index_t(bytes.size()));
+  if (image.width < 1 || image.height < 1 || index_t(image.width) * image.height > most) {
     png_image_free(&image);
     bad(name, "PNG of " + std::to_string(image.width) + "×" + std::to_string(image.height) +
                   " pixels is empty or too large");

@@ -66,6 +66,8 @@ NpyArray parse_npy_array(const std::string& bytes, const std::string& name) {
     bad(name, "npy format version " + std::to_string(major) + " is not supported");
   }
   if (bytes.size() - start < header_len) bad(name, "npy header is truncated");
+  // numpy writes a few hundred bytes; std::regex recurses per character of longer ones.
+  if (header_len > 16384) bad(name, "npy header of " + std::to_string(header_len) + " bytes is too long");
   const std::string header = bytes.substr(start, header_len);
 
   NpyArray a;

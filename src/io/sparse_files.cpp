@@ -9,6 +9,7 @@
 #include <memory>
 #include <numeric>
 #include <sstream>
+#include <type_traits>
 
 #include "atomic_file.hpp"
 #include "matrix_files.hpp"
@@ -177,6 +178,8 @@ SparseMatrix parse_matrix_market(const std::string& text, const std::string& nam
   size.end();
   if (m < 1 || n < 1)
     bad(name, "size " + std::to_string(m) + "×" + std::to_string(n) + " is empty or negative");
+  if (m > 2147483647 || n > 2147483647)
+    bad(name, "size " + std::to_string(m) + "×" + std::to_string(n) + " exceeds 2³¹ − 1");
   check_rows(m, text.size(), name);
   if (symmetric && m != n)
     bad(name, "a symmetric matrix must be square, not " + std::to_string(m) + "×" + std::to_string(n));
@@ -226,11 +229,14 @@ namespace {
 
 // ---- scipy.sparse .npz: a zip of .npy arrays ----
 
-// A 1-D array of numbers as T (integers exactly, where they fit).
+// A 1-D array of numbers as T: integers for integer T (shapes, offsets, indices), any
+// number for double.
 template <class T>
 std::vector<T> numbers(const NpyArray& a, const std::string& what, const std::string& name) {
   if (a.shape.size() != 1)
     bad(name, what + " is not a 1-D array (" + std::to_string(a.shape.size()) + " dimensions)");
+  if (std::is_integral_v<T> && a.descr.size() > 1 && a.descr[1] == 'f')
+    bad(name, what + " has dtype '" + a.descr + "', not an integer type");
   const std::size_t count = std::size_t(a.shape[0]);
   std::vector<T> out(count);
   auto convert = [&](auto tag) {
@@ -274,8 +280,10 @@ SparseMatrix parse_npz(const std::string& bytes, const std::string& name) {
   if (format.descr.substr(1, 1) != "S" || (kind != "csr" && kind != "csc"))
     bad(name, "sparse format '" + kind + "' is not supported (csr or csc)");
   const std::vector<std::int64_t> shape = numbers<std::int64_t>(array("shape.npy", shape_bytes), "shape", name);
-  if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1)
-    bad(name, "shape is not two positive sizes");
+  constexpr std::int64_t kMaxSize = 2147483647;  // what the library's indices take
+  if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1 || shape[0] > kMaxSize ||
+      shape[1] > kMaxSize)
+    bad(name, "shape is not two sizes in [1, 2³¹ − 1]");
   check_rows(shape[0], bytes.size(), name);
   const bool csr = kind == "csr";
   const std::int64_t outer = csr ? shape[0] : shape[1], inner = csr ? shape[1] : shape[0];
@@ -301,9 +309,9 @@ SparseMatrix parse_npz(const std::string& bytes, const std::string& name) {
                   ", not from 0 to the " + std::to_string(nnz) + " stored entries");
   std::vector<std::int64_t> rows(values.size()), cols(values.size());
   for (std::int64_t o = 0; o < outer; ++o) {
-    if (ptr[o + 1] < ptr[o])
-      bad(name, "indptr falls at " + std::to_string(o + 1) + " (" + std::to_string(ptr[o]) +
-                    " then " + std::to_string(ptr[o + 1]) + ")");
+    if (ptr[o + 1] < ptr[o] || ptr[o + 1] > nnz)
+      bad(name, "indptr at " + std::to_string(o + 1) + " is " + std::to_string(ptr[o + 1]) +
+                    ", outside [" + std::to_string(ptr[o]) + ", " + std::to_string(nnz) + "]");
     for (std::int64_t e = ptr[o]; e < ptr[o + 1]; ++e) {
       if (idx[e] < 0 || idx[e] >= inner)
         bad(name, "index " + std::to_string(idx[e]) + " at position " + std::to_string(e) +

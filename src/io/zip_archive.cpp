@@ -9,8 +9,9 @@
 namespace nmfuse::io {
 namespace {
 
-// No member may unpack to more than this.
-constexpr std::size_t kMaxMemberBytes = std::size_t(1) << 36;
+// Deflate packs at most ~1032 bytes into one: a member that unpacks to more than that
+// (plus a little) is a bomb, not data.
+constexpr std::size_t kMaxRatio = 1032, kSlack = std::size_t(1) << 20;
 
 [[noreturn]] void bad(const std::string& name, const std::string& why) {
   throw InvalidArgument(name + ": " + why);
@@ -42,6 +43,11 @@ std::string ZipReader::read(const std::string& member) const {
   zip_file_t* file = zip_fopen(archive_, member.c_str(), 0);
   if (!file) bad(name_, "has no " + member);
   std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> closer(file, zip_fclose);
+  zip_stat_t stat;
+  zip_stat_init(&stat);
+  if (zip_stat(archive_, member.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_COMP_SIZE))
+    bad(name_, member + " has no readable size");
+  const std::size_t most = kMaxRatio * std::size_t(stat.comp_size) + kSlack;
   std::string bytes;
   char chunk[1 << 16];
   while (true) {
@@ -49,8 +55,9 @@ std::string ZipReader::read(const std::string& member) const {
     if (got < 0)
       bad(name_, member + " cannot be read: " + zip_error_strerror(zip_file_get_error(file)));
     if (got == 0) break;
-    if (bytes.size() + std::size_t(got) > kMaxMemberBytes)
-      bad(name_, member + " unpacks to more than 64 GiB");
+    if (bytes.size() + std::size_t(got) > most)
+      bad(name_, member + " unpacks to more than deflate could have packed into " +
+                     std::to_string(stat.comp_size) + " bytes");
     bytes.append(chunk, std::size_t(got));
   }
   return bytes;

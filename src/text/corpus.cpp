@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -33,7 +34,7 @@ const std::set<std::string>& stop_words() {
       "were", "what", "whatever", "when", "where", "whether", "which", "while", "who", "whom",
       "whose", "why", "will", "with", "within", "without", "would", "yet", "you", "your",
       "yours", "yourself", "yourselves", "dont", "doesnt", "didnt", "isnt", "wasnt", "cant",
-      "wont", "youre", "thats", "theres", "ive", "youve", "hes", "shes", "its", "lets"};
+      "wont", "youre", "thats", "theres", "ive", "youve", "hes", "shes", "lets"};
   return words;
 }
 
@@ -144,6 +145,8 @@ Corpus count_terms(const std::vector<Document>& documents, const CorpusOptions& 
       A.col_idx.push_back(d);
       A.values.push_back(c);
     }
+    if (A.col_idx.size() > std::size_t(INT32_MAX))
+      throw InvalidArgument("the documents hold more than 2³¹ − 1 (term, document) counts");
     A.row_ptr.push_back(std::int32_t(A.col_idx.size()));
   }
   return corpus;

@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <string>
 
+#include <unistd.h>
+
+#include "io/atomic_file.hpp"
+#include "io/checkpoint_file.hpp"
 #include "io/image_files.hpp"
 #include "io/matrix_files.hpp"
 #include "io/sparse_files.hpp"
@@ -30,6 +34,12 @@ void read(const std::string& bytes) {
   io::parse_pgm(bytes, "fuzz.pgm");
 #elif NMFUSE_FUZZ_TARGET == 7
   text::count_terms(text::split_records(bytes, "fuzz"), {1, 1.0});
+#elif NMFUSE_FUZZ_TARGET == 8
+  io::decode_png(bytes, "fuzz.png");
+#elif NMFUSE_FUZZ_TARGET == 9
+  const std::string path = "/tmp/nmfuse-fuzz-checkpoint-" + std::to_string(::getpid()) + ".npz";
+  io::write_atomically(path, bytes);
+  io::read_checkpoint(path);
 #else
 #error "NMFUSE_FUZZ_TARGET names no reader"
 #endif

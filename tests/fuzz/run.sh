@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${2:-$root/build-fuzz}
 cmake -S "$root/tests/fuzz" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ > /dev/null
 cmake --build "$build" > /dev/null
-for reader in npy csv mtx npz idx pgm records; do
+for reader in npy csv mtx npz idx pgm records png checkpoint; do
   corpus="$build/corpus/$reader"
   mkdir -p "$corpus"
   # -rss_limit_mb: a reader must not believe a size its bytes do not back.
