@@ -63,9 +63,9 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
   cmd.add_option("--resume", f.resume_path, "go on from this checkpoint of the same run");
 }
 
-nmfuse::ProgressCallback progress_printer(int max_iter) {
+nmfuse::ProgressCallback progress_printer(int max_iter, int first_iteration) {
   const bool terminal = ::isatty(STDOUT_FILENO) != 0;
-  return [terminal, max_iter](const nmfuse::Progress& p) {
+  return [terminal, max_iter, first_iteration](const nmfuse::Progress& p) {
     if (!terminal) {
       std::cout << "iteration " << p.iteration << "  loss " << p.loss << "  " << p.seconds
                 << " s" << std::endl;
@@ -74,7 +74,9 @@ nmfuse::ProgressCallback progress_printer(int max_iter) {
     constexpr int kWidth = 30;
     const double done = double(p.iteration) / std::max(max_iter, 1);
     const int filled = int(done * kWidth);
-    const double left = p.seconds / done - p.seconds;
+    // p.seconds counts from this run's start, which a resumed run makes at first_iteration.
+    const double per_iteration = p.seconds / std::max(1, p.iteration - first_iteration);
+    const double left = per_iteration * (max_iter - p.iteration);
     std::cout << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, ' ') << "] "
               << p.iteration << "/" << max_iter << "  loss " << p.loss << "  ETA "
               << int(left + 0.5) << " s   " << (p.iteration >= max_iter ? "\n" : "")

@@ -65,8 +65,9 @@ std::map<std::string, E> names(std::initializer_list<E> values) {
 void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required);
 
 // On a terminal, one line redrawn at each check: a bar, the loss and the time left if
-// the run goes to max_iter. Elsewhere (a log, a pipe), a plain line per check.
-ProgressCallback progress_printer(int max_iter);
+// the run goes to max_iter. Elsewhere (a log, a pipe), a plain line per check. A run
+// resumed from a checkpoint starts at first_iteration.
+ProgressCallback progress_printer(int max_iter, int first_iteration);
 
 std::string join(const std::string& dir, const std::string& file);
 
@@ -96,9 +97,10 @@ const char* dtype_name() {
 template <class T, class Fit>
 nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit) {
   std::filesystem::create_directories(f.out_dir);
-  if (!f.quiet && !f.json) f.opt.on_progress = progress_printer(f.opt.max_iter);
   const nlohmann::json run = run_description(in, f);
   if (!f.resume_path.empty()) f.opt.resume = resumed(f.resume_path, run);
+  if (!f.quiet && !f.json)
+    f.opt.on_progress = progress_printer(f.opt.max_iter, f.opt.resume ? f.opt.resume->iteration : 0);
   const std::string checkpoint =
       f.checkpoint_path.empty() ? join(f.out_dir, "checkpoint.npz") : f.checkpoint_path;
   f.opt.on_checkpoint = [&](const nmfuse::Checkpoint& c) {
