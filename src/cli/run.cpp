@@ -7,6 +7,15 @@ namespace nmfuse::cli {
 volatile std::sig_atomic_t g_stop_signal = 0;
 
 namespace {
+
+// An enum's values by the names to_string gives them, for CLI11's transformer.
+template <class E>
+std::map<std::string, E> names(std::initializer_list<E> values) {
+  std::map<std::string, E> m;
+  for (E v : values) m[nmfuse::to_string(v)] = v;
+  return m;
+}
+
 // The first signal asks the run to stop after its iteration; a second one (the handler
 // is back to the default) ends the process at once.
 extern "C" void request_stop(int signal) {

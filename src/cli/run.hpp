@@ -54,13 +54,6 @@ struct CommonFlags {
   std::string resume_path;
 };
 
-template <class E>
-std::map<std::string, E> names(std::initializer_list<E> values) {
-  std::map<std::string, E> m;
-  for (E v : values) m[nmfuse::to_string(v)] = v;
-  return m;
-}
-
 // The flags every subcommand that factors takes; --out is required or has a default.
 void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required);
 
