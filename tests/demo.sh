@@ -21,7 +21,7 @@ case "$name" in
     [ -n "$error" ] && awk -v e="$error" 'BEGIN { exit !(e + 0 < 0.5) }' \
       || { echo "FAIL: relative error '$error'"; exit 1; } ;;
   text)
-    for f in topics.txt documents.csv vocabulary.txt; do [ -s "out/$f" ] || { echo "FAIL: no out/$f"; exit 1; }; done
+    for f in topics.txt documents.csv documents.png vocabulary.txt; do [ -s "out/$f" ] || { echo "FAIL: no out/$f"; exit 1; }; done
     grep -q "stardate" out/topics.txt || { echo "FAIL: no Star Trek topic"; cat out/topics.txt; exit 1; } ;;
   music)
     for f in melody.mid melody.wav spectrogram.png components/component_0.wav; do

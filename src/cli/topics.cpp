@@ -3,9 +3,36 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "io/png_image.hpp"
 #include "text/corpus.hpp"
 
 namespace nmfuse::cli {
+namespace {
+
+// Each document's topic weights (summing to 1) as a column, a band of 12 pixels a
+// topic, dark for heavy; documents in input order, so files of records show as blocks.
+io::GrayImage weights_picture(const Matrix<float>& H) {
+  constexpr int kBand = 12;
+  const int k = int(H.rows()), n = int(H.cols());
+  const int widen = std::max(1, 800 / std::max(n, 1)), step = std::max(1, (n + 1199) / 1200);
+  io::GrayImage g;
+  g.width = (n + step - 1) / step * widen;
+  g.height = k * kBand;
+  g.pixels.assign(std::size_t(g.width) * g.height, 255);
+  for (int x = 0; x < g.width; ++x) {
+    const int d = (x / widen) * step;
+    double total = 0;
+    for (int t = 0; t < k; ++t) total += H(t, d);
+    for (int t = 0; t < k; ++t) {
+      const double w = total > 0 ? H(t, d) / total : 0;
+      for (int y = 1; y < kBand - 1; ++y)
+        g.pixels[std::size_t(t * kBand + y) * g.width + x] = std::uint8_t(255 * (1 - w));
+    }
+  }
+  return g;
+}
+
+}  // namespace
 
 int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions& corpus_options,
                int top_words, CommonFlags& f, const CLI::App& given) {
@@ -54,13 +81,15 @@ int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions&
   }
   std::string vocabulary;
   for (const std::string& term : corpus.terms) vocabulary += term + "\n";
+  io::write_atomically(join(f.out_dir, "documents.png"), io::encode_png(weights_picture(r.H)));
   io::write_atomically(join(f.out_dir, "topics.txt"), topics.str());
   io::write_atomically(join(f.out_dir, "documents.csv"), table.str());
   io::write_atomically(join(f.out_dir, "vocabulary.txt"), vocabulary);
   if (!f.quiet && !f.json)
     std::cout << documents.size() << " documents, " << corpus.terms.size() << " terms\n"
               << topics.str() << "wrote " << join(f.out_dir, "topics.txt")
-              << ", documents.csv, vocabulary.txt, W.npy (terms × topics) and H.npy\n";
+              << ", documents.csv, documents.png, vocabulary.txt, W.npy (terms × topics) and "
+                 "H.npy\n";
   return kOk;
 }
 
