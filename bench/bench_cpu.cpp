@@ -11,6 +11,7 @@
 
 #include "core/gemm_plan.hpp"
 #include "cpu/blas.hpp"
+#include "bench_files.hpp"
 #include "io/atomic_file.hpp"
 #include "io/matrix_files.hpp"
 #include "nmfuse/nmfuse.hpp"
@@ -83,12 +84,6 @@ Timing time_solver(const Matrix<float>& V, const Matrix<float>& W0, const Matrix
     nmfuse::factorize(V.view(), opt, W0.view(), H0.view());
   }
   return t;
-}
-
-Matrix<float> load_float(const std::string& path) {
-  auto any = nmfuse::io::read_matrix(path);
-  if (auto* f = std::get_if<Matrix<float>>(&any)) return std::move(*f);
-  throw nmfuse::InvalidArgument(path + ": the benchmark reads float32 .npy files");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "bench_files.hpp"
 #include "io/atomic_file.hpp"
 #include "io/matrix_files.hpp"
 #include "io/sparse_files.hpp"
@@ -78,12 +79,6 @@ Timing time_solver(const Csr& V, const Matrix<float>& W0, const Matrix<float>& H
   nmfuse::factorize(V.view(), opt, W0.view(), H0.view());
   t.peak_bytes = status_bytes("VmHWM:") - before;
   return t;
-}
-
-Matrix<float> load_float(const std::string& path) {
-  auto any = nmfuse::io::read_matrix(path);
-  if (auto* f = std::get_if<Matrix<float>>(&any)) return std::move(*f);
-  throw nmfuse::InvalidArgument(path + ": the benchmark reads float32 .npy files");
 }
 
 }  // namespace
