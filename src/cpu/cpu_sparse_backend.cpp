@@ -12,6 +12,8 @@
 #include <cmath>
 #include <vector>
 
+#include <omp.h>
+
 #include "core/csr_transpose.hpp"
 #include "cpu_backends.hpp"
 #include "cpu_factors.hpp"
@@ -21,6 +23,9 @@ namespace nmfuse::cpu {
 namespace {
 
 using core::partner;
+
+// scatter_h's fixed number of chunks (and so of accumulators, and of threads it uses).
+constexpr int kScatterChunks = 8;
 
 // Working memory of one dense block of W·Htᵀ (general β on zeros only).
 constexpr index_t kDenseBlockEntries = index_t(1) << 22;
@@ -41,8 +46,10 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
  public:
   CpuSparseBackend(CsrView<T, I> V, int k)
-      : Base(V.rows, V.cols, k), V_(V), Vt_(core::transposed(V)), nnz_(V.nnz()),
-        zeros_absent_(V.absent == Absent::Zero) {}
+      : Base(V.rows, V.cols, k), V_(V), nnz_(V.nnz()), zeros_absent_(V.absent == Absent::Zero),
+        scatter_(scatter_pays(V, k)) {
+    if (!scatter_) Vt_ = core::transposed(V);
+  }
 
   double product_entries() const override { return double(nnz_); }
 
@@ -54,6 +61,14 @@ class CpuSparseBackend final : public CpuFactors<T> {
   }
 
   void multiply_host(Side s, const T* X, int width, T* out) override {
+    if (s == Side::H && scatter_) {  // Vᵀ·X from V's rows, for the start only
+      const index_t m = this->rows(), n = this->cols();
+      std::fill(out, out + size(n, width), T(0));
+      for (index_t i = 0; i < m; ++i)
+        for (index_t e = V_.row_ptr[i]; e < V_.row_ptr[i + 1]; ++e)
+          for (int c = 0; c < width; ++c) out[V_.col_idx[e] + c * n] += V_.values[e] * X[i + c * m];
+      return;
+    }
     const CsrRows<T, I> A = rows_of(s);
     const index_t r = this->factor_rows(s), other = this->factor_rows(partner(s));
 #pragma omp parallel for schedule(dynamic, 64)
@@ -67,6 +82,8 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
   // P_s row i = Σ v·y over the stored entries of row i.
   void product(Side s) override {
+    if (s == Side::H && scatter_)
+      return scatter_h([](auto& row, T v, const T*, T* p) { row.add(p, v, row.x); });
     for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
       for (index_t e = begin; e < end; ++e) row.add(row.p, row.val[e], row.partner(e));
     });
@@ -74,6 +91,10 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
   // SDDMM and SpMM fused: the ratio v / wh at each stored entry, then P_s row i = Σ ratio·y.
   void kl_product(Side s) override {
+    if (s == Side::H && scatter_)
+      return scatter_h([](auto& row, T v, const T* h, T* p) {
+        row.add(p, kernels::kl_ratio(v, row.dot(row.x, h)), row.x);
+      });
     for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
       for (index_t e = begin; e < end; ++e) {
         const T* y = row.partner(e);
@@ -89,15 +110,21 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
   void beta_products(Side s, T beta) override {
     const bool stored_denominator = !zeros_absent_;
-    for_each_row(s, stored_denominator ? Sums::PD : Sums::P,
-                 [&](index_t, index_t begin, index_t end, auto& row) {
-      for (index_t e = begin; e < end; ++e) {
-        const T* y = row.partner(e);
-        const T wh = row.dot(row.x, y);
-        row.add(row.p, kernels::beta_numerator(row.val[e], wh, beta), y);
-        if (stored_denominator) row.add(row.d, kernels::beta_denominator(wh, beta), y);
-      }
-    });
+    if (s == Side::H && scatter_)  // zeros absent: the denominators come from dense blocks
+      scatter_h([beta](auto& row, T v, const T* h, T* p) {
+        row.add(p, kernels::beta_numerator(v, row.dot(row.x, h), beta), row.x);
+      });
+    else
+      for_each_row(s, stored_denominator ? Sums::PD : Sums::P,
+                   [&](index_t, index_t begin, index_t end, auto& row) {
+                     for (index_t e = begin; e < end; ++e) {
+                       const T* y = row.partner(e);
+                       const T wh = row.dot(row.x, y);
+                       row.add(row.p, kernels::beta_numerator(row.val[e], wh, beta), y);
+                       if (stored_denominator)
+                         row.add(row.d, kernels::beta_denominator(wh, beta), y);
+                     }
+                   });
     if (stored_denominator) return;
     // Zeros have a denominator too: D_s = (W·Htᵀ)^(β−1)·partner over every entry.
     T* D = denominator_product(s).data();
@@ -252,6 +279,57 @@ class CpuSparseBackend final : public CpuFactors<T> {
     });
   }
 
+  // Side H from V's rows instead of Vᵀ's: chunk c of V's rows adds, for each stored
+  // entry (i, j), entry(row, v, Ht row j, P row j) into its own n×width accumulator P
+  // (row.x is W's row i); the accumulators are then added in chunk order into P_H.
+  // W's rows are read in order and only Ht and the accumulators are touched at random,
+  // where gathering W's rows through Vᵀ waits on the cache once W outgrows it. A fixed
+  // number of chunks keeps the sums independent of the thread count.
+  template <class Entry>
+  void scatter_h(Entry entry) {
+    kernels::dispatch_rank(k(), [&](auto fast_width) {
+      constexpr int K = decltype(fast_width)::value;
+      const int k = this->k(), width = K > 0 ? K : k;
+      const index_t m = this->rows(), n = this->cols();
+      const T* Ht_rows = partner_rows(Side::W, width);
+      const T* W = factor(Side::W).data();
+      const std::size_t block = size(n, width);
+      accumulators_.assign(kScatterChunks * block, T(0));
+#pragma omp parallel for schedule(dynamic, 1)
+      for (int c = 0; c < kScatterChunks; ++c) {
+        std::vector<T> w(width, T(0));
+        const Row<K> row{k, V_.col_idx, V_.values, Ht_rows, w.data(), nullptr, nullptr, nullptr};
+        T* P = accumulators_.data() + c * block;
+        for (index_t i = m * c / kScatterChunks; i < m * (c + 1) / kScatterChunks; ++i) {
+          for (int t = 0; t < k; ++t) w[t] = W[i + t * m];
+          for (index_t e = V_.row_ptr[i]; e < V_.row_ptr[i + 1]; ++e) {
+            const index_t j = V_.col_idx[e];
+            entry(row, V_.values[e], row.partner(e), P + j * width);
+          }
+        }
+      }
+      T* PH = big_product(Side::H).data();
+#pragma omp parallel for schedule(static)
+      for (index_t j = 0; j < n; ++j)
+        for (int t = 0; t < k; ++t) {
+          T sum = 0;
+          for (int c = 0; c < kScatterChunks; ++c) sum += accumulators_[c * block + j * width + t];
+          PH[j + t * n] = sum;
+        }
+    });
+  }
+
+  // Whether side H goes by V's rows (scatter_h) and Vᵀ is never built: where absent
+  // entries are zeros (unknown ones need Vᵀ's rows for HALS's own Grams), the threads
+  // fit the chunks, and the accumulators take no more memory than Vᵀ would.
+  static bool scatter_pays(const CsrView<T, I>& V, int k) {
+    const int width =
+        kernels::dispatch_rank(k, [k](auto w) { return decltype(w)::value > 0 ? int(decltype(w)::value) : k; });
+    const double accumulators = double(kScatterChunks) * double(V.cols) * width * sizeof(T);
+    return V.absent == Absent::Zero && omp_get_max_threads() <= kScatterChunks &&
+           accumulators <= double(V.nnz()) * (sizeof(T) + sizeof(I));
+  }
+
   // Σ f(v, wh) over the stored entries of V, in double.
   template <class F>
   double sum_stored(F f) {
@@ -301,9 +379,11 @@ class CpuSparseBackend final : public CpuFactors<T> {
   }
 
   CsrView<T, I> V_;
-  CsrMatrix<T, I> Vt_;
   index_t nnz_;
   bool zeros_absent_;
+  bool scatter_;         // side H by V's rows (scatter_h), or by Vᵀ's
+  CsrMatrix<T, I> Vt_;   // built only where side H goes by its rows
+  std::vector<T> accumulators_;  // scatter_h's, kScatterChunks × n × width
   std::vector<T> partner_rows_, dense_block_;  // scratch
 };
 
