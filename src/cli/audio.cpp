@@ -117,17 +117,13 @@ int run_audio(const std::string& path, CommonFlags& f, const CLI::App& given) {
 // Writes the melody as MIDI, renders it with FluidSynth, factors it at rank 4 and says
 // which template is which note.
 int demo_music(CommonFlags& f, const CLI::App& given) {
-  const char* kSoundFont = audio::kSoundFont;
-  if (!std::filesystem::exists(kSoundFont))
-    throw InvalidArgument(std::string("the music demo renders its melody with ") + kSoundFont +
-                          " from Debian's package fluid-soundfont-gm, which is not installed: "
-                          "sudo apt install fluid-soundfont-gm");
+  const std::string sound_font = shipped(audio::kSoundFont, "fluid-soundfont-gm", "music");
   if (f.opt.rank == 0) f.opt.rank = 4;
   if (!given.count("--max-iter")) f.opt.max_iter = 500;
   std::filesystem::create_directories(f.out_dir);
   const std::string midi = audio::midi_file(audio::demo_melody(), audio::kFlute);
   io::write_atomically(join(f.out_dir, "melody.mid"), midi);
-  const audio::Sound sound = audio::render_midi(midi, kSoundFont, 22050);
+  const audio::Sound sound = audio::render_midi(midi, sound_font, 22050);
   audio::write_wav(join(f.out_dir, "melody.wav"), sound);
   return run_audio(sound, "melody.mid rendered by FluidSynth", f, given);
 }

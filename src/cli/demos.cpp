@@ -14,13 +14,6 @@ constexpr const char* kFashionImages = "/usr/share/datasets/fashion-mnist/t10k-i
 // Where Debian's fortunes puts its categories, a file of %-separated records each.
 constexpr const char* kFortunes = "/usr/share/games/fortunes";
 
-// The path of a file a Debian package ships, or an error saying which package to install.
-std::string shipped(const std::string& path, const std::string& package, const std::string& demo) {
-  if (std::filesystem::exists(path)) return path;
-  throw InvalidArgument("the " + demo + " demo reads " + path + " from Debian's package " +
-                        package + ", which is not installed: sudo apt install " + package);
-}
-
 int demo_swimmer(CommonFlags& f, const CLI::App& given) {
   using namespace datasets;
   // Plain HALS from NNDSVD: more sweeps per product merge limbs here.

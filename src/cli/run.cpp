@@ -94,6 +94,12 @@ nmfuse::ProgressCallback progress_printer(int max_iter, int first_iteration) {
   };
 }
 
+std::string shipped(const std::string& path, const std::string& package, const std::string& demo) {
+  if (std::filesystem::exists(path)) return path;
+  throw InvalidArgument("the " + demo + " demo reads " + path + " from Debian's package " +
+                        package + ", which is not installed: sudo apt install " + package);
+}
+
 std::string join(const std::string& dir, const std::string& file) {
   return (std::filesystem::path(dir) / file).string();
 }

@@ -64,6 +64,10 @@ ProgressCallback progress_printer(int max_iter, int first_iteration);
 
 std::string join(const std::string& dir, const std::string& file);
 
+// The path of a file a Debian package ships for a demo, or an error saying which
+// package to install.
+std::string shipped(const std::string& path, const std::string& package, const std::string& demo);
+
 // What the summary says of the input.
 struct InputInfo {
   std::string name;

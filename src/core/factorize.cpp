@@ -132,12 +132,13 @@ DeviceChoice choose_device_for(const Data& V, Device requested) {
   return {Device::Cpu, "V has entries outside float's range, which the GPU computes in"};
 }
 
+// A backend's factor, or (`previous`) the iterate its extrapolation remembers.
 template <class T>
-Matrix<T> factor_matrix(core::Backend<T>& b, core::Side s) {
+Matrix<T> factor_matrix(core::Backend<T>& b, core::Side s, bool previous = false) {
   // W is m×k column-major; Ht (n×k column-major) is H (k×n) row-major.
   Matrix<T> X = s == core::Side::W ? Matrix<T>(b.rows(), b.rank(), Layout::ColMajor)
                                    : Matrix<T>(b.rank(), b.cols(), Layout::RowMajor);
-  b.get_factor(s, X.data());
+  previous ? b.get_previous(s, X.data()) : b.get_factor(s, X.data());
   return X;
 }
 
@@ -161,19 +162,6 @@ std::vector<std::uint8_t> packed_mask(const MaskView& observed, index_t m, index
       packed[std::size_t(r + c * A.rows)] =
           (layout == Layout::RowMajor ? observed(c, r) : observed(r, c)) != 0;
   return packed;
-}
-
-// A backend's factor (or, `previous`, the iterate extrapolation remembers) in double:
-// W m×k column-major, H k×n row-major (Ht's memory).
-template <class T>
-Matrix<double> factor_in_double(core::Backend<T>& b, core::Side s, bool previous = false) {
-  const bool w = s == core::Side::W;
-  std::vector<T> values(std::size_t(b.factor_rows(s)) * b.rank());
-  previous ? b.get_previous(s, values.data()) : b.get_factor(s, values.data());
-  Matrix<double> X = w ? Matrix<double>(b.rows(), b.rank(), Layout::ColMajor)
-                       : Matrix<double>(b.rank(), b.cols(), Layout::RowMajor);
-  std::copy(values.begin(), values.end(), X.data());
-  return X;
 }
 
 // Puts a checkpoint's factors (and previous iterates) into the backend and returns the
@@ -244,11 +232,11 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
     settings.on_checkpoint = [&](const core::SolverState& state) {
       Checkpoint c;
       static_cast<LoopState&>(c) = state;
-      c.W = factor_in_double(b, core::Side::W);
-      c.H = factor_in_double(b, core::Side::H);
+      c.W = convert<double>(factor_matrix(b, core::Side::W));
+      c.H = convert<double>(factor_matrix(b, core::Side::H));
       if (settings.extrapolate) {
-        c.previous_W = factor_in_double(b, core::Side::W, true);
-        c.previous_H = factor_in_double(b, core::Side::H, true);
+        c.previous_W = convert<double>(factor_matrix(b, core::Side::W, true));
+        c.previous_H = convert<double>(factor_matrix(b, core::Side::H, true));
       }
       opt.on_checkpoint(c);
     };

@@ -7,6 +7,7 @@
 #include "atomic_file.hpp"
 #include "matrix_files.hpp"
 #include "nmfuse/errors.hpp"
+#include "reading.hpp"
 #include "zip_archive.hpp"
 
 namespace nmfuse::io {
@@ -14,10 +15,6 @@ namespace {
 
 // The loop's scalars, in this order, as state.npy.
 constexpr int kScalars = 6;
-
-[[noreturn]] void bad(const std::string& name, const std::string& why) {
-  throw InvalidArgument(name + ": " + why);
-}
 
 Matrix<double> matrix(const ZipReader& zip, const std::string& member, const std::string& name) {
   AnyMatrix any = parse_npy(zip.read(member), name + ":" + member);

@@ -12,6 +12,7 @@
 #include "atomic_file.hpp"
 #include "matrix_files.hpp"
 #include "nmfuse/errors.hpp"
+#include "reading.hpp"
 
 namespace nmfuse::io {
 namespace {
@@ -19,20 +20,6 @@ namespace {
 // No image (or stack) larger than this many pixels is believed.
 constexpr index_t kMaxPixels = index_t(1) << 30;
 constexpr std::size_t kMaxUnpacked = std::size_t(1) << 32;
-
-[[noreturn]] void bad(const std::string& name, const std::string& why) {
-  throw InvalidArgument(name + ": " + why);
-}
-
-bool ends_with(const std::string& s, const char* tail) {
-  const std::size_t n = std::strlen(tail);
-  return s.size() >= n && s.compare(s.size() - n, n, tail) == 0;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
-}
 
 ImageStack stack_of(int height, int width, index_t count, const std::string& name) {
   if (height < 1 || width < 1 || count < 1) bad(name, "holds no image");
@@ -84,7 +71,7 @@ class PgmHeader {
 
 ImageStack image_file(const std::string& path) {
   const std::string bytes = read_file(path);
-  if (ends_with(lower(path), ".pgm")) return parse_pgm(bytes, path);
+  if (has_extension(path, ".pgm")) return parse_pgm(bytes, path);
   const GrayImage g = decode_png(bytes, path);
   ImageStack s = stack_of(g.height, g.width, 1, path);
   for (std::size_t p = 0; p < g.pixels.size(); ++p) s.pixels.data()[p] = g.pixels[p] / 255.0f;
@@ -273,9 +260,8 @@ ImageStack parse_idx(const std::string& raw, const std::string& name, index_t li
 
 ImageStack read_images(const std::string& path, index_t limit) {
   if (std::filesystem::is_directory(path)) return read_folder(path, limit);
-  const std::string l = lower(path);
-  if (ends_with(l, ".npy")) return read_npy_stack(path, limit);
-  if (ends_with(l, ".png") || ends_with(l, ".pgm")) return image_file(path);
+  if (has_extension(path, ".npy")) return read_npy_stack(path, limit);
+  if (has_extension(path, ".png") || has_extension(path, ".pgm")) return image_file(path);
   return parse_idx(read_file(path), path, limit);
 }
 

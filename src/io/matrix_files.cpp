@@ -11,13 +11,10 @@
 
 #include "atomic_file.hpp"
 #include "nmfuse/errors.hpp"
+#include "reading.hpp"
 
 namespace nmfuse::io {
 namespace {
-
-[[noreturn]] void bad(const std::string& name, const std::string& why) {
-  throw InvalidArgument(name + ": " + why);
-}
 
 constexpr char kNpyMagic[] = "\x93NUMPY";
 
@@ -210,12 +207,8 @@ Matrix<std::uint8_t> read_mask(const std::string& path) {
 }
 
 AnyMatrix read_matrix(const std::string& path) {
-  auto ends_with = [&](const char* ext) {
-    const std::size_t n = std::strlen(ext);
-    return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
-  };
-  if (ends_with(".npy")) return parse_npy(read_file(path), path);
-  if (ends_with(".csv")) return parse_csv(read_file(path), path);
+  if (has_extension(path, ".npy")) return parse_npy(read_file(path), path);
+  if (has_extension(path, ".csv")) return parse_csv(read_file(path), path);
   bad(path, "unknown file type (expected .npy or .csv)");
 }
 

@@ -14,14 +14,11 @@
 #include "atomic_file.hpp"
 #include "matrix_files.hpp"
 #include "nmfuse/errors.hpp"
+#include "reading.hpp"
 #include "zip_archive.hpp"
 
 namespace nmfuse::io {
 namespace {
-
-[[noreturn]] void bad(const std::string& name, const std::string& why) {
-  throw InvalidArgument(name + ": " + why);
-}
 
 // Each row's entries sorted by column, duplicates summed (scipy and Matrix Market may
 // hold either; the library takes neither).
@@ -107,11 +104,6 @@ class Lines {
   const std::string& text_;
   std::size_t pos_ = 0, number_ = 0;
 };
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
-}
 
 // The whitespace-separated fields of a line, as integers (exact) or finite doubles.
 struct Fields {
@@ -326,18 +318,12 @@ SparseMatrix parse_npz(const std::string& bytes, const std::string& name) {
 }
 
 bool is_sparse_file(const std::string& path) {
-  auto ends_with = [&](const char* ext) {
-    const std::size_t n = std::strlen(ext);
-    return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
-  };
-  return ends_with(".mtx") || ends_with(".npz");
+  return has_extension(path, ".mtx") || has_extension(path, ".npz");
 }
 
 SparseMatrix read_sparse(const std::string& path) {
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".mtx") == 0)
-    return parse_matrix_market(read_file(path), path);
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npz") == 0)
-    return parse_npz(read_file(path), path);
+  if (has_extension(path, ".mtx")) return parse_matrix_market(read_file(path), path);
+  if (has_extension(path, ".npz")) return parse_npz(read_file(path), path);
   bad(path, "unknown sparse file type (expected .mtx or .npz)");
 }
 

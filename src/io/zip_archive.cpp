@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "nmfuse/errors.hpp"
+#include "reading.hpp"
 
 namespace nmfuse::io {
 namespace {
@@ -12,10 +13,6 @@ namespace {
 // Deflate packs at most ~1032 bytes into one: a member that unpacks to more than that
 // (plus a little) is a bomb, not data.
 constexpr std::size_t kMaxRatio = 1032, kSlack = std::size_t(1) << 20;
-
-[[noreturn]] void bad(const std::string& name, const std::string& why) {
-  throw InvalidArgument(name + ": " + why);
-}
 
 }  // namespace
 
