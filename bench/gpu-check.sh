@@ -32,7 +32,7 @@ if [ "${1:-}" = sanitize ]; then  # reuses build-gpu from a check in the same le
   export LD_LIBRARY_PATH="$PWD/.gpu-prefix/usr/lib/x86_64-linux-gnu/openblas-openmp:$PWD/.gpu-prefix/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
   export PATH="$PATH:/usr/local/cuda/bin"
   for tool in memcheck racecheck; do
-    compute-sanitizer --tool "$tool" --error-exitcode 9 build-gpu/tests/nmfuse_tests \
+    compute-sanitizer --tool "$tool" --error-exitcode 9 build-gpu/tests/nmfuse_gpu_tests \
       --gtest_filter='Gpu.*:Solvers/GpuMatchesCpu.*' 2>&1 | tail -40 | tee "$out/sanitize-$tool.log"
   done
   exit
@@ -62,9 +62,9 @@ export PATH="$PATH:/usr/local/cuda/bin"
 
 build=build-gpu
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DNMFUSE_CUDA="$($dry_run && echo AUTO || echo ON)" -DNMFUSE_PTXAS_VERBOSE=ON || exit 1
+  -DNMFUSE_CUDA="$($dry_run && echo AUTO || echo ON)" -DNMFUSE_EMULATED_GPU=OFF || exit 1
 cmake --build "$build" -j "$(nproc)" > "$out/gpu-build.log" 2>&1 || { tail -50 "$out/gpu-build.log"; exit 1; }
-grep -A1 "Compiling entry function.*_fast" "$out/gpu-build.log" | grep -E "spill|Compiling" | head -40
+tests/check_ptxas.sh "$build" | tail -40
 
 echo "== tests"
 ctest --test-dir "$build" --output-on-failure --timeout 300

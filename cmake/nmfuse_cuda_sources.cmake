@@ -1,9 +1,23 @@
-# The CUDA backend: host side in src/cuda/, custom kernels in kernels/.
-target_sources(nmfuse PRIVATE src/cuda/cuda_dense_backend.cu src/cuda/cuda_sparse_backend.cu
+# The CUDA backend as a module: libnmfuse_cuda.so (host side in src/cuda/, custom kernels
+# in kernels/), opened by libnmfuse with dlopen on the first GPU request or probe
+# (src/cuda/module_loader.cpp), so that libnmfuse and the command never link CUDA.
+set(NMFUSE_CUDA_SOURCES src/cuda/cuda_dense_backend.cu src/cuda/cuda_sparse_backend.cu
   kernels/update_kernels.cu kernels/sparse_kernels.cu)
-target_link_libraries(nmfuse PRIVATE CUDA::cudart CUDA::cublas CUDA::cusparse)
-set_target_properties(nmfuse PROPERTIES CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON)
-# -Xptxas -v prints each kernel's registers and spills (bench/RESULTS.md records them).
-option(NMFUSE_PTXAS_VERBOSE "Print register use of the CUDA kernels" OFF)
-target_compile_options(nmfuse PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr
-  $<$<BOOL:${NMFUSE_PTXAS_VERBOSE}>:-Xptxas=-v>>)
+target_sources(nmfuse PRIVATE src/cuda/module_loader.cpp)
+target_link_libraries(nmfuse PRIVATE ${CMAKE_DL_LIBS})
+
+add_library(nmfuse_cuda MODULE ${NMFUSE_CUDA_SOURCES} src/cuda/module_entry.cpp)
+target_include_directories(nmfuse_cuda PRIVATE include src kernels)
+target_link_libraries(nmfuse_cuda PRIVATE CUDA::cudart CUDA::cublas CUDA::cusparse)
+# Only the entry point is exported: the module's names never meet libnmfuse's.
+set_target_properties(nmfuse_cuda PROPERTIES CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON
+  CXX_VISIBILITY_PRESET hidden CUDA_VISIBILITY_PRESET hidden
+  LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
+target_link_options(nmfuse_cuda PRIVATE -Wl,--no-undefined)
+# ptxas -v reports each kernel's registers, spills and shared memory; the launcher keeps
+# that in a log beside each object, which tests/check_ptxas.sh checks.
+target_compile_options(nmfuse_cuda PRIVATE
+  $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xptxas=-v>)
+set_target_properties(nmfuse_cuda PROPERTIES
+  CUDA_COMPILER_LAUNCHER ${PROJECT_SOURCE_DIR}/cmake/ptxas_log.sh)
+install(TARGETS nmfuse_cuda LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

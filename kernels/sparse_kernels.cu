@@ -70,9 +70,8 @@ void hals_csr(float* X, std::int64_t rows, const float* Y, std::int64_t other, i
               const I* row_ptr, const I* col_idx, const float* values, Penalty<float> pen,
               int max_sweeps, float inner_tol, cudaStream_t stream) {
   if (rows == 0) return;
-  hals_csr_kernel<I><<<unsigned(rows), kBlockThreads, 0, stream>>>(
-      X, rows, Y, other, k, CsrEntries<I>{row_ptr, col_idx, values}, pen, max_sweeps, inner_tol);
-  NMFUSE_CHECK_LAUNCH();
+  launch_kernel(unsigned(rows), kBlockThreads, 0, stream, hals_csr_kernel<I>, X, rows, Y, other,
+                k, CsrEntries<I>{row_ptr, col_idx, values}, pen, max_sweeps, inner_tol);
 }
 
 template void hals_csr(float*, std::int64_t, const float*, std::int64_t, int, const std::int32_t*,

@@ -251,10 +251,9 @@ void hals_masked(float* X, std::int64_t rows, const float* Y, std::int64_t other
                  const std::uint8_t* observed, bool x_is_left, Penalty<float> pen,
                  int max_sweeps, float inner_tol, cudaStream_t stream) {
   if (rows == 0) return;
-  hals_masked_kernel<<<unsigned(rows), kBlockThreads, 0, stream>>>(
-      X, rows, Y, MaskedEntries{A, ld, a_rows, other, observed, x_is_left}, k, pen, max_sweeps,
-      inner_tol);
-  NMFUSE_CHECK_LAUNCH();
+  launch_kernel(unsigned(rows), kBlockThreads, 0, stream, hals_masked_kernel, X, rows, Y,
+                MaskedEntries{A, ld, a_rows, other, observed, x_is_left}, k, pen, max_sweeps,
+                inner_tol);
 }
 
 // The pow() calls cost more than strided reads: one path for every k.
@@ -275,8 +274,7 @@ void extrapolate(float* X, float* previous, std::int64_t count, float beta, cuda
 
 void column_sums(const float* X, std::int64_t rows, int k, float* c, cudaStream_t stream) {
   if (k == 0) return;
-  column_sums_kernel<<<k, kBlockThreads, 0, stream>>>(X, rows, c);
-  NMFUSE_CHECK_LAUNCH();
+  launch_kernel(unsigned(k), kBlockThreads, 0, stream, column_sums_kernel, X, rows, c);
 }
 
 }  // namespace nmfuse::kernels

@@ -1,22 +1,74 @@
 // The CUDA backend against the CPU backend from identical starts: one iteration at a
 // time, then whole runs; every solver, loss, init and regularization; ranks on the
 // register fast path (8, 32, 64 wide) and past it; sizes that are not multiples of the
-// block of 128 threads. Float on both sides, TF32 off. Skips where no GPU is usable.
-#include <cuda_runtime.h>
+// block of 128 threads. Float on both sides, TF32 off.
+//
+// They run against the real CUDA module where it sees a usable GPU and against the
+// emulated GPU (tests/cuda_emulator/) elsewhere: never skipped.
+#include <cuda_runtime_api.h>
+#include <dlfcn.h>
 #include <gmock/gmock.h>
 
+#include <cstdlib>
+#include <iostream>
+
+#include "cuda/module_api.hpp"
 #include "helpers.hpp"
 
 namespace {
 
 using namespace testing_nmf;
 
-// GTEST_SKIP returns from the function it stands in: the test body itself.
-#define REQUIRE_GPU()                                                         \
-  do {                                                                        \
-    const nmfuse::BuildInfo info = nmfuse::build_info();                      \
-    if (info.usable_gpus == 0) GTEST_SKIP() << "no usable GPU: " << info.gpu_status; \
+// The test harness's choice, before anything loads a CUDA module: a GPU where there is
+// one, the emulated GPU elsewhere (src/cuda/module_loader.cpp). An explicit setting wins.
+const bool module_chosen = setenv("NMFUSE_CUDA_MODULE", "gpu-or-emulated", 0) == 0;
+
+// Every GPU test needs a GPU, real or emulated: where neither loads, it fails.
+#define REQUIRE_GPU()                                                          \
+  do {                                                                         \
+    const nmfuse::BuildInfo info = nmfuse::build_info();                       \
+    ASSERT_GT(info.usable_gpus, 0) << "no usable GPU: " << info.gpu_status;    \
   } while (0)
+
+// The CUDA runtime of the module the tests run against, for data a test puts on the GPU
+// itself: the real runtime, or the emulator's.
+struct GpuRuntime {
+  decltype(&cudaMalloc) malloc;
+  decltype(&cudaFree) free;
+  decltype(&cudaMemcpy) memcpy;
+  decltype(&cudaStreamCreate) stream_create;
+  decltype(&cudaStreamDestroy) stream_destroy;
+};
+
+const GpuRuntime& gpu() {
+  static const GpuRuntime r = [] {
+    static_cast<void>(nmfuse::build_info());  // loads the module
+    void* module = nmfuse::cuda::module_handle();
+    if (!module) throw std::runtime_error("no CUDA module is loaded");
+    auto find = [&](auto& f, const char* name) {
+      f = reinterpret_cast<std::remove_reference_t<decltype(f)>>(dlsym(module, name));
+      if (!f) throw std::runtime_error(std::string("the CUDA module has no ") + name);
+    };
+    GpuRuntime g{};
+    find(g.malloc, "cudaMalloc");
+    find(g.free, "cudaFree");
+    find(g.memcpy, "cudaMemcpy");
+    find(g.stream_create, "cudaStreamCreate");
+    find(g.stream_destroy, "cudaStreamDestroy");
+    return g;
+  }();
+  return r;
+}
+
+// Says once, in the test output, which GPU the tests run on.
+class SayWhichGpu : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    static_cast<void>(module_chosen);
+    std::cout << "GPU tests run on: " << nmfuse::build_info().gpu_status << std::endl;
+  }
+};
+const auto* const say_which_gpu = ::testing::AddGlobalTestEnvironment(new SayWhichGpu);
 
 nmfuse::Options on(nmfuse::Device device, nmfuse::Options opt) {
   opt.device = device;
@@ -58,14 +110,30 @@ TEST_P(GpuMatchesCpu, StepByStepThenWholeRuns) {
   opt.alpha_W = c.alpha;
   opt.l1_ratio = 0.4;
   opt.tol = 0;
+  // The factors are compared after one HALS sweep per half-step: repeated coordinate
+  // sweeps over an ill-conditioned Gram amplify rounding far past it (at k = 64 and 3
+  // sweeps the CPU's own float factors differ from its double ones by 0.4%). Even so,
+  // past k ≈ 64 the conditioning adds to the rounding the comment above derives, so the
+  // GPU's float factors are held against the CPU's double ones within 1e-4 plus three
+  // times what this problem makes of the CPU's own float rounding. The loss, which
+  // those directions hardly move, is compared at the default sweeps.
+  nmfuse::Options one_sweep = opt;
+  one_sweep.hals_inner_max = 1;
+  const Matrix<double> Vd = cast<double>(V), W0d = cast<double>(W0), H0d = cast<double>(H0);
   for (int it = 1; it <= 3; ++it) {
-    opt.max_iter = it;
-    const auto cpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cpu, opt), W0.view(), H0.view());
-    const auto gpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, opt), W0.view(), H0.view());
+    one_sweep.max_iter = opt.max_iter = it;
+    const auto cpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cpu, one_sweep), W0.view(), H0.view());
+    const auto ref = nmfuse::factorize(Vd.view(), on(nmfuse::Device::Cpu, one_sweep), W0d.view(), H0d.view());
+    const auto gpu = nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, one_sweep), W0.view(), H0.view());
     ASSERT_EQ(gpu.device, nmfuse::Device::Cuda);
-    EXPECT_LT(relative_difference(gpu.W, cpu.W), 1e-4 * it) << "W after iteration " << it;
-    EXPECT_LT(relative_difference(gpu.H, cpu.H), 1e-4 * it) << "H after iteration " << it;
-    EXPECT_NEAR(gpu.loss_history.back(), cpu.loss_history.back(), 1e-4 * cpu.loss_history.back());
+    EXPECT_LT(relative_difference(gpu.W, ref.W), 1e-4 * it + 3 * relative_difference(cpu.W, ref.W))
+        << "W after iteration " << it;
+    EXPECT_LT(relative_difference(gpu.H, ref.H), 1e-4 * it + 3 * relative_difference(cpu.H, ref.H))
+        << "H after iteration " << it;
+    const auto cpu_loss = nmfuse::factorize(V.view(), on(nmfuse::Device::Cpu, opt), W0.view(), H0.view());
+    const auto gpu_loss = nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, opt), W0.view(), H0.view());
+    EXPECT_NEAR(gpu_loss.loss_history.back(), cpu_loss.loss_history.back(),
+                1e-4 * cpu_loss.loss_history.back());
   }
   // Whole runs without extrapolation: its step follows the sign of each change of the
   // loss, which near convergence is rounding, so two backends may part ways there.
@@ -192,10 +260,10 @@ TEST(Gpu, DeviceResidentInputAndOutput) {
   REQUIRE_GPU();
   const Matrix<float> V = random_matrix<float>(200, 150, 27);
   float* dV = nullptr;
-  ASSERT_EQ(cudaMalloc(&dV, V.size() * sizeof(float)), cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(dV, V.data(), V.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(gpu().malloc(reinterpret_cast<void**>(&dV), V.size() * sizeof(float)), cudaSuccess);
+  ASSERT_EQ(gpu().memcpy(dV, V.data(), V.size() * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
   cudaStream_t stream;
-  ASSERT_EQ(cudaStreamCreate(&stream), cudaSuccess);
+  ASSERT_EQ(gpu().stream_create(&stream), cudaSuccess);
   nmfuse::Options opt;
   opt.rank = 5;
   opt.max_iter = 40;
@@ -205,22 +273,22 @@ TEST(Gpu, DeviceResidentInputAndOutput) {
   const auto host = nmfuse::factorize(V.view(), on(nmfuse::Device::Cuda, opt));
   Matrix<float> W(200, 5, Layout::ColMajor);
   ASSERT_EQ(d.W.rows(), 200);
-  ASSERT_EQ(cudaMemcpy(W.data(), d.W.data(), W.size() * sizeof(float), cudaMemcpyDeviceToHost),
+  ASSERT_EQ(gpu().memcpy(W.data(), d.W.data(), W.size() * sizeof(float), cudaMemcpyDeviceToHost),
             cudaSuccess);
   EXPECT_LT(relative_difference(W, host.W), 1e-5);
   EXPECT_EQ(d.loss_history.size(), host.loss_history.size());
 
   // A negative entry on the device is named like one on the host.
   const float bad = -2.0f;
-  ASSERT_EQ(cudaMemcpy(dV + 3 * 150 + 7, &bad, sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(gpu().memcpy(dV + 3 * 150 + 7, &bad, sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
   try {
     nmfuse::factorize(nmfuse::DeviceView(dV, 200, 150, Layout::RowMajor), opt, stream);
     ADD_FAILURE() << "no exception";
   } catch (const nmfuse::InvalidArgument& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("negative entry at (3, 7): -2"));
   }
-  cudaStreamDestroy(stream);
-  cudaFree(dV);
+  gpu().stream_destroy(stream);
+  gpu().free(dV);
 }
 
 TEST(Gpu, TooLargeProblemSaysHowMuchItNeeds) {
@@ -228,7 +296,7 @@ TEST(Gpu, TooLargeProblemSaysHowMuchItNeeds) {
   // The check reads the free memory before anything reads V, so a tiny buffer can
   // stand for a 2⁵¹-entry matrix.
   float* tiny = nullptr;
-  ASSERT_EQ(cudaMalloc(&tiny, sizeof(float)), cudaSuccess);
+  ASSERT_EQ(gpu().malloc(reinterpret_cast<void**>(&tiny), sizeof(float)), cudaSuccess);
   nmfuse::Options opt;
   opt.rank = 64;
   try {
@@ -241,7 +309,7 @@ TEST(Gpu, TooLargeProblemSaysHowMuchItNeeds) {
   } catch (const std::exception& e) {
     ADD_FAILURE() << "wrong exception: " << e.what();
   }
-  cudaFree(tiny);
+  gpu().free(tiny);
 }
 
 // A host pointer passed as GPU data is refused before any kernel touches it.

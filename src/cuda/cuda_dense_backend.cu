@@ -250,8 +250,6 @@ class CudaDenseBackend final : public CudaFactors {
 
 }  // namespace
 
-bool compiled() { return true; }
-
 GpuStatus probe() {
   int count = 0;
   const cudaError_t err = cudaGetDeviceCount(&count);

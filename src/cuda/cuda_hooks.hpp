@@ -1,6 +1,7 @@
 #pragma once
 // What the core asks of the CUDA backend. Implemented in src/cuda/ when CUDA is
-// compiled in, and by stub.cpp otherwise, so the core has no #ifdef (Ginkgo's hooks).
+// compiled in (the CUDA module, behind module_loader.cpp), and by stub.cpp otherwise,
+// so the core has no #ifdef (Ginkgo's hooks).
 #include <memory>
 #include <string>
 #include <utility>
@@ -24,7 +25,7 @@ struct GpuSettings {
   bool masked = false;         // a byte per entry of V
 };
 
-bool compiled();
+bool compiled();  // by libnmfuse, not the module
 
 // Never throws: no driver and no device both mean zero usable GPUs.
 GpuStatus probe();

@@ -1,0 +1,346 @@
+// The CUDA runtime subset the backend and its tests use, on the host: device memory
+// tracked and poisoned (every new byte 0xFF, a NaN in float and double), copies checked
+// for direction and bounds, streams whose work runs only at synchronizations.
+#include <cuda_runtime.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <iterator>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "config.hpp"
+#include "emulator.hpp"
+#include "memory.hpp"
+
+// The stream type the headers only declare.
+struct CUstream_st {
+  std::deque<nmfuse::emulator::Task> queue;
+  unsigned flags = cudaStreamDefault;
+};
+
+namespace nmfuse::emulator {
+namespace {
+
+constexpr unsigned char kPoison = 0xFF;
+
+struct Memory {
+  std::mutex lock;
+  std::map<const char*, std::size_t> allocations;  // start → bytes
+  std::size_t in_use = 0;
+};
+Memory& memory() {
+  static Memory m;
+  return m;
+}
+
+CUstream_st& legacy_stream() {
+  static CUstream_st s;
+  return s;
+}
+std::set<CUstream_st*>& streams() {
+  static std::set<CUstream_st*> s;
+  return s;
+}
+
+// The legacy default stream stands for null and for the cudaStreamLegacy handle.
+CUstream_st* resolve(cudaStream_t s) {
+  if (s == nullptr || s == cudaStreamLegacy || s == cudaStreamPerThread) return &legacy_stream();
+  if (!streams().count(s)) fault("a stream that was never created, or was destroyed, was used");
+  return s;
+}
+
+void drain(CUstream_st& s) {
+  while (!s.queue.empty()) {
+    Task t = std::move(s.queue.front());
+    s.queue.pop_front();
+    t();
+  }
+}
+
+// The legacy stream waits for the blocking streams and they for it: run them first.
+void drain_blocking_streams() {
+  for (CUstream_st* s : streams())
+    if (!(s->flags & cudaStreamNonBlocking)) drain(*s);
+}
+
+thread_local cudaError_t last_error = cudaSuccess;
+
+cudaError_t fail(cudaError_t err) {
+  last_error = err;
+  return err;
+}
+
+// A host range of a copy: anything but device memory.
+bool is_host(const void* p) { return allocation_of(p).base == nullptr; }
+
+cudaError_t check_copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
+                       const char* call) {
+  if (bytes == 0) return cudaSuccess;
+  const bool dst_device = is_device_range(dst, bytes), src_device = is_device_range(src, bytes);
+  bool ok = false;
+  switch (kind) {
+    case cudaMemcpyHostToDevice: ok = dst_device && is_host(src); break;
+    case cudaMemcpyDeviceToHost: ok = is_host(dst) && src_device; break;
+    case cudaMemcpyDeviceToDevice: ok = dst_device && src_device; break;
+    case cudaMemcpyHostToHost: ok = is_host(dst) && is_host(src); break;
+    case cudaMemcpyDefault:
+      ok = (dst_device || is_host(dst)) && (src_device || is_host(src));
+      break;
+  }
+  if (ok) return cudaSuccess;
+  std::fprintf(stderr,
+               "nmfuse emulated GPU: %s of %zu bytes with kind %d: the destination is %s, the "
+               "source %s\n",
+               call, bytes, int(kind),
+               dst_device ? "device memory" : is_host(dst) ? "host memory" : "past a device allocation",
+               src_device ? "device memory" : is_host(src) ? "host memory" : "past a device allocation");
+  return fail(cudaErrorInvalidValue);
+}
+
+}  // namespace
+
+Allocation allocation_of(const void* p) {
+  Memory& m = memory();
+  std::lock_guard<std::mutex> guard(m.lock);
+  const char* c = static_cast<const char*>(p);
+  auto it = m.allocations.upper_bound(c);
+  if (it == m.allocations.begin()) return {};
+  --it;
+  if (c >= it->first + it->second) return {};
+  return {it->first, it->second};
+}
+
+bool is_device_range(const void* p, std::size_t bytes) {
+  const Allocation a = allocation_of(p);
+  return a.base != nullptr && static_cast<const char*>(p) + bytes <= a.base + a.bytes;
+}
+
+void enqueue(cudaStream_t stream, Task task) { resolve(stream)->queue.push_back(std::move(task)); }
+
+void synchronize(cudaStream_t stream) {
+  CUstream_st* s = resolve(stream);
+  if (s == &legacy_stream()) drain_blocking_streams();
+  drain(*s);
+}
+
+void synchronize_device() {
+  for (CUstream_st* s : streams()) drain(*s);
+  drain(legacy_stream());
+}
+
+void set_last_error(cudaError_t err) { last_error = err; }
+
+[[noreturn]] void fault(const std::string& what) {
+  std::fprintf(stderr, "nmfuse emulated GPU: %s\n", what.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace nmfuse::emulator
+
+using namespace nmfuse::emulator;
+
+extern "C" {
+
+cudaError_t cudaGetDeviceCount(int* count) {
+  *count = 1;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int* device) {
+  *device = 0;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
+  if (device != 0) return fail(cudaErrorInvalidDevice);
+  *prop = cudaDeviceProp{};
+  std::snprintf(prop->name, sizeof prop->name, "nmfuse emulated GPU (sm_%d, on the CPU, for tests)",
+                config().compute_capability);
+  prop->major = config().compute_capability / 10;
+  prop->minor = config().compute_capability % 10;
+  prop->totalGlobalMem = config().memory_bytes;
+  prop->sharedMemPerBlock = 48 * 1024;
+  prop->maxThreadsPerBlock = 1024;
+  prop->warpSize = 32;
+  prop->multiProcessorCount = 2;
+  return cudaSuccess;
+}
+
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
+  if (device != 0) return fail(cudaErrorInvalidDevice);
+  switch (attr) {
+    case cudaDevAttrMaxPitch: *value = 2147483647; return cudaSuccess;
+    case cudaDevAttrComputeCapabilityMajor: *value = config().compute_capability / 10; return cudaSuccess;
+    case cudaDevAttrComputeCapabilityMinor: *value = config().compute_capability % 10; return cudaSuccess;
+    case cudaDevAttrMaxSharedMemoryPerBlock: *value = 48 * 1024; return cudaSuccess;
+    default: return fail(cudaErrorInvalidValue);  // not emulated: say so, never guess
+  }
+}
+
+cudaError_t cudaMemGetInfo(std::size_t* free, std::size_t* total) {
+  Memory& m = memory();
+  std::lock_guard<std::mutex> guard(m.lock);
+  *total = config().memory_bytes;
+  *free = *total - m.in_use;
+  return cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void** p, std::size_t bytes) {
+  *p = nullptr;
+  Memory& m = memory();
+  std::lock_guard<std::mutex> guard(m.lock);
+  if (bytes > config().memory_bytes - m.in_use) return fail(cudaErrorMemoryAllocation);
+  char* block = static_cast<char*>(std::malloc(bytes == 0 ? 1 : bytes));
+  if (!block) return fail(cudaErrorMemoryAllocation);
+  std::memset(block, kPoison, bytes);
+  m.allocations.emplace(block, bytes == 0 ? 1 : bytes);
+  m.in_use += bytes;
+  *p = block;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFree(void* p) {
+  if (p == nullptr) return cudaSuccess;
+  synchronize_device();  // cudaFree waits for the device, as CUDA's does
+  Memory& m = memory();
+  std::lock_guard<std::mutex> guard(m.lock);
+  auto it = m.allocations.find(static_cast<const char*>(p));
+  if (it == m.allocations.end()) {
+    std::fprintf(stderr, "nmfuse emulated GPU: cudaFree of %p, which is not the start of a live "
+                         "allocation\n", p);
+    return fail(cudaErrorInvalidValue);
+  }
+  m.in_use -= it->second;
+  std::memset(p, kPoison, it->second);
+  m.allocations.erase(it);
+  std::free(p);
+  return cudaSuccess;
+}
+
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attr, const void* p) {
+  *attr = cudaPointerAttributes{};
+  const Allocation a = allocation_of(p);
+  attr->type = a.base ? cudaMemoryTypeDevice : cudaMemoryTypeUnregistered;
+  attr->device = 0;
+  attr->devicePointer = a.base ? const_cast<void*>(p) : nullptr;
+  attr->hostPointer = a.base ? nullptr : const_cast<void*>(p);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags) {
+  auto* s = new CUstream_st;
+  s->flags = flags;
+  streams().insert(s);
+  *stream = s;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t* stream) {
+  return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t stream) {
+  if (stream == nullptr || !streams().count(stream)) return fail(cudaErrorInvalidResourceHandle);
+  drain(*stream);  // queued work still completes
+  streams().erase(stream);
+  delete stream;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
+  synchronize(stream);
+  return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize() {
+  synchronize_device();
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
+                            cudaStream_t stream) {
+  if (cudaError_t err = check_copy(dst, src, bytes, kind, "cudaMemcpyAsync")) return err;
+  if (bytes) enqueue(stream, [=] { std::memcpy(dst, src, bytes); });
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind) {
+  if (cudaError_t err = check_copy(dst, src, bytes, kind, "cudaMemcpy")) return err;
+  synchronize(nullptr);  // on the legacy default stream, which it waits for
+  std::memcpy(dst, src, bytes);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy2DAsync(void* dst, std::size_t dpitch, const void* src, std::size_t spitch,
+                              std::size_t width, std::size_t height, cudaMemcpyKind kind,
+                              cudaStream_t stream) {
+  if (width > dpitch || width > spitch) return fail(cudaErrorInvalidPitchValue);
+  if (height == 0 || width == 0) return cudaSuccess;
+  const std::size_t dst_span = dpitch * (height - 1) + width, src_span = spitch * (height - 1) + width;
+  // Each end of the 2D range must lie in memory of the kind named.
+  if (cudaError_t err = check_copy(dst, src, std::min(dst_span, src_span), kind, "cudaMemcpy2DAsync"))
+    return err;
+  if (cudaError_t err = check_copy(static_cast<char*>(dst) + dst_span - width,
+                                   static_cast<const char*>(src) + src_span - width, width, kind,
+                                   "cudaMemcpy2DAsync (its last row)"))
+    return err;
+  enqueue(stream, [=] {
+    for (std::size_t r = 0; r < height; ++r)
+      std::memcpy(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch,
+                  width);
+  });
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemsetAsync(void* p, int value, std::size_t bytes, cudaStream_t stream) {
+  if (bytes == 0) return cudaSuccess;
+  if (!is_device_range(p, bytes)) {
+    std::fprintf(stderr, "nmfuse emulated GPU: cudaMemsetAsync of %zu bytes outside device memory\n",
+                 bytes);
+    return fail(cudaErrorInvalidValue);
+  }
+  enqueue(stream, [=] { std::memset(p, value, bytes); });
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetLastError() {
+  const cudaError_t err = last_error;
+  last_error = cudaSuccess;
+  return err;
+}
+
+cudaError_t cudaPeekAtLastError() { return last_error; }
+
+const char* cudaGetErrorName(cudaError_t err) {
+  switch (err) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidPitchValue: return "cudaErrorInvalidPitchValue";
+    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    default: return "cudaErrorUnknown";
+  }
+}
+
+const char* cudaGetErrorString(cudaError_t err) {
+  switch (err) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidPitchValue: return "invalid pitch argument";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    default: return "unknown error";
+  }
+}
+
+}  // extern "C"
