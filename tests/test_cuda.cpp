@@ -1,6 +1,6 @@
 // The CUDA backend against the CPU backend from identical starts: one iteration at a
 // time, then whole runs; every solver, loss, init and regularization; ranks on the
-// register fast path (8, 32, 64 wide) and past it; sizes that are not multiples of the
+// register fast path (8, 16, 32, 64 wide) and past it; sizes that are not multiples of the
 // block of 128 threads. Float on both sides, TF32 off.
 //
 // They run against the real CUDA module where it sees a usable GPU and against the
@@ -154,7 +154,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"mu_k5", Loss::Frobenius, Solver::MU, 5, Layout::RowMajor, 0},
                       Case{"mu_k64_reg", Loss::Frobenius, Solver::MU, 64, Layout::ColMajor, 0.01},
                       Case{"mu_k70", Loss::Frobenius, Solver::MU, 70, Layout::RowMajor, 0},
+                      Case{"mu_k16", Loss::Frobenius, Solver::MU, 16, Layout::ColMajor, 0},
                       Case{"hals_k7", Loss::Frobenius, Solver::HALS, 7, Layout::ColMajor, 0},
+                      Case{"hals_k12_reg", Loss::Frobenius, Solver::HALS, 12, Layout::RowMajor, 0.01},
                       Case{"hals_k32_reg", Loss::Frobenius, Solver::HALS, 32, Layout::RowMajor, 0.01},
                       Case{"hals_k64", Loss::Frobenius, Solver::HALS, 64, Layout::RowMajor, 0},
                       Case{"hals_k90", Loss::Frobenius, Solver::HALS, 90, Layout::ColMajor, 0},
@@ -312,6 +314,38 @@ TEST(Gpu, TooLargeProblemSaysHowMuchItNeeds) {
   gpu().free(tiny);
 }
 
+// The out-of-GPU-memory path for real: the emulated GPU's memory shrunk below what a
+// problem needs, which is refused, naming the sizes, before anything is copied; with
+// the memory back, the same problem runs. (A real GPU's memory cannot be shrunk.)
+TEST(Gpu, OutOfMemoryIsReportedUpFrontNamingTheSizes) {
+  REQUIRE_GPU();
+  using SetMemory = void (*)(std::size_t);
+  const auto set_memory = reinterpret_cast<SetMemory>(
+      dlsym(nmfuse::cuda::module_handle(), "nmfuse_emulator_set_memory"));
+  if (!set_memory) GTEST_SKIP() << "only the emulated GPU's memory can be shrunk";
+  const Matrix<float> V = random_matrix<float>(400, 300, 40, 0.5);
+  const auto S = to_csr<float>(V);
+  nmfuse::Options opt;
+  opt.rank = 8;
+  opt.device = nmfuse::Device::Cuda;
+  opt.max_iter = 5;
+  set_memory(std::size_t(256) << 10);  // V alone is 469 KiB
+  for (bool sparse : {false, true}) {
+    try {
+      sparse ? nmfuse::factorize(S.view(), opt) : nmfuse::factorize(V.view(), opt);
+      ADD_FAILURE() << "no exception";
+    } catch (const nmfuse::OutOfDeviceMemory& e) {
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("a 400×300 problem at rank 8 needs"));
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("of GPU memory, but only 0.2 MiB of 0.2 MiB is free"));
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "wrong exception: " << e.what();
+    }
+  }
+  set_memory(0);
+  EXPECT_EQ(nmfuse::factorize(V.view(), opt).device, nmfuse::Device::Cuda);
+  EXPECT_EQ(nmfuse::factorize(S.view(), opt).device, nmfuse::Device::Cuda);
+}
+
 // A host pointer passed as GPU data is refused before any kernel touches it.
 TEST(Gpu, HostPointerAsDeviceDataIsRefused) {
   REQUIRE_GPU();
@@ -379,6 +413,7 @@ INSTANTIATE_TEST_SUITE_P(
     Sparse, GpuSparseMatchesCpu,
     ::testing::Values(
         SparseCase{"frobenius_mu", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::MU, nmfuse::Absent::Zero, 8},
+        SparseCase{"kl_k14", nmfuse::Loss::KullbackLeibler, 1, nmfuse::Solver::MU, nmfuse::Absent::Zero, 14},
         SparseCase{"frobenius_hals_k40", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::HALS, nmfuse::Absent::Zero, 40},
         SparseCase{"kl_k70", nmfuse::Loss::KullbackLeibler, 1, nmfuse::Solver::MU, nmfuse::Absent::Zero, 70},
         SparseCase{"beta_1_5", nmfuse::Loss::Beta, 1.5, nmfuse::Solver::MU, nmfuse::Absent::Zero, 6},
@@ -406,5 +441,86 @@ TEST(Gpu, SparseInitAndTransformMatchTheCpu) {
   gpu_model.fit(S.view());
   EXPECT_LT(relative_difference(gpu_model.transform(S.view()), cpu_model.transform(S.view())), 1e-2);
 }
+
+// A run on the GPU interrupted at an iteration that is not a check, then resumed from
+// its checkpoint, ends as the uninterrupted run: every loss, masked and sparse. The
+// checkpoint reads the factors mid-run and the resumed run starts from its products,
+// not from a loss evaluation (issue: a resumed β run met a ratio block not yet sized).
+struct ResumePath {
+  const char* name;
+  nmfuse::Loss loss;
+  double beta;
+  nmfuse::Solver solver;
+  bool masked;
+  bool sparse;
+};
+void PrintTo(const ResumePath& p, std::ostream* os) { *os << p.name; }
+
+class GpuResume : public ::testing::TestWithParam<ResumePath> {};
+
+TEST_P(GpuResume, InterruptedThenResumedIsTheWholeRun) {
+  REQUIRE_GPU();
+  const ResumePath p = GetParam();
+  const bool positive = p.loss == nmfuse::Loss::ItakuraSaito || (p.loss == nmfuse::Loss::Beta && p.beta <= 0);
+  const Matrix<float> V = random_matrix<float>(60, 45, 81, positive ? 0 : 0.3);
+  const Matrix<double> coin = random_matrix(60, 45, 82);
+  Matrix<std::uint8_t> M(60, 45, Layout::RowMajor);
+  for (index_t i = 0; i < 60; ++i)
+    for (index_t j = 0; j < 45; ++j) M(i, j) = coin(i, j) < 0.7;
+  const auto S = to_csr<float>(V);
+  auto run = [&](const nmfuse::Options& opt) {
+    if (p.sparse) return nmfuse::factorize(S.view(p.masked ? nmfuse::Absent::Unknown : nmfuse::Absent::Zero), opt);
+    if (p.masked) return nmfuse::factorize(V.view(), opt, M.view());
+    return nmfuse::factorize(V.view(), opt);
+  };
+  nmfuse::Options opt;
+  opt.rank = 5;
+  opt.device = nmfuse::Device::Cuda;
+  opt.loss = p.loss;
+  opt.beta = p.beta;
+  opt.solver = p.solver;
+  opt.max_iter = 25;
+  opt.check_every = 4;
+  opt.tol = 0;
+  const auto whole = run(opt);
+
+  int calls = 0;
+  std::shared_ptr<nmfuse::Checkpoint> saved;
+  nmfuse::Options first = opt;
+  first.interrupt = [&] { return ++calls == 9; };
+  first.on_checkpoint = [&](const nmfuse::Checkpoint& c) { saved = std::make_shared<nmfuse::Checkpoint>(c); };
+  const auto part = run(first);
+  EXPECT_EQ(part.stop_reason, nmfuse::StopReason::Interrupted);
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(saved->iteration, 9);
+  EXPECT_LT(relative_difference(cast<float>(saved->W), part.W), 1e-7) << "the checkpoint's W is not the run's";
+
+  nmfuse::Options second = opt;
+  second.resume = saved;
+  const auto rest = run(second);
+  EXPECT_EQ(rest.iterations, 25);
+  // The same arithmetic in the same order: equal up to a reduction's order on a real GPU.
+  EXPECT_LT(relative_difference(rest.W, whole.W), 1e-5);
+  EXPECT_LT(relative_difference(rest.H, whole.H), 1e-5);
+  ASSERT_EQ(rest.loss_history.size(), whole.loss_history.size());
+  for (std::size_t i = 0; i < whole.loss_history.size(); ++i)
+    EXPECT_NEAR(rest.loss_history[i], whole.loss_history[i], 1e-5 * whole.loss_history[i]);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Paths, GpuResume,
+    ::testing::Values(
+        ResumePath{"mu", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::MU, false, false},
+        ResumePath{"hals_extrapolated", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::HALS, false, false},
+        ResumePath{"kl", nmfuse::Loss::KullbackLeibler, 1, nmfuse::Solver::MU, false, false},
+        ResumePath{"is", nmfuse::Loss::ItakuraSaito, 0, nmfuse::Solver::MU, false, false},
+        ResumePath{"beta_0_5", nmfuse::Loss::Beta, 0.5, nmfuse::Solver::MU, false, false},
+        ResumePath{"beta_3", nmfuse::Loss::Beta, 3, nmfuse::Solver::MU, false, false},
+        ResumePath{"masked_mu", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::MU, true, false},
+        ResumePath{"masked_hals", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::HALS, true, false},
+        ResumePath{"sparse_kl", nmfuse::Loss::KullbackLeibler, 1, nmfuse::Solver::MU, false, true},
+        ResumePath{"sparse_beta_1_5", nmfuse::Loss::Beta, 1.5, nmfuse::Solver::MU, false, true},
+        ResumePath{"sparse_unknown_hals", nmfuse::Loss::Frobenius, 2, nmfuse::Solver::HALS, true, true}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace

@@ -39,6 +39,9 @@ void set_last_error(cudaError_t err);
 void launch_grid(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
                  std::string kernel, std::function<void()> body);
 
+// "the kernel taking (float*, const float*, ...)", from launch_kernel's signature.
+std::string kernel_name(const char* pretty_function);
+
 template <class P>
 void check_argument(const P& p, int position, const std::string& kernel) {
   if constexpr (std::is_pointer_v<P>) {
@@ -53,7 +56,7 @@ void check_argument(const P& p, int position, const std::string& kernel) {
 template <class... Params, class... Args>
 void launch_kernel(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
                    void (*kernel)(Params...), Args&&... args) {
-  const std::string name = __PRETTY_FUNCTION__;
+  const std::string name = kernel_name(__PRETTY_FUNCTION__);
   auto params = std::make_tuple(std::decay_t<Params>(std::forward<Args>(args))...);
   std::apply([&](const auto&... p) {
     int position = 0;

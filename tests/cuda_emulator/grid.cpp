@@ -5,8 +5,12 @@
 // threads wait at one that others never reach, is a fault naming file and line.
 #include <boost/context/fiber.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cstdlib>
 #include <map>
 #include <numeric>
@@ -86,6 +90,31 @@ struct Block {
 
 thread_local GpuThread* current_thread = nullptr;
 thread_local Block current_block;
+thread_local const std::string* current_kernel = nullptr;
+
+// A kernel that touches memory no allocation holds (a null pointer, a freed buffer)
+// ends the process as a GPU's illegal address would, but naming the kernel.
+void illegal_address(int signal) {
+  if (current_kernel) {
+    const char* head = "nmfuse emulated GPU: illegal address in ";
+    [[maybe_unused]] auto w1 = write(2, head, std::strlen(head));
+    [[maybe_unused]] auto w2 = write(2, current_kernel->data(), current_kernel->size());
+    [[maybe_unused]] auto w3 = write(2, "\n", 1);
+  }
+  ::signal(signal, SIG_DFL);
+  raise(signal);
+}
+
+void watch_illegal_addresses() {
+  static const bool installed = [] {
+    struct sigaction action {};
+    action.sa_handler = illegal_address;
+    sigaction(SIGSEGV, &action, nullptr);
+    sigaction(SIGBUS, &action, nullptr);
+    return true;
+  }();
+  static_cast<void>(installed);
+}
 
 #ifdef NMFUSE_TSAN
 // Switches between fibers order nothing for ThreadSanitizer: only barriers, a block's
@@ -110,6 +139,7 @@ std::string block_name(const uint3& b) {
 void run_block(const Block& block, const std::function<void()>& body, const std::string& kernel,
                std::mt19937_64& rng, StackPool& stacks) {
   current_block = block;
+  current_kernel = &kernel;
   const unsigned count = block.dim.x * block.dim.y * block.dim.z;
   std::vector<GpuThread> threads(count);
   for (unsigned t = 0; t < count; ++t) {
@@ -177,6 +207,7 @@ void run_block(const Block& block, const std::function<void()>& body, const std:
   __tsan_acquire(&end_order);
   for (GpuThread& th : threads) __tsan_destroy_fiber(th.tsan_fiber);
 #endif
+  current_kernel = nullptr;
 }
 
 void run_grid(dim3 grid, dim3 dim, const std::function<void()>& body, const std::string& kernel) {
@@ -205,6 +236,13 @@ void run_grid(dim3 grid, dim3 dim, const std::function<void()>& body, const std:
 }
 
 }  // namespace
+
+std::string kernel_name(const char* pretty_function) {
+  const std::string s = pretty_function;
+  const auto from = s.find("Params = {"), to = s.find("}", from);
+  if (from == std::string::npos || to == std::string::npos) return s;
+  return "the kernel taking (" + s.substr(from + 10, to - from - 10) + ")";
+}
 
 const uint3& thread_index() {
   if (!current_thread) fault("threadIdx read outside a kernel");
@@ -248,6 +286,7 @@ void launch_grid(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t s
     set_last_error(cudaErrorInvalidConfiguration);
     return;
   }
+  watch_illegal_addresses();
   enqueue(stream, [grid, block, kernel = std::move(kernel), body = std::move(body)] {
     run_grid(grid, block, body, kernel);
   });

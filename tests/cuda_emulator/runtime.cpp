@@ -32,6 +32,7 @@ struct Memory {
   std::mutex lock;
   std::map<const char*, std::size_t> allocations;  // start → bytes
   std::size_t in_use = 0;
+  std::size_t total = config().memory_bytes;
 };
 Memory& memory() {
   static Memory m;
@@ -183,11 +184,18 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   }
 }
 
+// The tests' knob: the emulated GPU's memory, in bytes (0: the configured size again).
+__attribute__((visibility("default"))) void nmfuse_emulator_set_memory(std::size_t bytes) {
+  Memory& m = memory();
+  std::lock_guard<std::mutex> guard(m.lock);
+  m.total = bytes ? bytes : config().memory_bytes;
+}
+
 cudaError_t cudaMemGetInfo(std::size_t* free, std::size_t* total) {
   Memory& m = memory();
   std::lock_guard<std::mutex> guard(m.lock);
-  *total = config().memory_bytes;
-  *free = *total - m.in_use;
+  *total = m.total;
+  *free = m.in_use < m.total ? m.total - m.in_use : 0;
   return cudaSuccess;
 }
 
@@ -195,7 +203,7 @@ cudaError_t cudaMalloc(void** p, std::size_t bytes) {
   *p = nullptr;
   Memory& m = memory();
   std::lock_guard<std::mutex> guard(m.lock);
-  if (bytes > config().memory_bytes - m.in_use) return fail(cudaErrorMemoryAllocation);
+  if (m.in_use > m.total || bytes > m.total - m.in_use) return fail(cudaErrorMemoryAllocation);
   char* block = static_cast<char*>(std::malloc(bytes == 0 ? 1 : bytes));
   if (!block) return fail(cudaErrorMemoryAllocation);
   std::memset(block, kPoison, bytes);
