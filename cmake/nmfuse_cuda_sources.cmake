@@ -5,6 +5,10 @@ set(NMFUSE_CUDA_SOURCES src/cuda/cuda_dense_backend.cu src/cuda/cuda_sparse_back
   kernels/update_kernels.cu kernels/sparse_kernels.cu)
 target_sources(nmfuse PRIVATE src/cuda/module_loader.cpp)
 target_link_libraries(nmfuse PRIVATE ${CMAKE_DL_LIBS})
+# The runtime's header for its types only: libnmfuse opens the runtime with dlopen.
+target_include_directories(nmfuse PRIVATE ${CUDAToolkit_INCLUDE_DIRS})
+target_compile_definitions(nmfuse PRIVATE
+  NMFUSE_CUDART_SONAME="libcudart.so.${CUDAToolkit_VERSION_MAJOR}")
 
 add_library(nmfuse_cuda MODULE ${NMFUSE_CUDA_SOURCES} src/cuda/module_entry.cpp)
 target_include_directories(nmfuse_cuda PRIVATE include src kernels)
