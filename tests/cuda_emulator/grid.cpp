@@ -22,9 +22,10 @@
 #include "config.hpp"
 #include "emulator.hpp"
 
-#if defined(__SANITIZE_THREAD__)
+// Under ThreadSanitizer (NMFUSE_TSAN) this file itself is not instrumented: only the
+// kernels are, and this file tells TSan of the fibers and of what orders them.
+#ifdef NMFUSE_TSAN
 #include <sanitizer/tsan_interface.h>
-#define NMFUSE_TSAN 1
 #endif
 
 namespace ctx = boost::context;
@@ -38,6 +39,8 @@ constexpr std::size_t kStackBytes = std::size_t(256) << 10;
 // Fiber stacks, kept per OS thread and reused by every block it runs.
 class StackPool {
  public:
+  StackPool() { free_.reserve(1024); }  // a block's worth: returning a stack never allocates
+
   ctx::stack_context allocate() {
     ctx::stack_context sc;
     char* base;
@@ -82,6 +85,16 @@ struct GpuThread {
   void* tsan_fiber = nullptr;
 #endif
 };
+
+#ifdef NMFUSE_TSAN
+// TSan's fibers, one per GPU thread of a block, made once per OS thread and reused by
+// every block it runs (making one costs TSan a thread's state).
+void* tsan_fiber(unsigned t) {
+  static thread_local std::vector<void*> fibers;
+  while (fibers.size() <= t) fibers.push_back(__tsan_create_fiber(0));
+  return fibers[t];
+}
+#endif
 
 struct Block {
   uint3 index{};
@@ -160,7 +173,7 @@ void run_block(const Block& block, const std::function<void()>& body, const std:
       return std::move(self->sink);
     });
 #ifdef NMFUSE_TSAN
-    threads[t].tsan_fiber = __tsan_create_fiber(0);
+    threads[t].tsan_fiber = tsan_fiber(t);
 #endif
   }
 #ifdef NMFUSE_TSAN
@@ -205,7 +218,6 @@ void run_block(const Block& block, const std::function<void()>& body, const std:
   }
 #ifdef NMFUSE_TSAN
   __tsan_acquire(&end_order);
-  for (GpuThread& th : threads) __tsan_destroy_fiber(th.tsan_fiber);
 #endif
   current_kernel = nullptr;
 }
