@@ -18,6 +18,9 @@ set_target_properties(nmfuse_cuda PROPERTIES CUDA_STANDARD 17 CUDA_STANDARD_REQU
   CXX_VISIBILITY_PRESET hidden CUDA_VISIBILITY_PRESET hidden
   LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
 target_link_options(nmfuse_cuda PRIVATE -Wl,--no-undefined)
+# What the probe names when a GPU is older than every architecture built.
+list(JOIN CMAKE_CUDA_ARCHITECTURES " " NMFUSE_CUDA_ARCHITECTURES)
+target_compile_definitions(nmfuse_cuda PRIVATE NMFUSE_CUDA_ARCHITECTURES="${NMFUSE_CUDA_ARCHITECTURES}")
 # ptxas -v reports each kernel's registers, spills and shared memory; the launcher keeps
 # that in a log beside each object, which tests/check_ptxas.sh checks.
 target_compile_options(nmfuse_cuda PRIVATE

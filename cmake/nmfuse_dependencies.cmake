@@ -27,7 +27,10 @@ if(NOT NMFUSE_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      set(CMAKE_CUDA_ARCHITECTURES 80-real 90)  # sm_80 and sm_90 code, plus PTX for sm_90
+      # sm_80 and sm_90 code, and PTX for sm_75 (Turing, the oldest CUDA 13 compiles
+      # for), which every newer GPU compiles when it loads: one pass more would buy
+      # nothing, one fewer loses the T4s and the Blackwells.
+      set(CMAKE_CUDA_ARCHITECTURES 75-virtual 80-real 90-real)
     endif()
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)

@@ -47,6 +47,10 @@ void extrapolate(float* X, float* previous, std::int64_t count, float beta, cuda
 void kl_ratio_block(float* WH, const float* A, std::int64_t ld, std::int64_t rows,
                     std::int64_t j0, std::int64_t nb, cudaStream_t stream);
 
+// cudaSuccess where the current device can run these kernels (code built for its
+// architecture, or PTX it can compile), else why not: cuBLAS may run where they cannot.
+cudaError_t kernels_run_here();
+
 // c[t] = Σ_i X[i, t] for X rows×k column-major, summed in double.
 void column_sums(const float* X, std::int64_t rows, int k, float* c, cudaStream_t stream);
 

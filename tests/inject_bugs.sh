@@ -42,11 +42,17 @@ PY
     echo "$kind ($file): does not compile"; status=1
   else
     result=$(timeout 600 "$work/build/tests/nmfuse_gpu_tests" 2>&1)
-    failed=$(grep -oE '^\[  FAILED  \] [0-9]+ tests?, listed below' <<<"$result" | grep -oE '[0-9]+' || echo 0)
-    crash=$(grep -m1 -E "nmfuse emulated GPU: .*" -o <<<"$result" | cut -c1-150)
-    summary=$(grep -E "^\[==========\] .* ran" <<<"$result")
-    if [ "$failed" -gt 0 ] || [ -z "$summary" ]; then
-      echo "$kind ($file): caught: ${failed} tests failed${summary:+ of $(grep -oE '[0-9]+ tests' <<<"$summary" | head -1)}${crash:+; the run stopped with \"$crash\"}"
+    code=$?
+    failed=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)$' <<<"$result")
+    total=$(grep -oE '^\[==========\] Running [0-9]+ tests' <<<"$result" | grep -oE '[0-9]+')
+    fault=$(grep -m1 -oE "nmfuse emulated GPU: .*" <<<"$result" | cut -c22-160)
+    if grep -q '^\[==========\] .* ran' <<<"$result"; then
+      verdict="$failed of $total tests failed"
+    else
+      verdict="the run stopped (exit $code) after $failed failed tests${fault:+: $fault}"
+    fi
+    if [ "$failed" -gt 0 ] || [ "$code" -ne 0 ]; then
+      echo "$kind ($file): caught: $verdict"
     else
       echo "$kind ($file): NOT caught"; status=1
     fi

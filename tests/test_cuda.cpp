@@ -346,6 +346,109 @@ TEST(Gpu, OutOfMemoryIsReportedUpFrontNamingTheSizes) {
   EXPECT_EQ(nmfuse::factorize(S.view(), opt).device, nmfuse::Device::Cuda);
 }
 
+// What the check says a problem needs is enough: with exactly that much memory free the
+// run goes through (the libraries' workspaces are part of the estimate).
+TEST(Gpu, WhatTheMemoryCheckAsksForIsEnough) {
+  REQUIRE_GPU();
+  using SetMemory = void (*)(std::size_t);
+  const auto set_memory = reinterpret_cast<SetMemory>(
+      dlsym(nmfuse::cuda::module_handle(), "nmfuse_emulator_set_memory"));
+  if (!set_memory) GTEST_SKIP() << "only the emulated GPU's memory can be shrunk";
+  const Matrix<float> V = random_matrix<float>(400, 300, 40, 0.5);
+  const auto S = to_csr<float>(V);
+  for (bool sparse : {false, true}) {
+    nmfuse::Options opt;
+    opt.rank = 8;
+    opt.device = nmfuse::Device::Cuda;
+    opt.max_iter = 5;
+    opt.loss = nmfuse::Loss::KullbackLeibler;
+    opt.solver = nmfuse::Solver::MU;
+    auto run = [&] { return sparse ? nmfuse::factorize(S.view(), opt) : nmfuse::factorize(V.view(), opt); };
+    set_memory(std::size_t(64) << 10);
+    double needed_mib = 0;
+    try {
+      run();
+    } catch (const nmfuse::OutOfDeviceMemory& e) {
+      const std::string what = e.what();
+      needed_mib = std::stod(what.substr(what.find(" needs ") + 7));
+    }
+    ASSERT_GT(needed_mib, 0) << (sparse ? "sparse" : "dense");
+    set_memory(std::size_t((needed_mib + 0.1) * 1024 * 1024));
+    EXPECT_NO_THROW(run()) << (sparse ? "sparse" : "dense") << ", with " << needed_mib + 0.1 << " MiB";
+  }
+  set_memory(0);
+}
+
+// A GPU older than every architecture built (here an sm_70, which CUDA 13 no longer
+// compiles for) runs cuBLAS but not the kernels: the probe says it is not usable and
+// why, Auto runs on the CPU and Cuda is refused, instead of a failed launch later.
+TEST(Gpu, AGpuTheKernelsCannotRunOnIsNotUsable) {
+  REQUIRE_GPU();
+  using SetCompute = void (*)(int);
+  const auto set_compute = reinterpret_cast<SetCompute>(
+      dlsym(nmfuse::cuda::module_handle(), "nmfuse_emulator_set_compute"));
+  if (!set_compute) GTEST_SKIP() << "only the emulated GPU can be made older";
+  set_compute(70);
+  const nmfuse::BuildInfo info = nmfuse::build_info();
+  EXPECT_EQ(info.usable_gpus, 0);
+  EXPECT_THAT(info.gpu_status, ::testing::HasSubstr("sm_70"));
+  EXPECT_THAT(info.gpu_status, ::testing::HasSubstr("cannot run nmfuse's kernels, built for"));
+  const Matrix<float> V = random_matrix<float>(50, 40, 41);
+  nmfuse::Options opt;
+  opt.rank = 3;
+  opt.max_iter = 5;
+  const auto r = nmfuse::factorize(V.view(), opt);
+  EXPECT_EQ(r.device, nmfuse::Device::Cpu);
+  EXPECT_THAT(r.device_reason, ::testing::HasSubstr("cannot run nmfuse's kernels"));
+  opt.device = nmfuse::Device::Cuda;
+  EXPECT_THROW(nmfuse::factorize(V.view(), opt), nmfuse::DeviceUnavailable);
+  set_compute(86);  // sm_80's code runs on an sm_86
+  EXPECT_EQ(nmfuse::factorize(V.view(), opt).device, nmfuse::Device::Cuda);
+  set_compute(0);
+}
+
+// TF32 products near an exact fit: the loss a run reports is that of its factors, not
+// TF32's rounding of the expanded loss (2⁻¹¹·‖V‖², far above it), dense and sparse.
+TEST(Gpu, Tf32RunsReportTheLossOfTheirFactors) {
+  REQUIRE_GPU();
+  const Matrix<float> V = product(random_matrix<float>(150, 4, 50), random_matrix<float>(4, 110, 51));
+  // Sparse: 60% of the entries stored, the others unknown, so that an exact fit exists.
+  const Matrix<double> coin = random_matrix(150, 110, 52);
+  const auto S = to_csr<float>(V, [&](index_t i, index_t j) { return coin(i, j) < 0.6; });
+  double v_squared = 0;
+  for (index_t e = 0; e < V.size(); ++e) v_squared += double(V.data()[e]) * V.data()[e];
+  for (bool sparse : {false, true}) {
+    nmfuse::Options opt;
+    opt.rank = 4;
+    opt.device = nmfuse::Device::Cuda;
+    opt.max_iter = 300;
+    opt.tol = 1e-6;
+    opt.check_every = 5;
+    auto run = [&] {
+      return sparse ? nmfuse::factorize(S.view(nmfuse::Absent::Unknown), opt) : nmfuse::factorize(V.view(), opt);
+    };
+    opt.allow_tf32 = true;
+    const auto tf32 = run();
+    opt.allow_tf32 = false;
+    const auto full = run();
+    const Matrix<float> WH = product(tf32.W, tf32.H);
+    double residual = 0;
+    for (index_t i = 0; i < V.rows(); ++i)
+      for (index_t j = 0; j < V.cols(); ++j) {
+        const double d = double(V(i, j)) - WH(i, j);
+        if (!sparse || coin(i, j) < 0.6) residual += d * d;
+      }
+    const double exact = 0.5 * residual;
+    std::cout << (sparse ? "sparse" : "dense") << ": TF32 reports " << tf32.loss_history.back()
+              << ", its factors' loss is " << exact << " (‖V‖² = " << v_squared << "); "
+              << tf32.iterations << " iterations with TF32, " << full.iterations << " without\n";
+    // Float's own rounding of the residual's entries: ε² per unit of ‖V‖².
+    const double eps = std::numeric_limits<float>::epsilon();
+    EXPECT_NEAR(tf32.loss_history.back(), exact, 1e-2 * exact + eps * eps * v_squared)
+        << (sparse ? "sparse" : "dense");
+  }
+}
+
 // A host pointer passed as GPU data is refused before any kernel touches it.
 TEST(Gpu, HostPointerAsDeviceDataIsRefused) {
   REQUIRE_GPU();

@@ -5,6 +5,7 @@
 //   G_W = WᵀW, G_H = HtᵀHt (k×k);  c_W, c_H: column sums (k).
 // Side names the factor a half-step updates; "the partner" is the other one.
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,8 @@ class Backend {
 
   // The entries of V a big product reads: all of them dense, the stored ones sparse.
   virtual double product_entries() const { return double(m_) * double(n_); }
+  // The relative rounding of the big products: T's, or TF32's on a GPU allowed it.
+  virtual double product_epsilon() const { return std::numeric_limits<T>::epsilon(); }
 
   // Statistics of V, in double.
   virtual double data_sum() = 0;

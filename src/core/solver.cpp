@@ -58,9 +58,10 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   auto frobenius_loss = [&](Side s_done) {
     return std::max(0.0, 0.5 * (v_squared - 2 * b.dot_factor_product(s_done) + b.dot_grams()));
   };
-  // Near an exact fit that expansion is all rounding (the products are in T): the loss
-  // reported at a check is then summed entry by entry instead.
-  const double expansion_noise = 1000 * std::numeric_limits<T>::epsilon() * v_squared;
+  // Near an exact fit that expansion is all rounding (of the products' arithmetic: T's,
+  // or TF32's, whose 2⁻¹⁰ makes that every check): the loss reported at a check is then
+  // summed entry by entry instead.
+  const double expansion_noise = 1000 * b.product_epsilon() * v_squared;
   auto checked_loss = [&](double expanded) {
     return frobenius && expanded < expansion_noise ? 0.5 * b.squared_residual_sum() : expanded;
   };

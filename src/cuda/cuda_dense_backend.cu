@@ -117,7 +117,7 @@ class CudaDenseBackend final : public CudaFactors {
 
   // As on the CPU: R_A = A ⊘ (L·Rᵀ) in column blocks of A.
   void kl_product(Side s) override {
-    for_each_wh_block([&](index_t j0, index_t nb, float* R) {
+    for_each_wh_block(Exact::AsAllowed, [&](index_t j0, index_t nb, float* R) {
       kernels::kl_ratio_block(R, V_, A_.ld, A_.rows, j0, nb, stream());
       block_product(s, j0, nb, R, big_product(s).data());
     });
@@ -134,7 +134,7 @@ class CudaDenseBackend final : public CudaFactors {
     DeviceBuffer<float>& D = denominator_product(s);
     // Sized here: a resumed run comes here before any pass has sized ratio_.
     if (second_block_.size() == 0) second_block_ = DeviceBuffer<float>(std::size_t(A_.rows * ratio_block()));
-    for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
+    for_each_wh_block(Exact::AsAllowed, [&](index_t j0, index_t nb, float* WH) {
       kernels::beta_ratio_block(WH, second_block_.data(), V_, A_.ld, A_.rows, j0, nb, beta,
                                 mask(), stream());
       block_product(s, j0, nb, WH, big_product(s).data());
@@ -154,11 +154,13 @@ class CudaDenseBackend final : public CudaFactors {
   }
   ColumnData column_data() const { return {V_, A_.rows, A_.ld}; }
   const std::uint8_t* mask() const { return mask_.size() ? mask_.data() : nullptr; }
-  // Σ op(v, wh) over every entry of A and of L·Rᵀ, in double.
+  // Σ op(v, wh) over every entry of A and of L·Rᵀ, in double. A loss: L·Rᵀ in full
+  // float, whatever allow_tf32 says (the squared residual is summed exactly where the
+  // expanded loss has cancelled away).
   template <class Op>
   double sum_pointwise(Op op) {
     double total = 0;
-    for_each_wh_block([&](index_t j0, index_t nb, float* WH) {
+    for_each_wh_block(Exact::Yes, [&](index_t j0, index_t nb, float* WH) {
       total += thrust::transform_reduce(thrust_policy(), thrust::counting_iterator<index_t>(0),
                                         thrust::counting_iterator<index_t>(A_.rows * nb),
                                         PointwiseOf<Op>{column_data(), WH, j0, mask(), op}, 0.0,
@@ -221,15 +223,15 @@ class CudaDenseBackend final : public CudaFactors {
   // Calls fn(j0, nb, WH) for column blocks of L·Rᵀ ≈ A (A_.rows×nb, column-major,
   // scratch that fn may overwrite), bounding the extra memory to kRatioBlockEntries.
   template <class Fn>
-  void for_each_wh_block(Fn fn) {
+  void for_each_wh_block(Exact exact, Fn fn) {
     const Side left = A_.left, right = core::partner(left);
     const index_t block = ratio_block();
     if (ratio_.size() == 0) ratio_ = DeviceBuffer<float>(std::size_t(A_.rows * block));
     for (index_t j0 = 0; j0 < A_.cols; j0 += block) {
       const index_t nb = std::min(block, A_.cols - j0);
-      gemm(plan_gemm(core::column_major(A_.rows, k()), false, factor_block(right, nb), true,
-                     A_.rows),
-           factor(left).data(), factor(right).data() + j0, ratio_.data());
+      const core::GemmPlan plan = plan_gemm(core::column_major(A_.rows, k()), false,
+                                            factor_block(right, nb), true, A_.rows);
+      gemm(exact, plan, factor(left).data(), factor(right).data() + j0, ratio_.data());
       fn(j0, nb, ratio_.data());
     }
   }
@@ -266,8 +268,16 @@ GpuStatus probe() {
     static_cast<void>(cudaGetLastError());
     return {0, "the current CUDA device did not answer cudaGetDeviceProperties"};
   }
-  return {count, std::string(prop.name) + " (device " + std::to_string(device) + " of " +
-                     std::to_string(count) + ")"};
+  const std::string name = std::string(prop.name) + " (sm_" + std::to_string(prop.major) +
+                           std::to_string(prop.minor) + ", device " + std::to_string(device) +
+                           " of " + std::to_string(count) + ")";
+  // A GPU older than the code built (NMFUSE_CUDA_ARCHITECTURES) runs cuBLAS, not ours.
+  if (const cudaError_t image = kernels::kernels_run_here(); image != cudaSuccess) {
+    static_cast<void>(cudaGetLastError());
+    return {0, name + " cannot run nmfuse's kernels, built for " NMFUSE_CUDA_ARCHITECTURES
+                      " (" + cudaGetErrorName(image) + ")"};
+  }
+  return {count, name};
 }
 
 std::unique_ptr<core::Backend<float>> make_backend(DenseView<const float> V, int rank,

@@ -126,6 +126,11 @@ class CudaFactors : public core::Backend<float> {
                    factor_rows(s), k(), pen, stream());
   }
 
+  // TF32 keeps 10 of float's 23 mantissa bits.
+  double product_epsilon() const override {
+    return settings_.allow_tf32 ? 0x1p-10 : double(std::numeric_limits<float>::epsilon());
+  }
+
   double dot_factor_product(Side s) override { return dot(factor(s), big_product(s)); }
   double dot_grams() override { return dot(GW_, GH_); }
   double dot_column_sums() override { return dot(cW_, cH_); }
@@ -177,8 +182,12 @@ class CudaFactors : public core::Backend<float> {
            2 * kk + scratch;
   }
 
-  // Throws OutOfDeviceMemory, naming the sizes, unless `bytes` fit in free GPU memory.
-  void check_memory(double bytes) const {
+  // Throws OutOfDeviceMemory, naming the sizes, unless `bytes` of the backend's buffers
+  // and the libraries' workspaces (cuBLAS's, cuSPARSE's, Thrust's and the init's
+  // temporary products: an allowance) fit in free GPU memory.
+  void check_memory(double buffer_bytes) const {
+    constexpr double kWorkspaces = 64.0 * 1024 * 1024;
+    const double bytes = buffer_bytes + kWorkspaces;
     std::size_t free = 0, total = 0;
     NMFUSE_CUDA_TRY(cudaMemGetInfo(&free, &total));
     if (bytes <= double(free)) return;
@@ -214,12 +223,16 @@ class CudaFactors : public core::Backend<float> {
   }
   cublasHandle_t blas() const { return blas_->get(); }
 
-  // gemm in full float whatever allow_tf32 says: for sums that cancel.
+  // gemm in full float whatever allow_tf32 says: for sums that cancel, and losses.
   void gemm_exact(const core::GemmPlan& p, const float* a, const float* b, float* c) {
     NMFUSE_CUBLAS_TRY(cublasSetMathMode(blas(), CUBLAS_DEFAULT_MATH));
     gemm(p, a, b, c);
     NMFUSE_CUBLAS_TRY(cublasSetMathMode(
         blas(), settings_.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  }
+  enum class Exact { Yes, AsAllowed };  // AsAllowed: in TF32 where allow_tf32 says so
+  void gemm(Exact exact, const core::GemmPlan& p, const float* a, const float* b, float* c) {
+    exact == Exact::Yes ? gemm_exact(p, a, b, c) : gemm(p, a, b, c);
   }
 
   double dot(const DeviceBuffer<float>& a, const DeviceBuffer<float>& b) {

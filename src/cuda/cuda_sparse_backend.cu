@@ -132,10 +132,6 @@ class CudaSparseBackend final : public CudaFactors {
     allocate_factors();
     wh_ = DeviceBuffer<float>(std::size_t(nnz_));
     partner_rows_ = DeviceBuffer<float>(std::size_t(std::max(rows(), cols())) * k);
-    // Defined contents before anything reads them (SDDMM's and geam's β = 0 operands).
-    NMFUSE_CUDA_TRY(cudaMemsetAsync(wh_.data(), 0, wh_.size() * sizeof(float), stream()));
-    NMFUSE_CUDA_TRY(cudaMemsetAsync(partner_rows_.data(), 0,
-                                    partner_rows_.size() * sizeof(float), stream()));
   }
 
   double product_entries() const override { return double(nnz_); }
@@ -184,7 +180,7 @@ class CudaSparseBackend final : public CudaFactors {
     // Zeros have a denominator too: D_s = (W·Htᵀ)^(β−1)·partner over every entry.
     float* D = denominator_product(s).data();
     const index_t r = factor_rows(s);
-    for_each_dense_block(s, [&](index_t j0, index_t nb, float* WH) {
+    for_each_dense_block(s, Exact::AsAllowed, [&](index_t j0, index_t nb, float* WH) {
       kernels::beta_denominator_dense(WH, r * nb, beta, stream());
       gemm(plan_gemm(core::column_major(r, nb), false, factor_block(core::partner(s), nb), false,
                      r),
@@ -207,7 +203,7 @@ class CudaSparseBackend final : public CudaFactors {
     if (!zeros_absent_ || nnz_ / rows() == cols()) return sum;  // none absent
     // The zeros: Σ over every entry of d(0 | wh), less the stored entries' share.
     sum -= sum_stored(ZeroBetaDivergenceOf{beta});
-    for_each_dense_block(Side::W, [&](index_t, index_t nb, float* WH) {
+    for_each_dense_block(Side::W, Exact::Yes, [&](index_t, index_t nb, float* WH) {
       sum += thrust::transform_reduce(thrust_policy(), thrust::counting_iterator<index_t>(0),
                                       thrust::counting_iterator<index_t>(rows() * nb),
                                       ZeroBetaDivergenceDense{WH, beta}, 0.0,
@@ -237,17 +233,15 @@ class CudaSparseBackend final : public CudaFactors {
   DeviceCsr<I>& csr(Side s) { return s == Side::W ? *V_ : *Vt_; }
 
   // GPU bytes: V and Vᵀ, W·Htᵀ at the stored entries (twice for unknown entries under a
-  // general β), the partner copy, dense blocks (general β on zeros), the factor side,
-  // and an allowance for cuSPARSE's and Thrust's workspaces.
+  // general β), the partner copy, dense blocks (general β on zeros) and the factor side.
   double needed_bytes() const {
     const double m = double(rows()), n = double(cols()), nnz = double(nnz_);
     const bool general_beta = settings_.general_beta;
     const double block = std::max(double(kDenseBlockEntries), std::max(m, n));
     const double work = nnz * (1 + (general_beta && !zeros_absent_)) + std::max(m, n) * k() +
                         (general_beta && zeros_absent_ ? block : 0.0);
-    constexpr double kWorkspaces = 64.0 * 1024 * 1024;
     return DeviceCsr<I>::bytes(rows(), nnz_) + DeviceCsr<I>::bytes(cols(), nnz_) +
-           sizeof(float) * (work + double(factor_floats())) + kWorkspaces;
+           sizeof(float) * (work + double(factor_floats()));
   }
 
   // wh_ ← (X_s·Yᵀ) at the stored entries of side s's CSR, Y the partner: cuSPARSE's SDDMM
@@ -262,6 +256,8 @@ class CudaSparseBackend final : public CudaFactors {
                                   partner_rows_.data(), k()));
     const DenseDescriptor X(r, k(), r, factor(s).data()), Yt(k(), other, k(), partner_rows_.data());
     cusparseSpMatDescr_t C = csr(s).with_values(wh_.data());
+    // cuSPARSE computes β·C even for β = 0: the last pass's ratios may be infinite.
+    NMFUSE_CUDA_TRY(cudaMemsetAsync(wh_.data(), 0, wh_.size() * sizeof(float), stream()));
     std::size_t bytes = 0;
     NMFUSE_CUSPARSE_TRY(cusparseSDDMM_bufferSize(
         sparse_.get(), CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &one,
@@ -278,6 +274,8 @@ class CudaSparseBackend final : public CudaFactors {
     const index_t r = factor_rows(s), other = factor_rows(core::partner(s));
     const DenseDescriptor b(other, width, other, B), c(r, width, r, out);
     cusparseSpMatDescr_t A = csr(s).with_values(values);
+    // β·out is computed even for β = 0: out must hold numbers (new buffers hold garbage).
+    NMFUSE_CUDA_TRY(cudaMemsetAsync(out, 0, std::size_t(r) * width * sizeof(float), stream()));
     const float one = 1.0f, zero = 0.0f;
     std::size_t bytes = 0;
     NMFUSE_CUSPARSE_TRY(cusparseSpMM_bufferSize(
@@ -315,7 +313,7 @@ class CudaSparseBackend final : public CudaFactors {
   // Calls fn(j0, nb, WH) for blocks X_s·Y[j0:j0+nb]ᵀ (rows of s × nb, column-major,
   // scratch fn may overwrite), Y the partner of s.
   template <class Fn>
-  void for_each_dense_block(Side s, Fn fn) {
+  void for_each_dense_block(Side s, Exact exact, Fn fn) {
     const Side p = core::partner(s);
     const index_t r = factor_rows(s), other = factor_rows(p);
     const index_t block = std::clamp<index_t>(kDenseBlockEntries / r, 1, other);
@@ -323,8 +321,9 @@ class CudaSparseBackend final : public CudaFactors {
       dense_block_ = DeviceBuffer<float>(std::size_t(r * block));
     for (index_t j0 = 0; j0 < other; j0 += block) {
       const index_t nb = std::min(block, other - j0);
-      gemm(plan_gemm(core::column_major(r, k()), false, factor_block(p, nb), true, r),
-           factor(s).data(), factor(p).data() + j0, dense_block_.data());
+      const core::GemmPlan plan =
+          plan_gemm(core::column_major(r, k()), false, factor_block(p, nb), true, r);
+      gemm(exact, plan, factor(s).data(), factor(p).data() + j0, dense_block_.data());
       fn(j0, nb, dense_block_.data());
     }
   }

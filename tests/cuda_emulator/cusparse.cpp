@@ -3,9 +3,12 @@
 // shapes that agree, leading dimensions, index and value types, operands in device
 // memory, the output not overlapping an input, and a workspace at least as large as
 // the matching _bufferSize call said. The descriptors' pointers are read at the call,
-// as the real library's kernels are launched with them.
+// as the real library's kernels are launched with them. cuSPARSE does not promise, as
+// cuBLAS does, to leave C unread when β = 0: C = α·op + β·C is computed as written, and
+// an output holding a NaN or an infinity then is a fault (0·∞ would be NaN).
 #include <cusparse.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -40,6 +43,15 @@ constexpr std::size_t kWorkspaceBytes = 256;
 cusparseStatus_t invalid(const char* call, const std::string& rule) {
   std::fprintf(stderr, "nmfuse emulated GPU: %s: %s\n", call, rule.c_str());
   return CUSPARSE_STATUS_INVALID_VALUE;
+}
+
+// C's old values enter β·C: none may be NaN or infinite, even where β = 0.
+void check_finite(const char* call, const float* values, std::size_t count) {
+  for (std::size_t e = 0; e < count; ++e)
+    if (!std::isfinite(values[e]))
+      fault(std::string(call) + ": its output C holds " + std::to_string(values[e]) +
+            " at entry " + std::to_string(e) +
+            " and C is read even where β = 0 (β·C): set C before the call");
 }
 
 std::size_t index_bytes(cusparseIndexType_t t) {
@@ -205,6 +217,7 @@ cusparseStatus_t cusparseSpMM(cusparseHandle_t handle, cusparseOperation_t op_a,
   const cusparseDnMatDescr B = *b, C = *c;
   const float al = *static_cast<const float*>(alpha), be = *static_cast<const float*>(beta);
   enqueue(handle->stream, [=] {
+    for (std::int64_t t = 0; t < C.cols; ++t) check_finite("cusparseSpMM", C.values + t * C.ld, C.rows);
     for (std::int64_t i = 0; i < A.rows; ++i) {
       const std::int64_t first = index_at(A.row_ptr, A.index, i), end = index_at(A.row_ptr, A.index, i + 1);
       for (std::int64_t t = 0; t < B.cols; ++t) {
@@ -215,7 +228,7 @@ cusparseStatus_t cusparseSpMM(cusparseHandle_t handle, cusparseOperation_t op_a,
           sum += double(A.values[e]) * B.values[j + t * B.ld];
         }
         float& out = C.values[i + t * C.ld];
-        out = be == 0.0f ? float(al * sum) : float(al * sum + double(be) * out);
+        out = float(al * sum + double(be) * out);
       }
     }
   });
@@ -256,6 +269,7 @@ cusparseStatus_t cusparseSDDMM(cusparseHandle_t handle, cusparseOperation_t op_a
   const cusparseDnMatDescr A = *a, B = *b;
   const float al = *static_cast<const float*>(alpha), be = *static_cast<const float*>(beta);
   enqueue(handle->stream, [=] {
+    check_finite("cusparseSDDMM", C.values, std::size_t(C.nnz));
     for (std::int64_t i = 0; i < C.rows; ++i) {
       const std::int64_t first = index_at(C.row_ptr, C.index, i), end = index_at(C.row_ptr, C.index, i + 1);
       for (std::int64_t e = first; e < end; ++e) {
@@ -264,7 +278,7 @@ cusparseStatus_t cusparseSDDMM(cusparseHandle_t handle, cusparseOperation_t op_a
         double sum = 0;
         for (std::int64_t t = 0; t < A.cols; ++t)
           sum += double(A.values[i + t * A.ld]) * B.values[t + j * B.ld];
-        C.values[e] = be == 0.0f ? float(al * sum) : float(al * sum + double(be) * C.values[e]);
+        C.values[e] = float(al * sum + double(be) * C.values[e]);
       }
     }
   });

@@ -3,6 +3,7 @@
 // for direction and bounds, streams whose work runs only at synchronizations.
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -70,6 +71,7 @@ void drain_blocking_streams() {
 }
 
 thread_local cudaError_t last_error = cudaSuccess;
+std::atomic<int> compute_capability{config().compute_capability};
 
 cudaError_t fail(cudaError_t err) {
   last_error = err;
@@ -158,13 +160,17 @@ cudaError_t cudaGetDevice(int* device) {
   return cudaSuccess;
 }
 
+// The tests' knob: the compute capability reported (0: the configured one again).
+__attribute__((visibility("default"))) void nmfuse_emulator_set_compute(int capability) {
+  compute_capability = capability ? capability : config().compute_capability;
+}
+
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   if (device != 0) return fail(cudaErrorInvalidDevice);
   *prop = cudaDeviceProp{};
-  std::snprintf(prop->name, sizeof prop->name, "nmfuse emulated GPU (sm_%d, on the CPU, for tests)",
-                config().compute_capability);
-  prop->major = config().compute_capability / 10;
-  prop->minor = config().compute_capability % 10;
+  std::snprintf(prop->name, sizeof prop->name, "nmfuse emulated GPU (on the CPU, for tests)");
+  prop->major = compute_capability / 10;
+  prop->minor = compute_capability % 10;
   prop->totalGlobalMem = config().memory_bytes;
   prop->sharedMemPerBlock = 48 * 1024;
   prop->maxThreadsPerBlock = 1024;
@@ -177,8 +183,8 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
   if (device != 0) return fail(cudaErrorInvalidDevice);
   switch (attr) {
     case cudaDevAttrMaxPitch: *value = 2147483647; return cudaSuccess;
-    case cudaDevAttrComputeCapabilityMajor: *value = config().compute_capability / 10; return cudaSuccess;
-    case cudaDevAttrComputeCapabilityMinor: *value = config().compute_capability % 10; return cudaSuccess;
+    case cudaDevAttrComputeCapabilityMajor: *value = compute_capability / 10; return cudaSuccess;
+    case cudaDevAttrComputeCapabilityMinor: *value = compute_capability % 10; return cudaSuccess;
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = 48 * 1024; return cudaSuccess;
     default: return fail(cudaErrorInvalidValue);  // not emulated: say so, never guess
   }
@@ -189,6 +195,15 @@ __attribute__((visibility("default"))) void nmfuse_emulator_set_memory(std::size
   Memory& m = memory();
   std::lock_guard<std::mutex> guard(m.lock);
   m.total = bytes ? bytes : config().memory_bytes;
+}
+
+// Code for the kernels exists from the oldest architecture built on (its PTX compiles
+// on every newer GPU).
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attributes, const void*) {
+  *attributes = cudaFuncAttributes{};
+  if (compute_capability < NMFUSE_OLDEST_ARCHITECTURE) return fail(cudaErrorNoKernelImageForDevice);
+  attributes->maxThreadsPerBlock = 1024;
+  return cudaSuccess;
 }
 
 cudaError_t cudaMemGetInfo(std::size_t* free, std::size_t* total) {
@@ -334,6 +349,7 @@ const char* cudaGetErrorName(cudaError_t err) {
     case cudaErrorInvalidPitchValue: return "cudaErrorInvalidPitchValue";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    case cudaErrorNoKernelImageForDevice: return "cudaErrorNoKernelImageForDevice";
     default: return "cudaErrorUnknown";
   }
 }
@@ -347,6 +363,7 @@ const char* cudaGetErrorString(cudaError_t err) {
     case cudaErrorInvalidPitchValue: return "invalid pitch argument";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorNoKernelImageForDevice: return "no kernel image is available for execution on the device";
     default: return "unknown error";
   }
 }
