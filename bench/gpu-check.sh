@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check, in one call on a machine with a GPU: build in Release for sm_90, run
-# every test (the GPU ones included) and the GPU benchmark beside PyTorch and
-# scikit-learn. The log begins with nvidia-smi and holds CTest's summary.
+# every test (the GPU ones on the real GPU; a dry run has them on the emulated one) and
+# the GPU benchmark beside PyTorch and scikit-learn. The log begins with nvidia-smi and
+# holds CTest's summary and the kernels' registers, spills and shared memory.
 #
 #   here (Debian, network):  bench/gpu-check.sh fetch      the .debs the build needs
 #                                                          → .gpu-debs/ (ignored by git)
@@ -62,7 +63,8 @@ export PATH="$PATH:/usr/local/cuda/bin"
 
 build=build-gpu
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DNMFUSE_CUDA="$($dry_run && echo AUTO || echo ON)" -DNMFUSE_EMULATED_GPU=OFF || exit 1
+  -DNMFUSE_CUDA="$($dry_run && echo AUTO || echo ON)" \
+  -DNMFUSE_EMULATED_GPU="$($dry_run && echo ON || echo OFF)" || exit 1
 cmake --build "$build" -j "$(nproc)" > "$out/gpu-build.log" 2>&1 || { tail -50 "$out/gpu-build.log"; exit 1; }
 tests/check_ptxas.sh "$build" | tail -40
 
