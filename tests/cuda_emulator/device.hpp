@@ -26,8 +26,14 @@
 namespace thrust::cuda {
 
 struct EmulatedPolicy {
+  // Thrust on a GPU takes CUB's temporary storage from the allocator given: so does
+  // this, a stand-in's worth, so that the allocator's device memory is really asked for.
   template <class Allocator>
-  EmulatedPolicy operator()(Allocator&) const { return {}; }
+  EmulatedPolicy operator()(Allocator& allocator) const {
+    constexpr std::ptrdiff_t kTemporaryBytes = 4096;
+    allocator.deallocate(allocator.allocate(kTemporaryBytes), kTemporaryBytes);
+    return {};
+  }
   auto on(cudaStream_t stream) const {
     ::nmfuse::emulator::synchronize(stream);
     return thrust::cpp::par;
