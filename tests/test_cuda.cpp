@@ -70,6 +70,11 @@ class SayWhichGpu : public ::testing::Environment {
 };
 const auto* const say_which_gpu = ::testing::AddGlobalTestEnvironment(new SayWhichGpu);
 
+// β ≤ 0 (Itakura–Saito among them) takes V without zeros.
+bool needs_positive_data(nmfuse::Loss loss, double beta) {
+  return loss == nmfuse::Loss::ItakuraSaito || (loss == nmfuse::Loss::Beta && beta <= 0);
+}
+
 nmfuse::Options on(nmfuse::Device device, nmfuse::Options opt) {
   opt.device = device;
   return opt;
@@ -97,7 +102,7 @@ TEST_P(GpuMatchesCpu, StepByStepThenWholeRuns) {
   REQUIRE_GPU();
   const Case c = GetParam();
   const index_t m = 300, n = 211;  // neither is a multiple of 128
-  const bool positive = c.loss == nmfuse::Loss::ItakuraSaito || (c.loss == nmfuse::Loss::Beta && c.beta <= 0);
+  const bool positive = needs_positive_data(c.loss, c.beta);
   const Matrix<float> V = random_matrix<float>(m, n, 21, positive ? 0 : 0.2, c.layout);
   const Matrix<float> W0 = random_matrix<float>(m, c.rank, 22);
   const Matrix<float> H0 = random_matrix<float>(c.rank, n, 23);
@@ -564,7 +569,7 @@ class GpuResume : public ::testing::TestWithParam<ResumePath> {};
 TEST_P(GpuResume, InterruptedThenResumedIsTheWholeRun) {
   REQUIRE_GPU();
   const ResumePath p = GetParam();
-  const bool positive = p.loss == nmfuse::Loss::ItakuraSaito || (p.loss == nmfuse::Loss::Beta && p.beta <= 0);
+  const bool positive = needs_positive_data(p.loss, p.beta);
   const Matrix<float> V = random_matrix<float>(60, 45, 81, positive ? 0 : 0.3);
   const Matrix<double> coin = random_matrix(60, 45, 82);
   Matrix<std::uint8_t> M(60, 45, Layout::RowMajor);

@@ -133,7 +133,8 @@ class CudaDenseBackend final : public CudaFactors {
   void beta_products(Side s, float beta) override {
     DeviceBuffer<float>& D = denominator_product(s);
     // Sized here: a resumed run comes here before any pass has sized ratio_.
-    if (second_block_.size() == 0) second_block_ = DeviceBuffer<float>(std::size_t(A_.rows * ratio_block()));
+    if (second_block_.size() == 0)
+      second_block_ = DeviceBuffer<float>(std::size_t(A_.rows * ratio_block()));
     for_each_wh_block(Exact::AsAllowed, [&](index_t j0, index_t nb, float* WH) {
       kernels::beta_ratio_block(WH, second_block_.data(), V_, A_.ld, A_.rows, j0, nb, beta,
                                 mask(), stream());
