@@ -60,6 +60,23 @@ const GpuRuntime& gpu() {
   return r;
 }
 
+// The emulated GPU's knobs (null on a real GPU), each set for one scope: set(v) now,
+// set(0), the configured value, when the scope ends, whatever the test's outcome.
+template <class Value>
+class EmulatorKnob {
+ public:
+  explicit EmulatorKnob(const char* name)
+      : set_(reinterpret_cast<void (*)(Value)>(dlsym(nmfuse::cuda::module_handle(), name))) {}
+  ~EmulatorKnob() {
+    if (set_) set_(Value(0));
+  }
+  explicit operator bool() const { return set_ != nullptr; }
+  void operator()(Value v) const { set_(v); }
+
+ private:
+  void (*set_)(Value);
+};
+
 // Says once, in the test output, which GPU the tests run on.
 class SayWhichGpu : public ::testing::Environment {
  public:
@@ -324,9 +341,7 @@ TEST(Gpu, TooLargeProblemSaysHowMuchItNeeds) {
 // the memory back, the same problem runs. (A real GPU's memory cannot be shrunk.)
 TEST(Gpu, OutOfMemoryIsReportedUpFrontNamingTheSizes) {
   REQUIRE_GPU();
-  using SetMemory = void (*)(std::size_t);
-  const auto set_memory = reinterpret_cast<SetMemory>(
-      dlsym(nmfuse::cuda::module_handle(), "nmfuse_emulator_set_memory"));
+  const EmulatorKnob<std::size_t> set_memory("nmfuse_emulator_set_memory");
   if (!set_memory) GTEST_SKIP() << "only the emulated GPU's memory can be shrunk";
   const Matrix<float> V = random_matrix<float>(400, 300, 40, 0.5);
   const auto S = to_csr<float>(V);
@@ -346,7 +361,7 @@ TEST(Gpu, OutOfMemoryIsReportedUpFrontNamingTheSizes) {
       ADD_FAILURE() << "wrong exception: " << e.what();
     }
   }
-  set_memory(0);
+  set_memory(0);  // the configured size again
   EXPECT_EQ(nmfuse::factorize(V.view(), opt).device, nmfuse::Device::Cuda);
   EXPECT_EQ(nmfuse::factorize(S.view(), opt).device, nmfuse::Device::Cuda);
 }
@@ -355,9 +370,7 @@ TEST(Gpu, OutOfMemoryIsReportedUpFrontNamingTheSizes) {
 // run goes through (the libraries' workspaces are part of the estimate).
 TEST(Gpu, WhatTheMemoryCheckAsksForIsEnough) {
   REQUIRE_GPU();
-  using SetMemory = void (*)(std::size_t);
-  const auto set_memory = reinterpret_cast<SetMemory>(
-      dlsym(nmfuse::cuda::module_handle(), "nmfuse_emulator_set_memory"));
+  const EmulatorKnob<std::size_t> set_memory("nmfuse_emulator_set_memory");
   if (!set_memory) GTEST_SKIP() << "only the emulated GPU's memory can be shrunk";
   const Matrix<float> V = random_matrix<float>(400, 300, 40, 0.5);
   const auto S = to_csr<float>(V);
@@ -381,7 +394,6 @@ TEST(Gpu, WhatTheMemoryCheckAsksForIsEnough) {
     set_memory(std::size_t((needed_mib + 0.1) * 1024 * 1024));
     EXPECT_NO_THROW(run()) << (sparse ? "sparse" : "dense") << ", with " << needed_mib + 0.1 << " MiB";
   }
-  set_memory(0);
 }
 
 // A GPU older than every architecture built (here an sm_70, which CUDA 13 no longer
@@ -389,9 +401,7 @@ TEST(Gpu, WhatTheMemoryCheckAsksForIsEnough) {
 // why, Auto runs on the CPU and Cuda is refused, instead of a failed launch later.
 TEST(Gpu, AGpuTheKernelsCannotRunOnIsNotUsable) {
   REQUIRE_GPU();
-  using SetCompute = void (*)(int);
-  const auto set_compute = reinterpret_cast<SetCompute>(
-      dlsym(nmfuse::cuda::module_handle(), "nmfuse_emulator_set_compute"));
+  const EmulatorKnob<int> set_compute("nmfuse_emulator_set_compute");
   if (!set_compute) GTEST_SKIP() << "only the emulated GPU can be made older";
   set_compute(70);
   const nmfuse::BuildInfo info = nmfuse::build_info();
@@ -407,9 +417,8 @@ TEST(Gpu, AGpuTheKernelsCannotRunOnIsNotUsable) {
   EXPECT_THAT(r.device_reason, ::testing::HasSubstr("cannot run nmfuse's kernels"));
   opt.device = nmfuse::Device::Cuda;
   EXPECT_THROW(nmfuse::factorize(V.view(), opt), nmfuse::DeviceUnavailable);
-  set_compute(86);  // sm_80's code runs on an sm_86
+  set_compute(120);  // newer than any code built: the PTX compiles for it
   EXPECT_EQ(nmfuse::factorize(V.view(), opt).device, nmfuse::Device::Cuda);
-  set_compute(0);
 }
 
 // TF32 products near an exact fit: the loss a run reports is that of its factors, not

@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "config.hpp"
@@ -197,11 +198,24 @@ __attribute__((visibility("default"))) void nmfuse_emulator_set_memory(std::size
   m.total = bytes ? bytes : config().memory_bytes;
 }
 
-// Code for the kernels exists from the oldest architecture built on (its PTX compiles
-// on every newer GPU).
+// Whether the real module would have code for a GPU of this compute capability, by
+// CUDA's rules over the architectures built ("75-virtual 80-real 90"): code for sm_XY
+// runs on X.Y and later minors of X; PTX for XY compiles on every XY and later.
+static bool kernels_built_for(int capability) {
+  std::istringstream list(NMFUSE_CUDA_ARCHITECTURES);
+  for (std::string arch; list >> arch;) {
+    const int xy = std::stoi(arch);
+    const bool code = arch.find("-virtual") == std::string::npos;
+    const bool ptx = arch.find("-real") == std::string::npos;
+    if (code && capability / 10 == xy / 10 && capability >= xy) return true;
+    if (ptx && capability >= xy) return true;
+  }
+  return false;
+}
+
 cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attributes, const void*) {
   *attributes = cudaFuncAttributes{};
-  if (compute_capability < NMFUSE_OLDEST_ARCHITECTURE) return fail(cudaErrorNoKernelImageForDevice);
+  if (!kernels_built_for(compute_capability)) return fail(cudaErrorNoKernelImageForDevice);
   attributes->maxThreadsPerBlock = 1024;
   return cudaSuccess;
 }
