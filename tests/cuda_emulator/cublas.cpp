@@ -12,7 +12,6 @@
 #include <string>
 
 #include "emulator.hpp"
-#include "memory.hpp"
 
 struct cublasContext {
   cudaStream_t stream = nullptr;

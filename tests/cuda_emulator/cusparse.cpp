@@ -14,7 +14,6 @@
 #include <string>
 
 #include "emulator.hpp"
-#include "memory.hpp"
 
 struct cusparseContext {
   cudaStream_t stream = nullptr;
