@@ -125,7 +125,9 @@ struct BuildInfo {
   int usable_gpus = 0;
   std::string gpu_status;  // why there is or is not a usable GPU
   std::string blas;          // the BLAS linked, as it names itself
-  std::string blas_kernels;  // OpenBLAS: the kernels it chose for this CPU
+  std::string blas_kernels;  // OpenBLAS: the core whose kernels run on this CPU
+  std::string blas_kernels_selected;  // how nmfuse chose them, where OpenBLAS did not know the CPU
+  std::string blas_slower;  // why faster kernels for this CPU cannot be had; empty if none
   bool blas_is_reference = false;  // the slow Netlib reference BLAS
 };
 BuildInfo build_info();

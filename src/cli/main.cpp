@@ -22,16 +22,9 @@ void print_version() {
 #endif
             << "GPU: " << (info.cuda_compiled ? info.gpu_status : "not compiled") << "\n";
   if (!info.blas_kernels.empty()) std::cout << "BLAS kernels: " << info.blas_kernels << "\n";
-  if (info.blas_is_reference)
-    std::cout << "warning: linked to the slow reference BLAS; install libopenblas-dev and rebuild\n";
-#if defined(__x86_64__)
-  // An OpenBLAS older than the CPU falls back to its slowest x86-64 kernels.
-  if (info.blas_kernels == "Prescott" && __builtin_cpu_supports("avx2"))
-    std::cout << "warning: OpenBLAS does not know this CPU and uses its generic kernels; "
-                 "OPENBLAS_CORETYPE="
-              << (__builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell")
-              << " makes the products several times faster\n";
-#endif
+  if (!info.blas_kernels_selected.empty())
+    std::cout << "BLAS kernels chosen: " << info.blas_kernels_selected << "\n";
+  if (!info.blas_slower.empty()) std::cout << "warning: slower BLAS kernels: " << info.blas_slower << "\n";
 }
 
 }  // namespace

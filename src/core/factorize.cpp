@@ -1,66 +1,38 @@
-// factorize(), Model and build_info(): checks the arguments, picks the backend, starts
-// from the chosen initial factors and runs the one loop.
+// factorize(), solve_H() and Model: check the arguments, pick the backend, start from
+// the chosen initial factors (or a checkpoint) and run the one loop.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <optional>
 
-#include "check_input.hpp"
+#include "core/check_input.hpp"
+#include "core/checkpoint_restore.hpp"
 #include "core/column_view.hpp"
+#include "core/device_choice.hpp"
+#include "core/float_conversion.hpp"
+#include "core/init.hpp"
+#include "core/solver.hpp"
 #include "cpu/cpu_backends.hpp"
 #include "cuda/cuda_hooks.hpp"
-#include "init.hpp"
-#include "nmfuse/checkpoint.hpp"
-#include "nmfuse/device.hpp"
 #include "nmfuse/errors.hpp"
 #include "nmfuse/factorize.hpp"
-#include "solver.hpp"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-#ifdef NMFUSE_HAVE_OPENBLAS
-extern "C" char* openblas_get_config();
-extern "C" char* openblas_get_corename();
-extern "C" void openblas_set_num_threads(int);
-#endif
 
 namespace nmfuse {
 namespace {
 
+using core::choose_device;
+using core::choose_device_for;
+using core::convert;
+using core::DeviceChoice;
+using core::factor_matrix;
+using core::FloatStart;
+using core::float_values;
+using core::gpu_settings;
+using core::masked_hals_rule;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// The GPU's masked HALS keeps a row's Gram in shared memory (kernels/update_kernels.cu).
-constexpr int kMaskedGpuRank = 64;
-
-struct DeviceChoice {
-  Device device;
-  std::string reason;
-};
-
-DeviceChoice choose_device(Device requested) {
-  if (requested == Device::Cpu) return {Device::Cpu, "device cpu was requested"};
-  const cuda::GpuStatus gpu = cuda::probe();
-  if (requested == Device::Cuda) {
-    if (!cuda::compiled())
-      throw NotCompiled("device cuda was requested, but nmfuse was built without CUDA");
-    if (gpu.usable == 0)
-      throw DeviceUnavailable("device cuda was requested, but no GPU is usable: " + gpu.reason);
-    return {Device::Cuda, "device cuda was requested: " + gpu.reason};
-  }
-  if (gpu.usable > 0) return {Device::Cuda, "a usable GPU was found: " + gpu.reason};
-  return {Device::Cpu, "no usable GPU (" + gpu.reason + "), so the CPU ran"};
-}
-
-cuda::GpuSettings gpu_settings(const Options& opt, bool masked) {
-  const double beta = beta_of(opt);
-  const bool extrapolation = opt.hals_extrapolate && resolved_solver(opt) == Solver::HALS;
-  return {opt.allow_tf32, extrapolation, masked || (beta != 1 && beta != 2), masked};
 }
 
 template <class T>
@@ -79,67 +51,6 @@ std::unique_ptr<core::Backend<T>> make_backend(Device device, CsrView<T, I> V, i
   if constexpr (std::is_same_v<T, float>)
     return cuda::make_sparse_backend(V, rank, gpu_settings(opt, V.absent == Absent::Unknown));
   throw Error("internal: the CUDA backend takes float data");  // callers convert first
-}
-
-template <class U, class T>
-Matrix<U> convert(const Matrix<T>& A) {
-  Matrix<U> B(A.rows(), A.cols(), A.layout());
-  std::transform(A.data(), A.data() + A.size(), B.data(), [](T v) { return U(v); });
-  return B;
-}
-
-template <class U, class T>
-Matrix<U> convert(const DenseView<const T>& A) {
-  Matrix<U> B(A.rows, A.cols, Layout::RowMajor);
-  for (index_t i = 0; i < A.rows; ++i)
-    for (index_t j = 0; j < A.cols; ++j) B(i, j) = U(A(i, j));
-  return B;
-}
-
-// Whether v is a value of T (no overflow).
-template <class T>
-bool fits(double v) {
-  return std::fabs(v) <= double(std::numeric_limits<T>::max());
-}
-
-// Whether a non-zero entry keeps its meaning in float: no overflow, no underflow to 0.
-template <class T>
-bool fits_float(T v) {
-  return v == 0 || (v <= T(std::numeric_limits<float>::max()) &&
-                    v >= T(std::numeric_limits<float>::denorm_min()));
-}
-template <class T>
-bool fits_float(const DenseView<const T>& A) {
-  for (index_t i = 0; i < A.rows; ++i)
-    for (index_t j = 0; j < A.cols; ++j)
-      if (!fits_float(A(i, j))) return false;
-  return true;
-}
-template <class T, class I>
-bool fits_float(const CsrView<T, I>& A) {
-  return std::all_of(A.values, A.values + A.nnz(), [](T v) { return fits_float(v); });
-}
-
-// choose_device, and double data that float cannot hold stays on the CPU.
-template <class Data>
-DeviceChoice choose_device_for(const Data& V, Device requested) {
-  using T = typename Data::value_type;
-  DeviceChoice choice = choose_device(requested);
-  if (std::is_same_v<T, float> || choice.device != Device::Cuda || fits_float(V)) return choice;
-  if (requested == Device::Cuda)
-    throw InvalidArgument("V has entries outside float's range, and the GPU computes in "
-                          "float: use device cpu");
-  return {Device::Cpu, "V has entries outside float's range, which the GPU computes in"};
-}
-
-// A backend's factor, or (`previous`) the iterate its extrapolation remembers.
-template <class T>
-Matrix<T> factor_matrix(core::Backend<T>& b, core::Side s, bool previous = false) {
-  // W is m×k column-major; Ht (n×k column-major) is H (k×n) row-major.
-  Matrix<T> X = s == core::Side::W ? Matrix<T>(b.rows(), b.rank(), Layout::ColMajor)
-                                   : Matrix<T>(b.rank(), b.cols(), Layout::RowMajor);
-  previous ? b.get_previous(s, X.data()) : b.get_factor(s, X.data());
-  return X;
 }
 
 // A view's entries as a packed column-major buffer (W0 m×k) or, transposed, as Ht (n×k).
@@ -164,43 +75,6 @@ std::vector<std::uint8_t> packed_mask(const MaskView& observed, index_t m, index
   return packed;
 }
 
-// Puts a checkpoint's factors (and previous iterates) into the backend and returns the
-// loop's state, after checking that they fit this problem.
-template <class T>
-core::SolverState restore(core::Backend<T>& b, const Checkpoint& c, bool extrapolating) {
-  auto check = [&](const char* name, const Matrix<double>& X, index_t rows, index_t cols,
-                   Layout layout) {
-    if (X.rows() == rows && X.cols() == cols && X.layout() == layout) return;
-    throw InvalidArgument("option resume: the checkpoint's " + std::string(name) + " is " +
-                          std::to_string(X.rows()) + "×" + std::to_string(X.cols()) +
-                          ", but this problem needs " + std::to_string(rows) + "×" +
-                          std::to_string(cols) + (X.layout() == layout ? "" : " in its layout"));
-  };
-  const index_t m = b.rows(), n = b.cols(), k = b.rank();
-  check("W", c.W, m, k, Layout::ColMajor);
-  check("H", c.H, k, n, Layout::RowMajor);
-  auto put = [&](core::Side s, const Matrix<double>& X, bool previous) {
-    core::check_matrix("the checkpoint's factor", X.view());
-    if (!std::all_of(X.data(), X.data() + X.size(), [](double v) { return fits<T>(v); }))
-      throw InvalidArgument("option resume: the checkpoint's factors do not fit in " +
-                            std::string(sizeof(T) == 4 ? "float" : "double"));
-    const std::vector<T> values(X.data(), X.data() + X.size());
-    previous ? b.set_previous(s, values.data()) : b.set_factor(s, values.data());
-  };
-  put(core::Side::W, c.W, false);
-  put(core::Side::H, c.H, false);
-  if (extrapolating) {
-    if (c.previous_W.size() == 0)
-      throw InvalidArgument("option resume: the checkpoint holds no previous iterates, which "
-                            "extrapolated HALS needs (it was written by another solver)");
-    check("previous W", c.previous_W, m, k, Layout::ColMajor);
-    check("previous H", c.previous_H, k, n, Layout::RowMajor);
-    put(core::Side::W, c.previous_W, true);
-    put(core::Side::H, c.previous_H, true);
-  }
-  return static_cast<const LoopState&>(c);
-}
-
 // Sets the mask and the starting factors (initial, given or resumed) and runs the
 // loop, handing checkpoints over as Options asks: what every entry point shares.
 // `masked`: some entries are unknown (a dense mask, or a CSR view's absent entries).
@@ -215,7 +89,7 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
   settings.masked = masked;
   core::SolverState resumed;
   if (opt.resume) {
-    resumed = restore(b, *opt.resume, settings.extrapolate);
+    resumed = core::restore(b, *opt.resume, settings.extrapolate);
     settings.resume = &resumed;
   } else if (W0) {
     b.set_factor(core::Side::W, column_major_copy(*W0, false).data());
@@ -271,18 +145,6 @@ void check_start(const Options& opt, const DenseView<const T>* W0, const DenseVi
   core::check_matrix("initial H", *H0);
 }
 
-// The GPU's masked HALS keeps a row's Gram in shared memory: above that rank, Auto
-// runs on the CPU and an explicit Cuda is refused.
-DeviceChoice masked_hals_rule(DeviceChoice choice, const Options& opt, bool masked) {
-  if (!masked || resolved_solver(opt) != Solver::HALS || opt.rank <= kMaskedGpuRank ||
-      choice.device != Device::Cuda)
-    return choice;
-  if (opt.device == Device::Cuda)
-    throw NotCompiled("HALS with unknown entries takes rank ≤ 64 on the GPU: use device cpu or "
-                      "solver mu");
-  return {Device::Cpu, "HALS with unknown entries takes rank ≤ 64 on the GPU"};
-}
-
 // A float run on the GPU, for double data: its W and H back in double.
 template <class T>
 Result<T> widened(Result<float>&& rf, const DeviceChoice& choice, Clock::time_point start) {
@@ -298,28 +160,6 @@ Result<T> widened(Result<float>&& rf, const DeviceChoice& choice, Clock::time_po
 Options on_gpu(Options opt) {
   opt.device = Device::Cuda;
   return opt;
-}
-
-// Optional start factors converted to float, and views of them (null where absent).
-struct FloatStart {
-  std::optional<Matrix<float>> W0, H0;
-  DenseView<const float> W0v, H0v;
-  template <class T>
-  FloatStart(const DenseView<const T>* W0_, const DenseView<const T>* H0_) {
-    if (!W0_) return;
-    W0 = convert<float>(*W0_), H0 = convert<float>(*H0_);
-    W0v = W0->view(), H0v = H0->view();
-  }
-  const DenseView<const float>* W() const { return W0 ? &W0v : nullptr; }
-  const DenseView<const float>* H() const { return H0 ? &H0v : nullptr; }
-};
-
-// A CSR view of the same pattern with float values (held by `values`).
-template <class T, class I>
-CsrView<float, I> float_values(const CsrView<T, I>& V, std::vector<float>& values) {
-  values.assign(V.values, V.values + V.nnz());
-  CsrView<float, I> Vf{V.row_ptr, V.col_idx, values.data(), V.rows, V.cols, V.absent};
-  return Vf;
 }
 
 }  // namespace
@@ -526,34 +366,5 @@ Matrix<T> Model<T>::inverse_transform(DenseView<const T> H) const {
 
 template class Model<float>;
 template class Model<double>;
-
-BuildInfo build_info() {
-  BuildInfo info;
-  info.version = NMFUSE_VERSION;
-  info.cuda_compiled = cuda::compiled();
-  const cuda::GpuStatus gpu = cuda::probe();
-  info.usable_gpus = gpu.usable;
-  info.gpu_status = gpu.reason;
-#ifdef NMFUSE_HAVE_OPENBLAS
-  info.blas = std::string("OpenBLAS ") + openblas_get_config();
-  info.blas_kernels = openblas_get_corename();
-#else
-  info.blas = NMFUSE_BLAS_LIBRARIES;
-#endif
-#ifdef NMFUSE_BLAS_IS_REFERENCE
-  info.blas_is_reference = true;
-#endif
-  return info;
-}
-
-void set_cpu_threads(int threads) {
-  if (threads <= 0) return;
-#ifdef _OPENMP
-  omp_set_num_threads(threads);
-#endif
-#ifdef NMFUSE_HAVE_OPENBLAS
-  openblas_set_num_threads(threads);
-#endif
-}
 
 }  // namespace nmfuse

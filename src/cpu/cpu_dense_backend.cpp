@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/column_view.hpp"
+#include "cpu/blas_library.hpp"
 #include "cpu_backends.hpp"
 #include "cpu_factors.hpp"
 
@@ -206,6 +207,7 @@ class CpuDenseBackend final : public CpuFactors<T> {
 
 template <class T>
 std::unique_ptr<core::Backend<T>> make_dense_backend(DenseView<const T> V, int rank) {
+  warn_once_if_slower();
   return std::make_unique<CpuDenseBackend<T>>(V, rank);
 }
 

@@ -15,6 +15,7 @@
 #include <omp.h>
 
 #include "core/csr_transpose.hpp"
+#include "cpu/blas_library.hpp"
 #include "cpu_backends.hpp"
 #include "cpu_factors.hpp"
 #include "nmfuse/errors.hpp"
@@ -391,6 +392,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
 template <class T, class I>
 std::unique_ptr<core::Backend<T>> make_sparse_backend(CsrView<T, I> V, int rank) {
+  warn_once_if_slower();
   return std::make_unique<CpuSparseBackend<T, I>>(V, rank);
 }
 
