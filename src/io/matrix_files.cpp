@@ -1,17 +1,16 @@
 #include "matrix_files.hpp"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <algorithm>
 #include <cstring>
 #include <regex>
-#include <sstream>
 
 #include "atomic_file.hpp"
 #include "nmfuse/errors.hpp"
 #include "reading.hpp"
+#include "text_numbers.hpp"
 
 namespace nmfuse::io {
 namespace {
@@ -154,40 +153,31 @@ template std::string encode_npy(const Matrix<float>&);
 template std::string encode_npy(const Matrix<double>&);
 
 Matrix<double> parse_csv(const std::string& text, const std::string& name) {
+  TextCursor c(text, name);
   std::vector<double> values;
   index_t cols = -1, rows = 0;
-  std::istringstream lines(text);
-  std::string line;
-  for (index_t line_no = 1; std::getline(lines, line); ++line_no) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  while (c.next_data_line(0)) {
+    const std::size_t line_start = c.offset();
     index_t count = 0;
-    std::size_t pos = 0;
-    while (true) {
-      const std::size_t comma = line.find(',', pos);
-      const std::string field = line.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                            : comma - pos);
-      const char* begin = field.c_str();
-      char* end = nullptr;
-      errno = 0;
-      const double v = std::strtod(begin, &end);
-      while (end && (*end == ' ' || *end == '\t')) ++end;
-      const bool overflow = errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL);
-      if (end == begin || *end != '\0' || overflow) {
-        bad(name, "line " + std::to_string(line_no) + ", field " + std::to_string(count + 1) +
-                      ": '" + field + "' is not a number");
-      }
+    do {
+      double v = 0;
+      if (!c.real(v))
+        bad(name, c.where() + ", field " + std::to_string(count + 1) + ": '" + c.word() +
+                      "' is not a number");
       values.push_back(v);
       ++count;
-      if (comma == std::string::npos) break;
-      pos = comma + 1;
-    }
-    if (cols >= 0 && count != cols) {
-      bad(name, "line " + std::to_string(line_no) + " has " + std::to_string(count) +
-                    " fields, earlier lines have " + std::to_string(cols));
-    }
+    } while (c.take(','));
+    if (!c.at_line_end())
+      bad(name, c.where() + ", field " + std::to_string(count) + ": '" + c.word() +
+                    "' is not a number");
+    if (cols >= 0 && count != cols)
+      bad(name, c.where() + " has " + std::to_string(count) + " fields, earlier lines have " +
+                    std::to_string(cols));
+    if (cols < 0)  // as many lines as long as the first
+      values.reserve((text.size() / (c.offset() - line_start + 1) + 1) * std::size_t(count));
     cols = count;
     ++rows;
+    c.next_line();
   }
   if (rows == 0) bad(name, "no numbers in the file");
   Matrix<double> A(rows, cols, Layout::RowMajor);

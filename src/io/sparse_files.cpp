@@ -1,7 +1,6 @@
 #include "sparse_files.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +14,7 @@
 #include "matrix_files.hpp"
 #include "nmfuse/errors.hpp"
 #include "reading.hpp"
+#include "text_numbers.hpp"
 #include "zip_archive.hpp"
 
 namespace nmfuse::io {
@@ -79,76 +79,14 @@ SparseMatrix from_entries(index_t m, index_t n, const std::vector<std::int64_t>&
 
 // ---- Matrix Market ----
 
-// The text's lines one at a time, counting them for messages.
-class Lines {
- public:
-  explicit Lines(const std::string& text) : text_(text) {}
-  bool next(std::string& line) {
-    if (pos_ >= text_.size()) return false;
-    const std::size_t end = std::min(text_.find('\n', pos_), text_.size());
-    line.assign(text_, pos_, end - pos_);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    pos_ = end + 1;
-    ++number_;
-    return true;
-  }
-  // The next line that is neither blank nor a comment.
-  bool next_data(std::string& line) {
-    while (next(line))
-      if (line.find_first_not_of(" \t") != std::string::npos && line[0] != '%') return true;
-    return false;
-  }
-  std::size_t number() const { return number_; }
-
- private:
-  const std::string& text_;
-  std::size_t pos_ = 0, number_ = 0;
-};
-
-// The whitespace-separated fields of a line, as integers (exact) or finite doubles.
-struct Fields {
-  const std::string& name;
-  const Lines& lines;
-  std::istringstream in;
-  Fields(const std::string& name_, const Lines& lines_, const std::string& line)
-      : name(name_), lines(lines_), in(line) {}
-
-  std::string where() const { return "line " + std::to_string(lines.number()); }
-  std::string word(const char* what) {
-    std::string w;
-    if (!(in >> w)) bad(name, where() + ": " + what + " is missing");
-    return w;
-  }
-  std::int64_t integer(const char* what) {
-    const std::string w = word(what);
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(w.c_str(), &end, 10);
-    if (*end != '\0' || errno == ERANGE) bad(name, where() + ": " + what + " '" + w + "' is not an integer");
-    return v;
-  }
-  double real(const char* what) {
-    const std::string w = word(what);
-    char* end = nullptr;
-    const double v = std::strtod(w.c_str(), &end);
-    if (*end != '\0' || !std::isfinite(v))
-      bad(name, where() + ": " + what + " '" + w + "' is not a finite number");
-    return v;
-  }
-  void end() {
-    std::string extra;
-    if (in >> extra) bad(name, where() + ": unexpected '" + extra + "' after the entry");
-  }
-};
-
 }  // namespace
 
 SparseMatrix parse_matrix_market(const std::string& text, const std::string& name) {
-  Lines lines(text);
-  std::string line;
-  if (!lines.next(line) || lower(line.substr(0, 14)) != "%%matrixmarket")
+  TextCursor c(text, name);
+  const std::string banner_line(c.rest_of_line());
+  if (lower(banner_line.substr(0, 14)) != "%%matrixmarket")
     bad(name, "not a Matrix Market file (no %%MatrixMarket banner on line 1)");
-  std::istringstream banner(lower(line.substr(14)));
+  std::istringstream banner(lower(banner_line.substr(14)));
   std::string object, format, field, symmetry;
   banner >> object >> format >> field >> symmetry;
   if (object != "matrix") bad(name, "Matrix Market object '" + object + "' is not 'matrix'");
@@ -162,12 +100,25 @@ SparseMatrix parse_matrix_market(const std::string& text, const std::string& nam
   if (format == "array" && symmetry == "symmetric")
     bad(name, "symmetric Matrix Market arrays are not supported: write it as general");
   const bool coordinate = format == "coordinate", symmetric = symmetry == "symmetric";
+  const bool pattern = field == "pattern";
+  c.next_line();
 
-  if (!lines.next_data(line)) bad(name, "no size line");
-  Fields size(name, lines, line);
-  const std::int64_t m = size.integer("the row count"), n = size.integer("the column count");
-  const std::int64_t entries = coordinate ? size.integer("the entry count") : 0;
-  size.end();
+  if (!c.next_data_line('%')) bad(name, "no size line");
+  auto integer = [&](const char* what) {
+    std::int64_t v = 0;
+    if (!c.integer(v)) c.fail_field(what, "an integer");
+    return v;
+  };
+  auto real = [&](const char* what) {
+    double v = 0;
+    if (!c.real(v)) c.fail_field(what, "a finite number");
+    if (!std::isfinite(v)) c.fail(std::string(what) + " '" + c.last_field() + "' is not a finite number");
+    return v;
+  };
+  const std::int64_t m = integer("the row count"), n = integer("the column count");
+  const std::int64_t entries = coordinate ? integer("the entry count") : 0;
+  if (!c.at_line_end()) c.fail("unexpected '" + c.word() + "' after the entry");
+  c.next_line();
   if (m < 1 || n < 1)
     bad(name, "size " + std::to_string(m) + "×" + std::to_string(n) + " is empty or negative");
   if (m > 2147483647 || n > 2147483647)
@@ -193,27 +144,25 @@ SparseMatrix parse_matrix_market(const std::string& text, const std::string& nam
     if (symmetric && i != j) rows.push_back(j), cols.push_back(i), values.push_back(v);
   };
   for (std::int64_t e = 0; e < stated; ++e) {
-    if (!lines.next_data(line))
+    if (!c.next_data_line('%'))
       bad(name, "ends after " + std::to_string(e) + " of its " + std::to_string(stated) +
                     " entries (truncated)");
-    Fields f(name, lines, line);
     if (coordinate) {
-      const std::int64_t i = f.integer("the row index"), j = f.integer("the column index");
+      const std::int64_t i = integer("the row index"), j = integer("the column index");
       if (i < 1 || i > m || j < 1 || j > n)
-        bad(name, f.where() + ": entry (" + std::to_string(i) + ", " + std::to_string(j) +
-                      ") is outside the " + std::to_string(m) + "×" + std::to_string(n) +
-                      " matrix (indices start at 1)");
+        c.fail("entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is outside the " +
+               std::to_string(m) + "×" + std::to_string(n) + " matrix (indices start at 1)");
       if (symmetric && j > i)
-        bad(name, f.where() + ": a symmetric file holds the lower triangle only, not (" +
-                      std::to_string(i) + ", " + std::to_string(j) + ")");
-      add(i - 1, j - 1, field == "pattern" ? 1.0 : f.real("the value"));
+        c.fail("a symmetric file holds the lower triangle only, not (" + std::to_string(i) +
+               ", " + std::to_string(j) + ")");
+      add(i - 1, j - 1, pattern ? 1.0 : real("the value"));
     } else {  // column-major
-      add(e % m, e / m, f.real("the value"));
+      add(e % m, e / m, real("the value"));
     }
-    f.end();
+    if (!c.at_line_end()) c.fail("unexpected '" + c.word() + "' after the entry");
+    c.next_line();
   }
-  if (lines.next_data(line)) bad(name, "line " + std::to_string(lines.number()) +
-                                           ": more entries than the size line states");
+  if (c.next_data_line('%')) c.fail("more entries than the size line states");
   return from_entries(m, n, rows, cols, values);
 }
 
