@@ -11,19 +11,11 @@ venv="$build/bench-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet scikit-learn threadpoolctl
 
-# Debian's OpenBLAS 0.3.21 does not know CPUs newer than it and falls back to its
-# slowest kernels (Prescott); scikit-learn's own newer OpenBLAS picks the right ones.
-# Give nmfuse the same chance where the CPU has AVX-512 or AVX2.
-if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
-  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX
-  elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
-fi
-
 log="bench/results/cpu-$(date -u +%Y-%m-%d).txt"
 mkdir -p bench/results
 {
   echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-  echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} for nmfuse"
+  "$build/nmfuse" --version | grep BLAS | sed 's/^/# nmfuse /'
   for size in "5000 2000 32" "1000 500 10"; do
     read -r m n k <<<"$size"
     data="$build/bench-data/${m}x${n}k${k}"
