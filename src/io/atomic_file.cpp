@@ -54,12 +54,22 @@ void write_atomically(const std::string& path, const std::string& bytes) {
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail("cannot open", path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) fail("cannot read", path);
-  return s.str();
+  const std::streamoff size = in.tellg();
+  if (size < 0) {  // not a regular file (a pipe): read as it comes
+    in.clear();
+    std::ostringstream s;
+    s << in.rdbuf();
+    if (in.bad()) fail("cannot read", path);
+    return s.str();
+  }
+  // Read in one piece into a string of the file's size: no growing buffer copied over.
+  std::string bytes(std::size_t(size), '\0');
+  in.seekg(0);
+  in.read(bytes.data(), std::streamsize(bytes.size()));
+  if (in.bad() || std::size_t(in.gcount()) != bytes.size()) fail("cannot read", path);
+  return bytes;
 }
 
 }  // namespace nmfuse::io

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <regex>
 
 #include "atomic_file.hpp"
@@ -34,16 +35,42 @@ std::string shape_text(const std::vector<index_t>& shape) {
   return out + (shape.size() == 1 ? ",)" : ")");
 }
 
-template <class T>
-Matrix<T> npy_matrix(const NpyArray& a) {
-  Matrix<T> A(a.shape[0], a.shape[1], a.fortran ? Layout::ColMajor : Layout::RowMajor);
-  std::memcpy(A.data(), a.data, a.bytes);
-  return A;
+// The .npy header's prefix of a file: magic, version, header length, at most 16 KiB of
+// header (numpy writes a few hundred bytes).
+constexpr std::size_t kNpyHeadMost = 12 + 16384;
+
+// A 2-D .npy array as a matrix of its own type, its data copied in by fill(destination).
+template <class Fill>
+AnyMatrix npy_matrix(const NpyArray& a, const std::string& name, Fill fill) {
+  if (a.shape.size() != 2) bad(name, "npy shape " + shape_text(a.shape) + " is not 2-D");
+  if (a.shape[0] == 0 || a.shape[1] == 0) bad(name, "npy matrix is empty");
+  auto make = [&](auto zero) -> AnyMatrix {
+    Matrix<decltype(zero)> A(a.shape[0], a.shape[1], a.fortran ? Layout::ColMajor : Layout::RowMajor);
+    fill(static_cast<void*>(A.data()));
+    return A;
+  };
+  if (a.descr == "<f4") return make(float());
+  if (a.descr == "<f8") return make(double());
+  if (a.descr == "|u1" || a.descr == "|b1") return make(std::uint8_t());
+  bad(name, "npy dtype '" + a.descr +
+                "' is not supported (float32 '<f4', float64 '<f8', or for masks uint8 or bool)");
 }
+
+// The array that a .npy file of `file_size` bytes holds, from the first bytes of it
+// (at least kNpyHeadMost of them, or all): everything but `data`.
+NpyArray npy_header(const std::string& bytes, std::size_t file_size, const std::string& name);
 
 }  // namespace
 
 NpyArray parse_npy_array(const std::string& bytes, const std::string& name) {
+  NpyArray a = npy_header(bytes, bytes.size(), name);
+  a.data = bytes.data() + a.offset;
+  return a;
+}
+
+namespace {
+
+NpyArray npy_header(const std::string& bytes, std::size_t file_size, const std::string& name) {
   if (bytes.size() < 10 || bytes.compare(0, 6, kNpyMagic) != 0)
     bad(name, "not a .npy file (no \\x93NUMPY magic)");
   const int major = static_cast<unsigned char>(bytes[6]);
@@ -61,9 +88,9 @@ NpyArray parse_npy_array(const std::string& bytes, const std::string& name) {
   } else {
     bad(name, "npy format version " + std::to_string(major) + " is not supported");
   }
-  if (bytes.size() - start < header_len) bad(name, "npy header is truncated");
   // numpy writes a few hundred bytes; std::regex recurses per character of longer ones.
   if (header_len > 16384) bad(name, "npy header of " + std::to_string(header_len) + " bytes is too long");
+  if (bytes.size() - start < header_len) bad(name, "npy header is truncated");
   const std::string header = bytes.substr(start, header_len);
 
   NpyArray a;
@@ -84,7 +111,7 @@ NpyArray parse_npy_array(const std::string& bytes, const std::string& name) {
   if (a.descr[0] == '>' && item_size > 1) bad(name, "npy dtype '" + a.descr + "' is big-endian");
   // Checks the payload's size against the shape before anything is read, so that a
   // hostile header cannot ask for terabytes.
-  const std::size_t have = bytes.size() - start - header_len;
+  const std::size_t have = file_size - start - header_len;
   std::size_t need = item_size;
   for (index_t d : a.shape) {
     if (d != 0 && need > have / std::size_t(d))
@@ -95,20 +122,32 @@ NpyArray parse_npy_array(const std::string& bytes, const std::string& name) {
   if (have != need)
     bad(name, "npy data is " + std::to_string(have) + " bytes, but shape " + shape + " needs " +
                   std::to_string(need) + (have < need ? " (truncated)" : ""));
-  a.data = bytes.data() + start + header_len;
+  a.offset = start + header_len;
   a.bytes = need;
   return a;
 }
 
+// A .npy file read straight into the matrix's storage, with no copy of the file between.
+AnyMatrix read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw IoError("cannot open " + path + ": " + std::strerror(errno));
+  const std::size_t size = std::size_t(in.tellg());
+  std::string head(std::min(size, kNpyHeadMost), '\0');
+  in.seekg(0);
+  in.read(head.data(), std::streamsize(head.size()));
+  const NpyArray a = npy_header(head, size, path);
+  return npy_matrix(a, path, [&](void* to) {
+    in.seekg(std::streamoff(a.offset));
+    in.read(static_cast<char*>(to), std::streamsize(a.bytes));
+    if (!in) throw IoError("cannot read " + path + ": " + std::strerror(errno));
+  });
+}
+
+}  // namespace
+
 AnyMatrix parse_npy(const std::string& bytes, const std::string& name) {
   const NpyArray a = parse_npy_array(bytes, name);
-  if (a.shape.size() != 2) bad(name, "npy shape " + shape_text(a.shape) + " is not 2-D");
-  if (a.shape[0] == 0 || a.shape[1] == 0) bad(name, "npy matrix is empty");
-  if (a.descr == "<f4") return npy_matrix<float>(a);
-  if (a.descr == "<f8") return npy_matrix<double>(a);
-  if (a.descr == "|u1" || a.descr == "|b1") return npy_matrix<std::uint8_t>(a);
-  bad(name, "npy dtype '" + a.descr +
-                "' is not supported (float32 '<f4', float64 '<f8', or for masks uint8 or bool)");
+  return npy_matrix(a, name, [&](void* to) { std::memcpy(to, a.data, a.bytes); });
 }
 
 namespace {
@@ -197,7 +236,7 @@ Matrix<std::uint8_t> read_mask(const std::string& path) {
 }
 
 AnyMatrix read_matrix(const std::string& path) {
-  if (has_extension(path, ".npy")) return parse_npy(read_file(path), path);
+  if (has_extension(path, ".npy")) return read_npy(path);
   if (has_extension(path, ".csv")) return parse_csv(read_file(path), path);
   bad(path, "unknown file type (expected .npy or .csv)");
 }

@@ -18,7 +18,8 @@ struct NpyArray {
   bool fortran = false;
   std::vector<index_t> shape;
   const char* data = nullptr;
-  std::size_t bytes = 0;  // = product of shape × item size, checked against the file
+  std::size_t offset = 0;  // of the data in the file
+  std::size_t bytes = 0;   // = product of shape × item size, checked against the file
 };
 NpyArray parse_npy_array(const std::string& bytes, const std::string& name);
 

@@ -10,7 +10,9 @@ namespace nmfuse::io {
 
 // A sparse matrix as a file holds it; values in double whatever the file's type.
 struct SparseMatrix : CsrMatrix<double, std::int64_t> {
-  bool single_precision = false;  // the file's values were float32
+  // The values are float32's: the file's type (.npz), or Matrix Market counts that
+  // float32 holds exactly.
+  bool single_precision = false;
 };
 
 SparseMatrix parse_matrix_market(const std::string& text, const std::string& name);

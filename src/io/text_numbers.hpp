@@ -74,6 +74,15 @@ class TextCursor {
     field_ = pos_;
     const char* begin = here();
     if (begin < limit() && *begin == '+') ++begin;
+    // Counts are the common case: up to 15 digits, read exactly without from_chars.
+    std::uint64_t digits = 0;
+    const char* p = begin;
+    for (; p < limit() && p - begin < 15 && unsigned(*p - '0') < 10; ++p) digits = digits * 10 + unsigned(*p - '0');
+    if (p > begin && ends_field(p)) {
+      v = double(digits);
+      pos_ = std::size_t(p - text_.data());
+      return true;
+    }
     const auto [end, ec] = std::from_chars(begin, limit(), v);
     if (!ends_field(end)) return false;
     if (ec == std::errc::result_out_of_range) {  // from_chars leaves v: underflow or overflow?
