@@ -267,7 +267,7 @@ TEST(Regularization, L1MakesTheFactorsSparser) {
     return std::count(r.W.data(), r.W.data() + r.W.size(), 0.0) +
            std::count(r.H.data(), r.H.data() + r.H.size(), 0.0);
   };
-  const auto none = zeros(0), some = zeros(0.005), more = zeros(0.02);
+  const auto none = zeros(0), some = zeros(0.005), more = zeros(0.04);
   EXPECT_GT(some, none + 20);
   EXPECT_GT(more, some + 20);
 }
