@@ -28,6 +28,16 @@ using core::partner;
 // scatter_h's fixed number of chunks (and so of accumulators, and of threads it uses).
 constexpr int kScatterChunks = 8;
 
+// The width a stored entry's partner row is padded to: the update kernels' widths
+// (kernels/k_dispatch.hpp) and, between them, 24 and 48, since the gathers move whole
+// padded rows and are bound by memory (k = 20 reads 96 bytes a row instead of 128).
+template <class F>
+decltype(auto) dispatch_gather_width(int k, F&& f) {
+  if (k > 16 && k <= 24) return f(std::integral_constant<int, 24>{});
+  if (k > 32 && k <= 48) return f(std::integral_constant<int, 48>{});
+  return kernels::dispatch_rank(k, std::forward<F>(f));
+}
+
 // Working memory of one dense block of W·Htᵀ (general β on zeros only).
 constexpr index_t kDenseBlockEntries = index_t(1) << 22;
 
@@ -61,24 +71,32 @@ class CpuSparseBackend final : public CpuFactors<T> {
     return sum_values([](T v) { return double(v) * double(v); });
   }
 
+  // For the start only. X and out are column-major; X is read row by row, so that each
+  // stored entry reads one contiguous row of it instead of `width` scattered values.
   void multiply_host(Side s, const T* X, int width, T* out) override {
-    if (s == Side::H && scatter_) {  // Vᵀ·X from V's rows, for the start only
-      const index_t m = this->rows(), n = this->cols();
-      std::fill(out, out + size(n, width), T(0));
-      for (index_t i = 0; i < m; ++i)
-        for (index_t e = V_.row_ptr[i]; e < V_.row_ptr[i + 1]; ++e)
-          for (int c = 0; c < width; ++c) out[V_.col_idx[e] + c * n] += V_.values[e] * X[i + c * m];
-      return;
-    }
-    const CsrRows<T, I> A = rows_of(s);
     const index_t r = this->factor_rows(s), other = this->factor_rows(partner(s));
-#pragma omp parallel for schedule(dynamic, 64)
-    for (index_t i = 0; i < r; ++i)
-      for (int c = 0; c < width; ++c) {
-        T sum = 0;
-        for (index_t e = A.ptr[i]; e < A.ptr[i + 1]; ++e) sum += A.val[e] * X[A.idx[e] + c * other];
-        out[i + c * r] = sum;
+    const std::size_t w = std::size_t(width);
+    std::vector<T> x(size(other, width));
+    for (index_t j = 0; j < other; ++j)
+      for (std::size_t c = 0; c < w; ++c) x[std::size_t(j) * w + c] = X[j + index_t(c) * other];
+    // Side H without a kept Vᵀ: one for this call, so that the rows run in parallel.
+    const CsrMatrix<T, I> Vt = s == Side::H && scatter_ ? core::transposed(V_) : CsrMatrix<T, I>{};
+    const CsrRows<T, I> A = s == Side::H && scatter_
+                                ? CsrRows<T, I>{Vt.row_ptr.data(), Vt.col_idx.data(), Vt.values.data()}
+                                : rows_of(s);
+#pragma omp parallel
+    {
+      std::vector<T> sum(w);
+#pragma omp for schedule(dynamic, 64)
+      for (index_t i = 0; i < r; ++i) {
+        std::fill(sum.begin(), sum.end(), T(0));
+        for (index_t e = A.ptr[i]; e < A.ptr[i + 1]; ++e) {
+          const T* xj = &x[std::size_t(A.idx[e]) * w];
+          for (std::size_t c = 0; c < w; ++c) sum[c] += A.val[e] * xj[c];
+        }
+        for (std::size_t c = 0; c < w; ++c) out[i + index_t(c) * r] = sum[c];
       }
+    }
   }
 
   // P_s row i = Σ v·y over the stored entries of row i.
@@ -86,7 +104,10 @@ class CpuSparseBackend final : public CpuFactors<T> {
     if (s == Side::H && scatter_)
       return scatter_h([](auto& row, T v, const T*, T* p) { row.add(p, v, row.x); });
     for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
-      for (index_t e = begin; e < end; ++e) row.add(row.p, row.val[e], row.partner(e));
+      for (index_t e = begin; e < end; ++e) {
+        row.prefetch(e);
+        row.add(row.p, row.val[e], row.partner(e));
+      }
     });
   }
 
@@ -98,6 +119,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
       });
     for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
       for (index_t e = begin; e < end; ++e) {
+        row.prefetch(e);
         const T* y = row.partner(e);
         row.add(row.p, kernels::kl_ratio(row.val[e], row.dot(row.x, y)), y);
       }
@@ -211,9 +233,18 @@ class CpuSparseBackend final : public CpuFactors<T> {
     const T* val;
     const T* Y;  // the partner, row-major, width() values a row
     T *x, *p, *d, *Q;
+    index_t entries = 0;  // of the CSR that idx belongs to: how far prefetch may look
 
     int width() const { return K > 0 ? K : k; }
     const T* partner(index_t e) const { return Y + index_t(idx[e]) * width(); }
+    // The partner rows are gathered at random: ask for the one kPrefetch entries ahead
+    // while this one is computed, so that the wait for memory overlaps the arithmetic.
+    static constexpr index_t kPrefetch = 16;
+    void prefetch(index_t e) const {
+      if (e + kPrefetch >= entries) return;
+      const char* y = reinterpret_cast<const char*>(partner(e + kPrefetch));
+      for (std::size_t b = 0; b < std::size_t(width()) * sizeof(T); b += 64) __builtin_prefetch(y + b);
+    }
     // In 8 partial sums, so that the fast path vectorizes without reassociating.
     T dot(const T* __restrict a, const T* __restrict b) const {
       T part[8] = {};
@@ -251,7 +282,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // of P_s (and D_s), as `sums` says.
   template <class Fn>
   void for_each_row(Side s, Sums sums, Fn fn) {
-    kernels::dispatch_rank(k(), [&](auto fast_width) {
+    dispatch_gather_width(k(), [&](auto fast_width) {
       constexpr int K = decltype(fast_width)::value;
       const int k = this->k(), width = K > 0 ? K : k;
       const CsrRows<T, I> A = rows_of(s);
@@ -264,7 +295,8 @@ class CpuSparseBackend final : public CpuFactors<T> {
       {
         std::vector<T> buffers(size(3, width) + (sums == Sums::None ? size(k, k) : 0), T(0));
         T* base = buffers.data();
-        Row<K> row{k, A.idx, A.val, Y, base, base + width, base + 2 * width, base + 3 * width};
+        Row<K> row{k, A.idx, A.val, Y, base, base + width, base + 2 * width, base + 3 * width,
+                   index_t(A.ptr[r])};
 #pragma omp for schedule(dynamic, 64)
         for (index_t i = 0; i < r; ++i) {
           for (int t = 0; t < k; ++t) row.x[t] = X[i + t * r];
@@ -288,7 +320,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // number of chunks keeps the sums independent of the thread count.
   template <class Entry>
   void scatter_h(Entry entry) {
-    kernels::dispatch_rank(k(), [&](auto fast_width) {
+    dispatch_gather_width(k(), [&](auto fast_width) {
       constexpr int K = decltype(fast_width)::value;
       const int k = this->k(), width = K > 0 ? K : k;
       const index_t m = this->rows(), n = this->cols();
@@ -325,7 +357,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // fit the chunks, and the accumulators take no more memory than Vᵀ would.
   static bool scatter_pays(const CsrView<T, I>& V, int k) {
     const int width =
-        kernels::dispatch_rank(k, [k](auto w) { return decltype(w)::value > 0 ? int(decltype(w)::value) : k; });
+        dispatch_gather_width(k, [k](auto w) { return decltype(w)::value > 0 ? int(decltype(w)::value) : k; });
     const double accumulators = double(kScatterChunks) * double(V.cols) * width * sizeof(T);
     return V.absent == Absent::Zero && omp_get_max_threads() <= kScatterChunks &&
            accumulators <= double(V.nnz()) * (sizeof(T) + sizeof(I));
@@ -334,7 +366,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // Σ f(v, wh) over the stored entries of V, in double.
   template <class F>
   double sum_stored(F f) {
-    return kernels::dispatch_rank(k(), [&](auto fast_width) {
+    return dispatch_gather_width(k(), [&](auto fast_width) {
       constexpr int K = decltype(fast_width)::value;
       const int k = this->k(), width = K > 0 ? K : k;
       const T* Y = partner_rows(Side::W, width);
