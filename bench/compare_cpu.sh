@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# nmfuse's CPU backend beside scikit-learn on the same data and start, in one run:
-# dense 5000×2000 at rank 32 and 1000×500 at rank 10, and sparse 20000×5000 counts at
-# 1% density, rank 20 (KL and Frobenius); float32, all cores.
+# nmfuse's CPU backend beside scikit-learn from PyPI (what people install) on the same
+# data and start, in one run: per iteration on dense 5000×2000 at rank 32 and 1000×500
+# at rank 10, and sparse 20000×5000 counts at 1% density, rank 20 (KL and Frobenius);
+# then the readers beside scipy's and numpy's, and whole runs (start, read, initialize,
+# iterate, write) beside scikit-learn's whole process. float32, all cores.
 # Usage: bench/compare_cpu.sh [build-dir]   (log in bench/results/cpu-<date>.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-cmake --build "$build" --target bench_cpu bench_sparse
+cmake --build "$build" --target bench_cpu bench_sparse bench_readers nmfuse_cli
 venv="$build/bench-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet scikit-learn threadpoolctl
@@ -28,4 +30,11 @@ mkdir -p bench/results
   "$venv/bin/python" bench/sklearn_sparse_peer.py --out "$data"
   echo
   "$build/bench/bench_sparse" "$data"
+  whole="$build/bench-data/whole"
+  "$venv/bin/python" bench/sklearn_whole_run_peer.py --out "$whole" >/dev/null
+  echo
+  "$build/bench/bench_readers" "$whole" --npy "$build/bench-data/5000x2000k32/V.npy"
+  echo
+  "$venv/bin/python" bench/whole_runs.py --nmfuse "$build/nmfuse" --whole "$whole" \
+    --dense "$build/bench-data/5000x2000k32" --out "$whole/nmfuse-out"
 } | tee "$log"

@@ -68,6 +68,41 @@ TEST(Csv, ReadsRowsAndRejectsBadFields) {
   EXPECT_THAT(error_of("\n\n", false), HasSubstr("no numbers"));
 }
 
+// The numbers strtod reads, read in place: signs, exponents, underflow to zero; and an
+// overflow, which is no number.
+TEST(Csv, NumbersAsStrtodReadsThem) {
+  const Matrix<double> a = io::parse_csv("+1.5,\t-2e3 ,1e-400,12345678901234567890\n", "a.csv");
+  EXPECT_EQ(a(0, 0), 1.5);
+  EXPECT_EQ(a(0, 1), -2000);
+  EXPECT_EQ(a(0, 2), 0);
+  EXPECT_EQ(a(0, 3), 12345678901234567890.0);  // past the exact integer path: from_chars
+  EXPECT_THAT(error_of("1,1e400\n", false), HasSubstr("field 2: '1e400' is not a number"));
+  EXPECT_THAT(error_of("1,,2\n", false), HasSubstr("field 2: '' is not a number"));
+  EXPECT_THAT(error_of("1 2\n", false), HasSubstr("field 1: '2' is not a number"));
+}
+
+// A .npy file is read into the matrix straight from the file; a short one says so.
+TEST(Npy, FilesReadStraightIntoTheMatrix) {
+  const auto dir = std::filesystem::temp_directory_path() / "nmfuse-npy-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const Matrix<double> a = random_matrix<double>(33, 17, 4, 0, Layout::ColMajor);
+  const std::string path = (dir / "a.npy").string(), bytes = io::encode_npy(a);
+  io::write_atomically(path, bytes);
+  const auto back = std::get<Matrix<double>>(io::read_matrix(path));
+  EXPECT_EQ(back.layout(), Layout::ColMajor);
+  EXPECT_TRUE(std::equal(a.data(), a.data() + a.size(), back.data()));
+  io::write_atomically(path, bytes.substr(0, bytes.size() - 8));
+  try {
+    io::read_matrix(path);
+    ADD_FAILURE() << "a truncated .npy was read";
+  } catch (const nmfuse::InvalidArgument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("(truncated)"));
+  }
+  EXPECT_THROW(io::read_matrix((dir / "missing.npy").string()), nmfuse::IoError);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(AtomicFile, WritesWholeFilesAndLeavesNoTemporary) {
   const auto dir = std::filesystem::temp_directory_path() / "nmfuse-atomic-test";
   std::filesystem::remove_all(dir);
@@ -124,6 +159,19 @@ TEST(MatrixMarket, CoordinateArrayPatternAndSymmetric) {
   const auto C = io::parse_matrix_market(
       "%%MatrixMarket matrix coordinate pattern symmetric\r\n3 3 2\r\n2 1\r\n3 3\r\n", "c.mtx");
   EXPECT_EQ(entries(C), (Entries{{0, 1, 1}, {1, 0, 1}, {2, 2, 1}}));
+}
+
+// Counts that float holds exactly are factored in float32; other values in double.
+TEST(MatrixMarket, ExactCountsAreSinglePrecision) {
+  const std::string counts = "%%MatrixMarket matrix coordinate integer general\n2 2 2\n1 1 3\n2 2 ";
+  EXPECT_TRUE(io::parse_matrix_market(counts + "16777216\n", "a.mtx").single_precision);
+  EXPECT_FALSE(io::parse_matrix_market(counts + "16777217\n", "a.mtx").single_precision);
+  EXPECT_TRUE(io::parse_matrix_market(
+                  "%%MatrixMarket matrix coordinate pattern general\n2 2 1\n1 2\n", "p.mtx")
+                  .single_precision);
+  EXPECT_FALSE(io::parse_matrix_market(
+                   "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 2 3\n", "r.mtx")
+                   .single_precision);
 }
 
 TEST(MatrixMarket, BadFilesSayWhatIsWrong) {
