@@ -12,6 +12,8 @@
 
 #include <zlib.h>
 #include <functional>
+#include <map>
+#include <random>
 
 namespace {
 
@@ -159,6 +161,46 @@ TEST(MatrixMarket, CoordinateArrayPatternAndSymmetric) {
   const auto C = io::parse_matrix_market(
       "%%MatrixMarket matrix coordinate pattern symmetric\r\n3 3 2\r\n2 1\r\n3 3\r\n", "c.mtx");
   EXPECT_EQ(entries(C), (Entries{{0, 1, 1}, {1, 0, 1}, {2, 2, 1}}));
+}
+
+// A file of megabytes is parsed in pieces on all threads: the same entries as the
+// definition (duplicates summed, mirrored when symmetric), and errors at their lines.
+TEST(MatrixMarket, LargeFilesInPiecesAsOneParse) {
+  std::mt19937_64 rng(5);
+  for (const bool symmetric : {false, true}) {
+    const index_t m = 3000, n = symmetric ? 3000 : 2000;
+    std::map<std::pair<index_t, index_t>, double> expected;
+    std::string body;
+    const int stated = 150000;
+    for (int e = 0; e < stated; ++e) {
+      index_t i = index_t(rng() % m), j = index_t(rng() % n);
+      if (symmetric && j > i) std::swap(i, j);
+      const double v = double(rng() % 1000) / 8;
+      expected[{i, j}] += v;
+      if (symmetric && i != j) expected[{j, i}] += v;
+      body += std::to_string(i + 1) + " " + std::to_string(j + 1) + " " + std::to_string(v) +
+              (e % 1000 == 0 ? "\n% a comment\n\n" : "\n");
+    }
+    const std::string head = std::string("%%MatrixMarket matrix coordinate real ") +
+                             (symmetric ? "symmetric" : "general") + "\n" + std::to_string(m) +
+                             " " + std::to_string(n) + " ";
+    ASSERT_GT(body.size(), std::size_t(1) << 20);
+    const auto A = io::parse_matrix_market(head + std::to_string(stated) + "\n" + body, "big.mtx");
+    Entries want;
+    for (const auto& [at, v] : expected) want.emplace_back(at.first, at.second, v);
+    EXPECT_EQ(entries(A), want);
+    // The same file with one bad value past its middle, and with one entry too many.
+    std::string broken = body;
+    const std::size_t at = broken.find('\n', broken.size() * 3 / 4) + 1;
+    broken.insert(at, "1 1 x\n");
+    const std::size_t line = 3 + std::count(broken.begin(), broken.begin() + std::ptrdiff_t(at), '\n');
+    EXPECT_THAT(mtx_error(head + std::to_string(stated + 1) + "\n" + broken),
+                HasSubstr("line " + std::to_string(line) + ": the value 'x' is not a finite number"));
+    EXPECT_THAT(mtx_error(head + std::to_string(stated - 1) + "\n" + body),
+                HasSubstr("more entries than the size line states"));
+    EXPECT_THAT(mtx_error(head + std::to_string(stated + 1) + "\n" + body),
+                HasSubstr("ends after " + std::to_string(stated) + " of its"));
+  }
 }
 
 // Counts that float holds exactly are factored in float32; other values in double.

@@ -11,6 +11,10 @@
 #include <tuple>
 #include <type_traits>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "atomic_file.hpp"
 #include "matrix_files.hpp"
 #include "nmfuse/errors.hpp"
@@ -22,31 +26,47 @@ namespace nmfuse::io {
 namespace {
 
 // Each row's entries sorted by column, duplicates summed (scipy and Matrix Market may
-// hold either; the library takes neither). Rows already sorted are not sorted again.
+// hold either; the library takes neither). Rows already sorted are not sorted again;
+// rows are independent, so they go in parallel, and are closed up after if any shrank.
 void canonicalize(SparseMatrix& A) {
-  std::vector<std::pair<std::int64_t, double>> row;
-  std::int64_t out = 0, begin = 0;
-  for (index_t i = 0; i < A.rows; ++i) {
-    const std::int64_t end = A.row_ptr[std::size_t(i) + 1];
-    const auto first = A.col_idx.begin() + begin, last = A.col_idx.begin() + end;
-    if (!std::is_sorted(first, last)) {
-      row.clear();
-      for (std::int64_t e = begin; e < end; ++e) row.emplace_back(A.col_idx[e], A.values[e]);
-      std::sort(row.begin(), row.end(),
-                       [](const auto& a, const auto& b) { return a.first < b.first; });
-      for (std::int64_t e = begin; e < end; ++e)
-        std::tie(A.col_idx[e], A.values[e]) = row[std::size_t(e - begin)];
-    }
-    for (std::int64_t e = begin; e < end; ++e) {
-      if (e > begin && A.col_idx[e] == A.col_idx[e - 1]) {
-        A.values[out - 1] += A.values[e];
-        continue;
+  std::vector<std::int64_t> kept(std::size_t(A.rows));
+#pragma omp parallel
+  {
+    std::vector<std::pair<std::int64_t, double>> row;
+#pragma omp for schedule(dynamic, 256)
+    for (index_t i = 0; i < A.rows; ++i) {
+      const std::int64_t begin = A.row_ptr[std::size_t(i)], end = A.row_ptr[std::size_t(i) + 1];
+      if (!std::is_sorted(A.col_idx.begin() + begin, A.col_idx.begin() + end)) {
+        row.clear();
+        for (std::int64_t e = begin; e < end; ++e) row.emplace_back(A.col_idx[e], A.values[e]);
+        std::stable_sort(row.begin(), row.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (std::int64_t e = begin; e < end; ++e)
+          std::tie(A.col_idx[e], A.values[e]) = row[std::size_t(e - begin)];
       }
-      A.col_idx[out] = A.col_idx[e];
-      A.values[out++] = A.values[e];
+      std::int64_t out = begin;
+      for (std::int64_t e = begin; e < end; ++e) {
+        if (e > begin && A.col_idx[e] == A.col_idx[out - 1]) {
+          A.values[out - 1] += A.values[e];
+          continue;
+        }
+        A.col_idx[out] = A.col_idx[e];
+        A.values[out++] = A.values[e];
+      }
+      kept[std::size_t(i)] = out - begin;
     }
-    begin = end;
+  }
+  std::int64_t out = 0, begin = 0;  // begin: row i's start before closing up
+  for (index_t i = 0; i < A.rows; ++i) {
+    const std::int64_t next_begin = A.row_ptr[std::size_t(i) + 1];
+    if (out != begin)
+      for (std::int64_t e = 0; e < kept[std::size_t(i)]; ++e) {
+        A.col_idx[out + e] = A.col_idx[begin + e];
+        A.values[out + e] = A.values[begin + e];
+      }
+    out += kept[std::size_t(i)];
     A.row_ptr[std::size_t(i) + 1] = out;
+    begin = next_begin;
   }
   A.col_idx.resize(std::size_t(out));
   A.values.resize(std::size_t(out));
@@ -63,6 +83,7 @@ void check_rows(index_t m, std::size_t bytes, const std::string& name) {
 }
 
 // CSR from entries (rows[e], cols[e], values[e]) in any order, indices already checked.
+// Each thread places the entries of its own band of rows, in file order.
 SparseMatrix from_entries(index_t m, index_t n, const std::vector<std::int64_t>& rows,
                           const std::vector<std::int64_t>& cols, const std::vector<double>& values) {
   SparseMatrix A;
@@ -71,13 +92,29 @@ SparseMatrix from_entries(index_t m, index_t n, const std::vector<std::int64_t>&
   A.row_ptr.assign(std::size_t(m) + 1, 0);
   for (std::int64_t r : rows) ++A.row_ptr[std::size_t(r) + 1];
   std::partial_sum(A.row_ptr.begin(), A.row_ptr.end(), A.row_ptr.begin());
-  std::vector<std::int64_t> next(A.row_ptr.begin(), A.row_ptr.end() - 1);
   A.col_idx.resize(rows.size());
   A.values.resize(rows.size());
-  for (std::size_t e = 0; e < rows.size(); ++e) {
-    const std::int64_t at = next[std::size_t(rows[e])]++;
-    A.col_idx[std::size_t(at)] = cols[e];
-    A.values[std::size_t(at)] = values[e];
+#pragma omp parallel
+  {
+    int band = 0, bands = 1;
+#ifdef _OPENMP
+    band = omp_get_thread_num(), bands = omp_get_num_threads();
+#endif
+    // The band's rows hold about a 1/bands share of the entries.
+    auto first_row = [&](int b) {
+      const std::int64_t share = std::int64_t(rows.size()) * b / bands;
+      return std::int64_t(std::lower_bound(A.row_ptr.begin(), A.row_ptr.end(), share) -
+                          A.row_ptr.begin());
+    };
+    const std::int64_t lo = first_row(band), hi = band + 1 == bands ? m : first_row(band + 1);
+    std::vector<std::int64_t> next(A.row_ptr.begin() + lo, A.row_ptr.begin() + std::max(lo, hi));
+    for (std::size_t e = 0; e < rows.size(); ++e) {
+      const std::int64_t r = rows[e];
+      if (r < lo || r >= hi) continue;
+      const std::int64_t at = next[std::size_t(r - lo)]++;
+      A.col_idx[std::size_t(at)] = cols[e];
+      A.values[std::size_t(at)] = values[e];
+    }
   }
   canonicalize(A);
   return A;
@@ -87,14 +124,39 @@ SparseMatrix from_entries(index_t m, index_t n, const std::vector<std::int64_t>&
 
 }  // namespace
 
-SparseMatrix parse_matrix_market(const std::string& text, const std::string& name) {
+namespace {
+
+// What a Matrix Market file's banner and size line say, and where its entries start.
+struct MatrixMarketHeader {
+  std::string field;
+  bool coordinate = true, symmetric = false, pattern = false;
+  std::int64_t m = 0, n = 0, stated = 0;  // stated: the entries the body must hold
+  std::size_t body = 0, body_line = 0;     // offset and line number of the first entry
+};
+
+inline std::int64_t integer_field(TextCursor& c, const char* what) {
+  std::int64_t v = 0;
+  if (!c.integer(v)) c.fail_field(what, "an integer");
+  return v;
+}
+
+inline double real_field(TextCursor& c, const char* what) {
+  double v = 0;
+  if (!c.real(v)) c.fail_field(what, "a finite number");
+  if (!std::isfinite(v)) c.fail(std::string(what) + " '" + c.last_field() + "' is not a finite number");
+  return v;
+}
+
+MatrixMarketHeader parse_header(const std::string& text, const std::string& name) {
   TextCursor c(text, name);
   const std::string banner_line(c.rest_of_line());
   if (lower(banner_line.substr(0, 14)) != "%%matrixmarket")
     bad(name, "not a Matrix Market file (no %%MatrixMarket banner on line 1)");
   std::istringstream banner(lower(banner_line.substr(14)));
-  std::string object, format, field, symmetry;
-  banner >> object >> format >> field >> symmetry;
+  std::string object, format, symmetry;
+  MatrixMarketHeader h;
+  banner >> object >> format >> h.field >> symmetry;
+  const std::string& field = h.field;
   if (object != "matrix") bad(name, "Matrix Market object '" + object + "' is not 'matrix'");
   if (format != "coordinate" && format != "array")
     bad(name, "Matrix Market format '" + format + "' is neither 'coordinate' nor 'array'");
@@ -105,24 +167,13 @@ SparseMatrix parse_matrix_market(const std::string& text, const std::string& nam
   if (format == "array" && field == "pattern") bad(name, "Matrix Market array of pattern entries");
   if (format == "array" && symmetry == "symmetric")
     bad(name, "symmetric Matrix Market arrays are not supported: write it as general");
-  const bool coordinate = format == "coordinate", symmetric = symmetry == "symmetric";
-  const bool pattern = field == "pattern";
+  h.coordinate = format == "coordinate", h.symmetric = symmetry == "symmetric";
+  h.pattern = field == "pattern";
   c.next_line();
 
   if (!c.next_data_line('%')) bad(name, "no size line");
-  auto integer = [&](const char* what) {
-    std::int64_t v = 0;
-    if (!c.integer(v)) c.fail_field(what, "an integer");
-    return v;
-  };
-  auto real = [&](const char* what) {
-    double v = 0;
-    if (!c.real(v)) c.fail_field(what, "a finite number");
-    if (!std::isfinite(v)) c.fail(std::string(what) + " '" + c.last_field() + "' is not a finite number");
-    return v;
-  };
-  const std::int64_t m = integer("the row count"), n = integer("the column count");
-  const std::int64_t entries = coordinate ? integer("the entry count") : 0;
+  const std::int64_t m = integer_field(c, "the row count"), n = integer_field(c, "the column count");
+  const std::int64_t entries = h.coordinate ? integer_field(c, "the entry count") : 0;
   if (!c.at_line_end()) c.fail("unexpected '" + c.word() + "' after the entry");
   c.next_line();
   if (m < 1 || n < 1)
@@ -130,49 +181,141 @@ SparseMatrix parse_matrix_market(const std::string& text, const std::string& nam
   if (m > 2147483647 || n > 2147483647)
     bad(name, "size " + std::to_string(m) + "×" + std::to_string(n) + " exceeds 2³¹ − 1");
   check_rows(m, text.size(), name);
-  if (symmetric && m != n)
+  if (h.symmetric && m != n)
     bad(name, "a symmetric matrix must be square, not " + std::to_string(m) + "×" + std::to_string(n));
   // Every entry takes at least two characters of text: the counts cannot outgrow the file.
   const std::int64_t most = std::int64_t(text.size() / 2) + 1;
-  const std::int64_t stated = coordinate ? entries : (m > most / n ? most + 1 : m * n);
-  if (stated < 0 || stated > most || (coordinate && entries / m > n))
-    bad(name, "size line states " + std::to_string(coordinate ? entries : m) +
-                  (coordinate ? " entries" : " rows") + ", more than the file holds");
+  h.stated = h.coordinate ? entries : (m > most / n ? most + 1 : m * n);
+  if (h.stated < 0 || h.stated > most || (h.coordinate && entries / m > n))
+    bad(name, "size line states " + std::to_string(h.coordinate ? entries : m) +
+                  (h.coordinate ? " entries" : " rows") + ", more than the file holds");
+  h.m = m, h.n = n;
+  h.body = c.offset(), h.body_line = c.line();
+  return h;
+}
 
+// Entries as parsed, 0-based, before they become CSR.
+struct Entries {
   std::vector<std::int64_t> rows, cols;
   std::vector<double> values;
-  rows.reserve(std::size_t(stated) * (symmetric ? 2 : 1));
-  cols.reserve(rows.capacity());
-  values.reserve(rows.capacity());
-  // Stored zeros are kept: with Absent::Unknown they are observed entries.
-  auto add = [&](std::int64_t i, std::int64_t j, double v) {
-    rows.push_back(i), cols.push_back(j), values.push_back(v);
-    if (symmetric && i != j) rows.push_back(j), cols.push_back(i), values.push_back(v);
-  };
-  for (std::int64_t e = 0; e < stated; ++e) {
+  void resize(std::size_t size) { rows.resize(size), cols.resize(size), values.resize(size); }
+};
+
+// The entry on the data line at the cursor (the e-th of the file), and its mirror in a
+// symmetric file, written at out[at...]; returns how many were written. Stored zeros are
+// kept: with Absent::Unknown they are observed entries.
+inline std::size_t parse_entry(TextCursor& c, const MatrixMarketHeader& h, std::int64_t e, Entries& out,
+                        std::size_t at) {
+  std::int64_t i, j;
+  if (h.coordinate) {
+    i = integer_field(c, "the row index"), j = integer_field(c, "the column index");
+    if (i < 1 || i > h.m || j < 1 || j > h.n)
+      c.fail("entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is outside the " +
+             std::to_string(h.m) + "×" + std::to_string(h.n) + " matrix (indices start at 1)");
+    if (h.symmetric && j > i)
+      c.fail("a symmetric file holds the lower triangle only, not (" + std::to_string(i) + ", " +
+             std::to_string(j) + ")");
+    --i, --j;
+  } else {  // column-major
+    i = e % h.m, j = e / h.m;
+  }
+  const double v = h.pattern ? 1.0 : real_field(c, "the value");
+  if (!c.at_line_end()) c.fail("unexpected '" + c.word() + "' after the entry");
+  c.next_line();
+  out.rows[at] = i, out.cols[at] = j, out.values[at] = v;
+  if (!h.symmetric || i == j) return 1;
+  out.rows[at + 1] = j, out.cols[at + 1] = i, out.values[at + 1] = v;
+  return 2;
+}
+
+// The body line by line, with the exact message for a file that holds too few or too
+// many entries.
+Entries parse_entries(const std::string& text, const MatrixMarketHeader& h, const std::string& name) {
+  TextCursor c(std::string_view(text).substr(h.body), name, h.body_line);
+  Entries out;
+  out.resize(std::size_t(h.stated) * (h.symmetric ? 2 : 1));
+  std::size_t written = 0;
+  for (std::int64_t e = 0; e < h.stated; ++e) {
     if (!c.next_data_line('%'))
-      bad(name, "ends after " + std::to_string(e) + " of its " + std::to_string(stated) +
+      bad(name, "ends after " + std::to_string(e) + " of its " + std::to_string(h.stated) +
                     " entries (truncated)");
-    if (coordinate) {
-      const std::int64_t i = integer("the row index"), j = integer("the column index");
-      if (i < 1 || i > m || j < 1 || j > n)
-        c.fail("entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is outside the " +
-               std::to_string(m) + "×" + std::to_string(n) + " matrix (indices start at 1)");
-      if (symmetric && j > i)
-        c.fail("a symmetric file holds the lower triangle only, not (" + std::to_string(i) +
-               ", " + std::to_string(j) + ")");
-      add(i - 1, j - 1, pattern ? 1.0 : real("the value"));
-    } else {  // column-major
-      add(e % m, e / m, real("the value"));
-    }
-    if (!c.at_line_end()) c.fail("unexpected '" + c.word() + "' after the entry");
-    c.next_line();
+    written += parse_entry(c, h, e, out, written);
   }
   if (c.next_data_line('%')) c.fail("more entries than the size line states");
-  SparseMatrix A = from_entries(m, n, rows, cols, values);
+  out.resize(written);
+  return out;
+}
+
+// A coordinate body in pieces of whole lines on all threads. Piece p writes from its
+// first line's slot on (a line holds at most one entry, two when mirrored); the pieces
+// are then closed up in file order. Nothing (an empty result) where anything is wrong:
+// parse_entries then finds it and says what.
+Entries parse_entries_in_pieces(const std::string& text, const MatrixMarketHeader& h,
+                                const std::string& name) {
+  constexpr int kPieces = 16;  // fixed, so that the result does not depend on the threads
+  std::vector<std::size_t> begin(kPieces + 1, text.size());
+  begin[0] = h.body;
+  for (int p = 1; p < kPieces; ++p) {
+    const std::size_t at = h.body + (text.size() - h.body) * std::size_t(p) / kPieces;
+    const std::size_t newline = text.find('\n', std::max(at, begin[p - 1]));
+    begin[p] = newline == std::string::npos ? text.size() : newline + 1;
+  }
+  std::vector<std::size_t> newlines(kPieces), first_line(kPieces), slot(kPieces + 1, 0);
+#pragma omp parallel for schedule(static)
+  for (int p = 0; p < kPieces; ++p)
+    newlines[p] = std::size_t(std::count(text.begin() + std::ptrdiff_t(begin[p]),
+                                         text.begin() + std::ptrdiff_t(begin[p + 1]), '\n'));
+  const std::size_t per_line = h.symmetric ? 2 : 1;
+  first_line[0] = h.body_line;
+  for (int p = 0; p < kPieces; ++p) {
+    if (p > 0) first_line[p] = first_line[p - 1] + newlines[p - 1];
+    slot[p + 1] = slot[p] + (newlines[p] + 1) * per_line;  // + 1: a last line without '\n'
+  }
+  Entries out;
+  out.resize(slot[kPieces]);
+  std::vector<std::size_t> written(kPieces, 0), lines(kPieces, 0);
+  bool failed = false;
+#pragma omp parallel for schedule(dynamic, 1) reduction(|| : failed)
+  for (int p = 0; p < kPieces; ++p) {
+    std::size_t piece_written = 0, piece_lines = 0;  // local: no false sharing
+    try {
+      TextCursor c(std::string_view(text).substr(begin[p], begin[p + 1] - begin[p]), name,
+                   first_line[p]);
+      while (c.next_data_line('%')) {
+        piece_written += parse_entry(c, h, 0, out, slot[p] + piece_written);
+        ++piece_lines;
+      }
+    } catch (...) {  // nothing may leave a parallel region; parse_entries says it again
+      failed = true;
+    }
+    written[p] = piece_written, lines[p] = piece_lines;
+  }
+  std::size_t entries = 0, size = 0;
+  for (int p = 0; p < kPieces; ++p) entries += lines[p];
+  if (failed || entries != std::size_t(h.stated)) return {};
+  for (int p = 0; p < kPieces; ++p)
+    for (std::size_t e = 0; e < written[p]; ++e, ++size) {
+      out.rows[size] = out.rows[slot[p] + e];
+      out.cols[size] = out.cols[slot[p] + e];
+      out.values[size] = out.values[slot[p] + e];
+    }
+  out.resize(size);
+  return out;
+}
+
+}  // namespace
+
+SparseMatrix parse_matrix_market(const std::string& text, const std::string& name) {
+  const MatrixMarketHeader h = parse_header(text, name);
+  Entries entries;
+  // Pieces pay on files of a megabyte or more; an empty result says something is wrong.
+  if (h.coordinate && text.size() - h.body >= (std::size_t(1) << 20) && h.stated > 0)
+    entries = parse_entries_in_pieces(text, h, name);
+  if (entries.rows.empty()) entries = parse_entries(text, h, name);
+  SparseMatrix A = from_entries(h.m, h.n, entries.rows, entries.cols, entries.values);
   // Counts that float holds exactly (up to 2²⁴) lose nothing in float32, and are
   // factored in it: half the memory and time of double.
-  A.single_precision = (field == "integer" || pattern) &&
+  A.single_precision = (h.field == "integer" || h.pattern) &&
                        std::all_of(A.values.begin(), A.values.end(),
                                    [](double v) { return std::fabs(v) <= 16777216.0; });
   return A;

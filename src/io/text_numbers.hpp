@@ -15,13 +15,17 @@ namespace nmfuse::io {
 
 class TextCursor {
  public:
-  TextCursor(std::string_view text, const std::string& name) : text_(text), name_(name) {}
+  // `first_line`: the number of the text's first line, for a piece of a longer file.
+  TextCursor(std::string_view text, const std::string& name, std::size_t first_line = 1)
+      : text_(text), name_(name), line_(first_line) {}
+
+  std::size_t line() const { return line_; }
 
   std::size_t offset() const { return pos_; }
   std::string where() const { return "line " + std::to_string(line_); }
-  [[noreturn]] void fail(const std::string& why) const { bad(name_, where() + ": " + why); }
+  [[noreturn, gnu::cold, gnu::noinline]] void fail(const std::string& why) const { bad(name_, where() + ": " + why); }
   // A field that is not what it should be: "line 3: the value 'x' is not a number".
-  [[noreturn]] void fail_field(const std::string& what, const char* should_be) {
+  [[noreturn, gnu::cold, gnu::noinline]] void fail_field(const std::string& what, const char* should_be) {
     const std::string w = word();
     fail(w.empty() ? what + " is missing" : what + " '" + w + "' is not " + should_be);
   }
@@ -124,7 +128,7 @@ class TextCursor {
 
   std::string_view text_;
   const std::string& name_;
-  std::size_t pos_ = 0, line_ = 1, field_ = 0;
+  std::size_t pos_ = 0, line_, field_ = 0;
 };
 
 }  // namespace nmfuse::io
