@@ -27,7 +27,8 @@ def run(nmfuse, args):
 
 def best(nmfuse, args, repeats=3):
     results = [run(nmfuse, args) for _ in range(repeats)]
-    return min(r[0] for r in results), max(r[1] for r in results), results[-1][2]
+    fastest = min(results, key=lambda r: r[0])
+    return fastest[0], max(r[1] for r in results), fastest[2]
 
 
 def main():

@@ -77,6 +77,19 @@ TEST_P(SparseZeros, TallMatrixMatchesTheDensePath) {
                   nmfuse::factorize(V.view(), opt, W0.view(), H0.view()));
 }
 
+// Ranks the CPU pads to 24 and 48 (src/cpu/cpu_widths.hpp), between the kernels' widths.
+TEST_P(SparseZeros, PaddedRanksMatchTheDensePath) {
+  const Case c = GetParam();
+  const Matrix<double> V = random_matrix(70, 60, 76, 0.6);
+  const auto S = to_csr<double>(V);
+  for (const int k : {20, 40}) {
+    const Matrix<double> W0 = random_matrix(70, k, 77), H0 = random_matrix(k, 60, 78);
+    const nmfuse::Options opt = options_for(c, k, 3);
+    expect_same_run(nmfuse::factorize(S.view(), opt, W0.view(), H0.view()),
+                    nmfuse::factorize(V.view(), opt, W0.view(), H0.view()));
+  }
+}
+
 class SparseUnknown : public ::testing::TestWithParam<Case> {};
 
 // Absent entries are unknown: the sparse path matches the dense path with a mask of the

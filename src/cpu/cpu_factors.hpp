@@ -12,7 +12,7 @@
 #include "fixed_sum.hpp"
 #include "core/backend.hpp"
 #include "core/gemm_plan.hpp"
-#include "k_dispatch.hpp"
+#include "cpu/cpu_widths.hpp"
 #include "lanes.hpp"
 #include "nmfuse/errors.hpp"
 
@@ -70,7 +70,7 @@ class CpuFactors : public core::Backend<T> {
 
   void update_mu_frobenius(Side s, Penalty<T> pen) override {
     const std::vector<T>& G = gram_of(core::partner(s));
-    kernels::dispatch_rank(k(), [&](auto width) {
+    dispatch_width(k(), [&](auto width) {
       constexpr int K = decltype(width)::value;
       const std::vector<T> Q = padded<K>(G);
       if constexpr (K > 0) {
@@ -93,7 +93,7 @@ class CpuFactors : public core::Backend<T> {
 
   void update_hals(Side s, Penalty<T> pen, int max_sweeps, T inner_tol) override {
     const std::vector<T>& G = gram_of(core::partner(s));
-    kernels::dispatch_rank(k(), [&](auto width) {
+    dispatch_width(k(), [&](auto width) {
       constexpr int K = decltype(width)::value;
       const std::vector<T> Q = padded<K>(G);
       if constexpr (K > 0) {
@@ -163,7 +163,7 @@ class CpuFactors : public core::Backend<T> {
 
   void update_mu_kl(Side s, Penalty<T> pen) override {
     const std::vector<T>& sums = sums_of(core::partner(s));
-    kernels::dispatch_rank(k(), [&](auto width) {
+    dispatch_width(k(), [&](auto width) {
       constexpr int K = decltype(width)::value;
       std::vector<T> c(std::max(K, k()), T(0));  // zero-padded to K for the fast path
       std::copy(sums.begin(), sums.end(), c.begin());

@@ -16,6 +16,7 @@
 
 #include "core/csr_transpose.hpp"
 #include "cpu/blas_library.hpp"
+#include "cpu/cpu_widths.hpp"
 #include "cpu_backends.hpp"
 #include "cpu_factors.hpp"
 #include "nmfuse/errors.hpp"
@@ -27,16 +28,6 @@ using core::partner;
 
 // scatter_h's fixed number of chunks (and so of accumulators, and of threads it uses).
 constexpr int kScatterChunks = 8;
-
-// The width a stored entry's partner row is padded to: the update kernels' widths
-// (kernels/k_dispatch.hpp) and, between them, 24 and 48, since the gathers move whole
-// padded rows and are bound by memory (k = 20 reads 96 bytes a row instead of 128).
-template <class F>
-decltype(auto) dispatch_gather_width(int k, F&& f) {
-  if (k > 16 && k <= 24) return f(std::integral_constant<int, 24>{});
-  if (k > 32 && k <= 48) return f(std::integral_constant<int, 48>{});
-  return kernels::dispatch_rank(k, std::forward<F>(f));
-}
 
 // Working memory of one dense block of W·Htᵀ (general β on zeros only).
 constexpr index_t kDenseBlockEntries = index_t(1) << 22;
@@ -282,7 +273,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // of P_s (and D_s), as `sums` says.
   template <class Fn>
   void for_each_row(Side s, Sums sums, Fn fn) {
-    dispatch_gather_width(k(), [&](auto fast_width) {
+    dispatch_width(k(), [&](auto fast_width) {
       constexpr int K = decltype(fast_width)::value;
       const int k = this->k(), width = K > 0 ? K : k;
       const CsrRows<T, I> A = rows_of(s);
@@ -320,7 +311,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // number of chunks keeps the sums independent of the thread count.
   template <class Entry>
   void scatter_h(Entry entry) {
-    dispatch_gather_width(k(), [&](auto fast_width) {
+    dispatch_width(k(), [&](auto fast_width) {
       constexpr int K = decltype(fast_width)::value;
       const int k = this->k(), width = K > 0 ? K : k;
       const index_t m = this->rows(), n = this->cols();
@@ -357,7 +348,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // fit the chunks, and the accumulators take no more memory than Vᵀ would.
   static bool scatter_pays(const CsrView<T, I>& V, int k) {
     const int width =
-        dispatch_gather_width(k, [k](auto w) { return decltype(w)::value > 0 ? int(decltype(w)::value) : k; });
+        dispatch_width(k, [k](auto w) { return decltype(w)::value > 0 ? int(decltype(w)::value) : k; });
     const double accumulators = double(kScatterChunks) * double(V.cols) * width * sizeof(T);
     return V.absent == Absent::Zero && omp_get_max_threads() <= kScatterChunks &&
            accumulators <= double(V.nnz()) * (sizeof(T) + sizeof(I));
@@ -366,7 +357,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // Σ f(v, wh) over the stored entries of V, in double.
   template <class F>
   double sum_stored(F f) {
-    return dispatch_gather_width(k(), [&](auto fast_width) {
+    return dispatch_width(k(), [&](auto fast_width) {
       constexpr int K = decltype(fast_width)::value;
       const int k = this->k(), width = K > 0 ? K : k;
       const T* Y = partner_rows(Side::W, width);
