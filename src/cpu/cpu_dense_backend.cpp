@@ -1,5 +1,6 @@
-// The CPU backend for dense V: the big products by BLAS, every pass over V in column
-// blocks of its storage order (core/column_view.hpp). The factor side is CpuFactors.
+// The CPU backend for dense V: the big products streamed over V (streamed_products.hpp)
+// up to rank 64 and by BLAS past it, every other pass over V in column blocks of its
+// storage order (core/column_view.hpp). The factor side is CpuFactors.
 #include <algorithm>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "cpu/blas_library.hpp"
 #include "cpu_backends.hpp"
 #include "cpu_factors.hpp"
+#include "streamed_products.hpp"
 
 namespace nmfuse::cpu {
 namespace {
@@ -44,6 +46,14 @@ class CpuDenseBackend final : public CpuFactors<T> {
 
   void product(Side s) override {
     const Side p = partner(s);
+    if (k() <= StreamedProducts<T>::kMaxRank) {
+      // A row-major A: V itself, or Vᵀ for column-major V.
+      const bool row_major = V_.layout == Layout::RowMajor;
+      streamed_.multiply(V_.data, row_major ? V_.rows : V_.cols, row_major ? V_.cols : V_.rows,
+                         V_.ld, row_major == (s == Side::W), factor(p).data(), k(),
+                         big_product(s).data());
+      return;
+    }
     gemm(core::plan_gemm(core::stored(V_), s == Side::H,
                          core::column_major(this->factor_rows(p), k()), false,
                          this->factor_rows(s)),
@@ -199,6 +209,7 @@ class CpuDenseBackend final : public CpuFactors<T> {
 
   DenseView<const T> V_;
   core::ColumnView A_;  // V read column by column in storage order
+  StreamedProducts<T> streamed_;  // scratch of the big products up to rank 64
   std::vector<std::uint8_t> mask_;  // observed entries in A's order; empty: all
   std::vector<T> ratio_, second_block_;  // scratch: ratio blocks
 };
