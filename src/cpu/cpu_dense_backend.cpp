@@ -37,6 +37,7 @@ class CpuDenseBackend final : public CpuFactors<T> {
   }
 
   void multiply_host(Side s, const T* X, int width, T* out) override {
+    if (width <= StreamedProducts<T>::kMaxRank) return stream(s, X, width, out);
     const bool w = s == Side::W;
     const index_t inner = w ? this->cols() : this->rows();
     const index_t outer = w ? this->rows() : this->cols();
@@ -46,14 +47,8 @@ class CpuDenseBackend final : public CpuFactors<T> {
 
   void product(Side s) override {
     const Side p = partner(s);
-    if (k() <= StreamedProducts<T>::kMaxRank) {
-      // A row-major A: V itself, or Vᵀ for column-major V.
-      const bool row_major = V_.layout == Layout::RowMajor;
-      streamed_.multiply(V_.data, row_major ? V_.rows : V_.cols, row_major ? V_.cols : V_.rows,
-                         V_.ld, row_major == (s == Side::W), factor(p).data(), k(),
-                         big_product(s).data());
-      return;
-    }
+    if (k() <= StreamedProducts<T>::kMaxRank)
+      return stream(s, factor(p).data(), k(), big_product(s).data());
     gemm(core::plan_gemm(core::stored(V_), s == Side::H,
                          core::column_major(this->factor_rows(p), k()), false,
                          this->factor_rows(s)),
@@ -205,6 +200,14 @@ class CpuDenseBackend final : public CpuFactors<T> {
         for (index_t i = 0; i < A_.rows; ++i) sum += f(A(i, j));
       return sum;
     });
+  }
+
+  // out = V·Y (s = W) or Vᵀ·Y (s = H), Y of `width` ≤ 64 columns, streamed over V: a
+  // row-major A, V itself or Vᵀ for column-major V.
+  void stream(Side s, const T* Y, int width, T* out) {
+    const bool row_major = V_.layout == Layout::RowMajor;
+    streamed_.multiply(V_.data, row_major ? V_.rows : V_.cols, row_major ? V_.cols : V_.rows,
+                       V_.ld, row_major == (s == Side::W), Y, width, out);
   }
 
   DenseView<const T> V_;
