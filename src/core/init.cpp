@@ -85,7 +85,8 @@ void orthonormalize(std::vector<double>& A, int rows, int cols) {
 // out = V·X (s = W) or Vᵀ·X (s = H), in double around the backend's own precision;
 // out's storage is reused: the start's memory peaks here, on the larger side of V.
 template <class T>
-void multiply(Backend<T>& b, Side s, const std::vector<double>& X, int cols, std::vector<double>& out) {
+void multiply(Backend<T>& b, Side s, const std::vector<double>& X, int cols,
+              std::vector<double>& out) {
   std::vector<T> result(std::size_t(b.factor_rows(s)) * cols);
   {
     const std::vector<T> x(X.begin(), X.end());
@@ -105,8 +106,9 @@ TruncatedSvd truncated_svd(Backend<T>& b, int k, std::uint64_t seed) {
   const int m = int(tall ? b.rows() : b.cols()), n = int(tall ? b.cols() : b.rows());
   const int l = std::min(k + 10, n);  // oversampled width
   // Two power iterations (Halko, Martinsson & Tropp 2011 find one or two enough where the
-  // spectrum decays): scikit-learn's seven sharpen singular vectors that NNDSVD keeps
-  // only the positive parts of; measured, two give as good a start at a third of the cost.
+  // spectrum decays): scikit-learn's seven (four for large k) sharpen singular vectors
+  // that NNDSVD keeps only the positive parts of; measured, two give as good a start at
+  // a third of the cost (bench/RESULTS.md, issue 11).
   const int power_iterations = 2;
   Rng rng(seed);
   std::vector<double> Z(std::size_t(n) * l);
