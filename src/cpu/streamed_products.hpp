@@ -11,6 +11,7 @@
 // of threads.
 #include <algorithm>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #ifdef _OPENMP
@@ -57,18 +58,13 @@ class StreamedProducts {
   static void load(Vec& v, const T* p) { std::memcpy(&v, p, sizeof v); }
   static void store(T* p, const Vec& v) { std::memcpy(p, &v, sizeof v); }
 
-  template <class F>
+  // The vectors a padded row takes, as a constant: 1 to kMaxRank / kWidth.
+  template <class F, int L = 1>
   static void dispatch(int lanes, F&& f) {
-    switch (lanes) {
-      case 1: return f(std::integral_constant<int, 1>{});
-      case 2: return f(std::integral_constant<int, 2>{});
-      case 3: return f(std::integral_constant<int, 3>{});
-      case 4: return f(std::integral_constant<int, 4>{});
-      case 5: return f(std::integral_constant<int, 5>{});
-      case 6: return f(std::integral_constant<int, 6>{});
-      case 7: return f(std::integral_constant<int, 7>{});
-      default: return f(std::integral_constant<int, 8>{});
+    if constexpr (L < kMaxRank / kWidth) {
+      if (lanes > L) return dispatch<F, L + 1>(lanes, std::forward<F>(f));
     }
+    f(std::integral_constant<int, L>{});
   }
 
   // Blocks of R rows of A, one block a thread at a time: each A value is read once,
