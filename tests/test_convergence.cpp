@@ -205,6 +205,21 @@ TEST(Layouts, TinyMatricesAndFullRank) {
   EXPECT_LT(relative_error(V, r.W, r.H), 1e-3);  // rank 4 fits a 6×4 matrix (nearly) exactly
 }
 
+// Past min(m, n) only a random start has enough components: Init::Auto takes it, as
+// scikit-learn does, and the loss still falls with every solver.
+TEST(Layouts, RanksAboveTheSmallerSideStartAtRandom) {
+  const Matrix<double> V = random_matrix(1, 10, 19);
+  nmfuse::Options opt = cpu_options(10);
+  EXPECT_EQ(nmfuse::resolved_init(opt, 1, 10), nmfuse::Init::Random);
+  EXPECT_EQ(nmfuse::resolved_init(opt, 10, 10), nmfuse::Init::NNDSVDa);
+  for (nmfuse::Solver solver : {nmfuse::Solver::MU, nmfuse::Solver::HALS}) {
+    opt.solver = solver;
+    const auto r = nmfuse::factorize(V.view(), opt);
+    EXPECT_LT(r.loss_history.back(), r.loss_history.front()) << nmfuse::to_string(solver);
+    EXPECT_EQ(r.W.cols(), 10);
+  }
+}
+
 TEST(Stopping, ToleranceStopsEarlyAndReportsConvergence) {
   const Matrix<double> V = random_matrix(50, 40, 9);
   nmfuse::Options opt = cpu_options(5);

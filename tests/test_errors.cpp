@@ -84,8 +84,11 @@ TEST(Errors, RankOutOfRange) {
   const Matrix<double> V = random_matrix(20, 8, 2);
   EXPECT_THAT(message_of<nmfuse::InvalidArgument>([&] { run(V, cpu_options(0)); }),
               HasSubstr("option rank = 0"));
-  EXPECT_THAT(message_of<nmfuse::InvalidArgument>([&] { run(V, cpu_options(9)); }),
-              HasSubstr("option rank = 9: must be between 1 and min(m, n) = 8"));
+  nmfuse::Options svd_start = cpu_options(9);
+  svd_start.init = nmfuse::Init::NNDSVDa;
+  EXPECT_THAT(message_of<nmfuse::InvalidArgument>([&] { run(V, svd_start); }),
+              HasSubstr("option rank = 9: init = nndsvda needs a rank between 1 and "
+                        "min(m, n) = 8 for a 20×8 matrix"));
 }
 
 TEST(Errors, BadOptionsNameTheField) {

@@ -25,7 +25,7 @@ enum class Solver {
 };
 
 enum class Init {
-  Auto,      // NNDSVDa (every valid rank is at most min(m, n))
+  Auto,      // NNDSVDa where rank ≤ min(m, n), Random above (scikit-learn's rule)
   Random,    // √(mean(V)/k)·|N(0,1)| from the seeded generator
   NNDSVD,    // Boutsidis & Gallopoulos; keeps exact zeros (a poor start for MU)
   NNDSVDa,   // NNDSVD with zeros replaced by mean(V)
@@ -51,7 +51,7 @@ struct Progress {
 using ProgressCallback = std::function<bool(const Progress&)>;
 
 struct Options {
-  int rank = 0;  // k, required: 1 ≤ k ≤ min(m, n)
+  int rank = 0;  // k ≥ 1, required; the SVD starts (NNDSVD*) need k ≤ min(m, n)
   Loss loss = Loss::Frobenius;
   double beta = 1.5;  // β of Loss::Beta (β ≤ 0 needs V > 0)
   Solver solver = Solver::Auto;
@@ -103,6 +103,9 @@ std::string to_string(Device);
 
 // The solver that Solver::Auto stands for with this loss.
 Solver resolved_solver(const Options&);
+
+// The start that Init::Auto stands for on an m×n V at the options' rank.
+Init resolved_init(const Options&, std::int64_t m, std::int64_t n);
 
 // The β of the options' loss: 2, 1, 0 or Options::beta.
 double beta_of(const Options&);

@@ -114,8 +114,7 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
       {"loss", nmfuse::to_string(f.opt.loss)},
       {"beta", nmfuse::beta_of(f.opt)},
       {"solver", nmfuse::to_string(nmfuse::resolved_solver(f.opt))},
-      {"init", nmfuse::to_string(f.opt.init == nmfuse::Init::Auto ? nmfuse::Init::NNDSVDa
-                                                                   : f.opt.init)},
+      {"init", nmfuse::to_string(nmfuse::resolved_init(f.opt, in.rows, in.cols))},
       {"seed", f.opt.seed},
       {"mask", f.mask_path},
       {"iterations", r.iterations},

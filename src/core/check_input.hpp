@@ -8,6 +8,7 @@
 #include <string>
 
 #include "nmfuse/errors.hpp"
+#include "nmfuse/options.hpp"
 #include "nmfuse/sparse.hpp"
 #include "nmfuse/view.hpp"
 
@@ -134,12 +135,19 @@ void check_shape(const char* name, const DenseView<const T>& A, index_t rows, in
   throw InvalidArgument(msg.str());
 }
 
-inline void check_rank(int rank, index_t m, index_t n) {
-  const index_t most = m < n ? m : n;
-  if (rank >= 1 && rank <= most) return;
+// Any rank from a random or given start; the SVD starts have only min(m, n) components.
+inline void check_rank(const Options& opt, index_t m, index_t n) {
   std::ostringstream msg;
-  msg << "option rank = " << rank << ": must be between 1 and min(m, n) = " << most
-      << " for a " << m << "×" << n << " matrix";
+  msg << "option rank = " << opt.rank;
+  if (opt.rank < 1) {
+    msg << ": must be at least 1";
+    throw InvalidArgument(msg.str());
+  }
+  const Init init = resolved_init(opt, m, n);
+  const index_t most = m < n ? m : n;
+  if (opt.rank <= most || init == Init::Random || init == Init::Custom || opt.resume) return;
+  msg << ": init = " << to_string(init) << " needs a rank between 1 and min(m, n) = " << most
+      << " for a " << m << "×" << n << " matrix (init = random takes any rank)";
   throw InvalidArgument(msg.str());
 }
 

@@ -95,7 +95,7 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
     b.set_factor(core::Side::W, column_major_copy(*W0, false).data());
     b.set_factor(core::Side::H, column_major_copy(*H0, true).data());
   } else {
-    const Init init = opt.init == Init::Auto ? Init::NNDSVDa : opt.init;
+    const Init init = resolved_init(opt, b.rows(), b.cols());
     const core::Factors<T> f = core::initialize(b, init, opt.seed);
     b.set_factor(core::Side::W, f.W.data());
     b.set_factor(core::Side::H, f.Ht.data());
@@ -174,7 +174,7 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
   const Options& opt = options;
   core::check_matrix("V", V);
   const index_t m = V.rows, n = V.cols;
-  core::check_rank(opt.rank, m, n);
+  core::check_rank(opt, m, n);
   std::optional<std::vector<std::uint8_t>> mask;
   if (observed) {
     core::check_storage("the mask of observed entries", observed->rows, observed->cols,
@@ -218,7 +218,7 @@ Result<T> factorize(CsrView<T, I> V, const Options& options, const DenseView<con
   options.validate();
   const Options& opt = options;
   core::check_csr("V", V, beta_of(opt));
-  core::check_rank(opt.rank, V.rows, V.cols);
+  core::check_rank(opt, V.rows, V.cols);
   check_start(opt, W0, H0, V.rows, V.cols);
   const bool unknown = V.absent == Absent::Unknown;
 
@@ -331,7 +331,7 @@ DeviceResult factorize(const DeviceView& V, const Options& opt, CUstream_st* str
   if (opt.init == Init::Custom)
     throw InvalidArgument("option init = custom is not available for V on the GPU");
   core::check_storage("V", V.rows, V.cols, V.ld, V.layout, V.data);
-  core::check_rank(opt.rank, V.rows, V.cols);
+  core::check_rank(opt, V.rows, V.cols);
   DeviceChoice choice = choose_device(Device::Cuda);
   choice.reason = "V is on the GPU: " + cuda::probe().reason;
   // The backend checks that the problem fits before anything reads V.

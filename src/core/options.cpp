@@ -1,5 +1,6 @@
 #include "nmfuse/options.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -42,6 +43,11 @@ void Options::validate() const {
 Solver resolved_solver(const Options& opt) {
   if (opt.solver != Solver::Auto) return opt.solver;
   return beta_of(opt) == 2 ? Solver::HALS : Solver::MU;
+}
+
+Init resolved_init(const Options& opt, std::int64_t m, std::int64_t n) {
+  if (opt.init != Init::Auto) return opt.init;
+  return opt.rank <= std::min(m, n) ? Init::NNDSVDa : Init::Random;
 }
 
 double beta_of(const Options& opt) {
