@@ -24,11 +24,13 @@ namespace nmfuse::kernels {
 // scikit-learn's guard: a zero MU denominator becomes float32's machine epsilon.
 constexpr double kDenominatorFloor = 1.1920928955078125e-07;
 
-// Regularization of one half-step: the gradient gains l1 + l2·x.
+// Regularization of one half-step: the gradient gains l1 + l2·x. And what HALS does
+// with a dead component (below): restart it, or leave it dead as scikit-learn's cd does.
 template <class T>
 struct Penalty {
   T l1 = 0;
   T l2 = 0;
+  bool restart_dead = true;
 };
 
 // One row of a column-major matrix: entry t of row i is at base[i + t·ld].
@@ -153,9 +155,10 @@ NMFUSE_HD void hals_gradient(const XRow& x, const PRow& p, GRow& g, const T* Q, 
 // One cyclic coordinate sweep over the row, in place (scikit-learn's `cd` update):
 // x[t] ← max(0, x[t] − g[t] / (Q[t,t] + l2)), only where `active` holds. Q[t,t] = 0
 // means the partner's column t is all zero: the component is dead, a saddle that
-// coordinate descent never leaves (scikit-learn keeps it dead). It restarts from
-// a fixed pseudo-random column, restart_value(row, t), and the partner's next
-// half-step fits the residual to it (g needs no update: Q[t,:] is zero). Returns Σ|δ|.
+// coordinate descent never leaves (scikit-learn keeps it dead). Unless pen.restart_dead
+// is false it restarts from a fixed pseudo-random column, restart_value(row, t), and the
+// partner's next half-step fits the residual to it (g needs no update: Q[t,:] is zero).
+// Returns Σ|δ|.
 template <int K, class T, class XRow, class GRow, class Mask>
 NMFUSE_HD auto hals_sweep_row(XRow& x, GRow& g, const T* Q, int ldq, int k, Penalty<T> pen,
                               std::int64_t row, const Mask& active) {
@@ -167,7 +170,7 @@ NMFUSE_HD auto hals_sweep_row(XRow& x, GRow& g, const T* Q, int ldq, int k, Pena
     reread_memory();
     const T* q = Q + std::int64_t(t) * ldq;  // column t of Q, which is row t (symmetric)
     if (!(q[t] > T(0))) {  // the partner's column t is zero: dead (or padding)
-      if (t < k) x[t] = where(active, restart_value<Value>(row, t), x[t]);
+      if (t < k && pen.restart_dead) x[t] = where(active, restart_value<Value>(row, t), x[t]);
       continue;
     }
     const T hess = q[t] + pen.l2;

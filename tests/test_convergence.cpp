@@ -220,6 +220,29 @@ TEST(Layouts, RanksAboveTheSmallerSideStartAtRandom) {
   }
 }
 
+// A dead component (component 1: zero in W and H) restarts by default; with
+// hals_restart_dead off it stays dead, as in scikit-learn's cd, and the others go on.
+TEST(Hals, DeadComponentsRestartUnlessAskedNotTo) {
+  const Matrix<double> V = random_matrix(40, 30, 21);
+  Matrix<double> W0 = random_matrix(40, 4, 22), H0 = random_matrix(4, 30, 23);
+  for (index_t i = 0; i < 40; ++i) W0(i, 1) = 0;
+  for (index_t j = 0; j < 30; ++j) H0(1, j) = 0;
+  nmfuse::Options opt = cpu_options(4);
+  opt.solver = nmfuse::Solver::HALS;
+  opt.init = nmfuse::Init::Custom;
+  opt.max_iter = 5;
+  opt.tol = 0;
+  const auto revived = nmfuse::factorize(V.view(), opt, W0.view(), H0.view());
+  opt.hals_restart_dead = false;
+  const auto dead = nmfuse::factorize(V.view(), opt, W0.view(), H0.view());
+  double revived_sum = 0, dead_sum = 0;
+  for (index_t i = 0; i < 40; ++i) revived_sum += revived.W(i, 1), dead_sum += dead.W(i, 1);
+  for (index_t j = 0; j < 30; ++j) revived_sum += revived.H(1, j), dead_sum += dead.H(1, j);
+  EXPECT_GT(revived_sum, 0);
+  EXPECT_EQ(dead_sum, 0);
+  EXPECT_LT(dead.loss_history.back(), dead.loss_history.front());
+}
+
 TEST(Stopping, ToleranceStopsEarlyAndReportsConvergence) {
   const Matrix<double> V = random_matrix(50, 40, 9);
   nmfuse::Options opt = cpu_options(5);

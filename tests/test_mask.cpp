@@ -93,6 +93,16 @@ TEST_P(Masked, UnobservedEntriesDoNotMatter) {
     EXPECT_TRUE(std::equal(a.W.data(), a.W.data() + a.W.size(), b.W.data()));
     EXPECT_TRUE(std::equal(a.H.data(), a.H.data() + a.H.size(), b.H.data()));
     EXPECT_EQ(a.loss_history, b.loss_history);
+    // Nor from the start the library computes (NNDSVDa here), in either layout.
+    opt.init = nmfuse::Init::Auto;
+    const auto c = nmfuse::factorize(V.view(), opt, M.view());
+    const auto d = nmfuse::factorize(changed.view(), opt, M.view());
+    Matrix<double> changed_columns(40, 30, Layout::ColMajor);
+    for (index_t i = 0; i < 40; ++i)
+      for (index_t j = 0; j < 30; ++j) changed_columns(i, j) = changed(i, j);
+    const auto e = nmfuse::factorize(changed_columns.view(), opt, M.view());
+    EXPECT_TRUE(std::equal(c.H.data(), c.H.data() + c.H.size(), d.H.data()));
+    EXPECT_LT(relative_difference(e.H, c.H), 1e-10);
   }
 }
 

@@ -75,6 +75,10 @@ struct Options {
   // HALS moves each factor on past its update, x + β·(x − x_previous), with β adapted
   // to whether the loss went down (Ang & Gillis 2019): fewer iterations to a loss.
   bool hals_extrapolate = true;
+  // A component whose column of W (or row of H) is all zero is dead: coordinate descent
+  // never moves it again. HALS restarts it from a fixed pseudo-random column; false
+  // leaves it dead, as scikit-learn's `cd` does.
+  bool hals_restart_dead = true;
 
   Device device = Device::Auto;
   // Let cuBLAS use TF32 tensor cores for the big products on the GPU: several times

@@ -75,6 +75,25 @@ std::vector<std::uint8_t> packed_mask(const MaskView& observed, index_t m, index
   return packed;
 }
 
+// V with its unobserved entries set to 0, in V's layout packed; none where they are 0.
+template <class T>
+std::optional<Matrix<T>> zero_where_unobserved(DenseView<const T> V,
+                                               const std::vector<std::uint8_t>& packed) {
+  const bool rows = V.layout == Layout::RowMajor;
+  const index_t outer = rows ? V.rows : V.cols, inner = rows ? V.cols : V.rows;
+  auto observed = [&](index_t o, index_t i) { return packed[std::size_t(i + o * inner)] != 0; };
+  auto at = [&](index_t o, index_t i) { return V.data[o * V.ld + i]; };
+  bool hidden_value = false;
+  for (index_t o = 0; o < outer && !hidden_value; ++o)
+    for (index_t i = 0; i < inner; ++i) hidden_value |= !observed(o, i) && at(o, i) != T(0);
+  if (!hidden_value) return std::nullopt;
+  Matrix<T> out(V.rows, V.cols, V.layout);
+  for (index_t o = 0; o < outer; ++o)
+    for (index_t i = 0; i < inner; ++i)
+      out.data()[std::size_t(i + o * inner)] = observed(o, i) ? at(o, i) : T(0);
+  return out;
+}
+
 // Sets the mask and the starting factors (initial, given or resumed) and runs the
 // loop, handing checkpoints over as Options asks: what every entry point shares.
 // `masked`: some entries are unknown (a dense mask, or a CSR view's absent entries).
@@ -189,6 +208,13 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
   }
   if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt), observed);
   check_start(opt, W0, H0, m, n);
+  // The start reads all of V: there the unobserved entries count as zeros, as a sparse
+  // V's absent ones do, so that what lies under the mask never matters.
+  std::optional<Matrix<T>> observed_part;
+  if (mask) {
+    observed_part = zero_where_unobserved(V, *mask);
+    if (observed_part) V = observed_part->view();
+  }
 
   const DeviceChoice choice =
       masked_hals_rule(choose_device_for(V, opt.device), opt, mask.has_value());

@@ -19,7 +19,7 @@ int inner_sweeps(index_t rows, index_t other, double entries, int k) {
 
 template <class T>
 kernels::Penalty<T> cast(kernels::Penalty<double> p) {
-  return {T(p.l1), T(p.l2)};
+  return {T(p.l1), T(p.l2), p.restart_dead};
 }
 
 }  // namespace
@@ -35,6 +35,7 @@ SolverSettings settings_for(const Options& opt, index_t m, index_t n, double ent
                alpha_H = opt.alpha_H.value_or(opt.alpha_W);
   s.penalty_W = {alpha_W * rho * double(n), alpha_W * (1 - rho) * double(n)};
   s.penalty_H = {alpha_H * rho * double(m), alpha_H * (1 - rho) * double(m)};
+  s.penalty_W.restart_dead = s.penalty_H.restart_dead = opt.hals_restart_dead;
   s.inner_sweeps_W = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(m, n, entries, opt.rank);
   s.inner_sweeps_H = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(n, m, entries, opt.rank);
   s.inner_tol = opt.hals_inner_tol;
