@@ -40,3 +40,25 @@ if(NOT NMFUSE_CUDA STREQUAL "OFF")
   endif()
 endif()
 message(STATUS "nmfuse: CUDA backend ${NMFUSE_WITH_CUDA}")
+
+# Python: the interpreter of .venv (made by .ci/setup) unless one is named, its headers,
+# and nanobind (PyPI; Debian 12 has none), found through that interpreter.
+set(NMFUSE_WITH_PYTHON OFF)
+if(NOT NMFUSE_PYTHON STREQUAL "OFF")
+  if(NOT Python_EXECUTABLE AND EXISTS ${PROJECT_SOURCE_DIR}/.venv/bin/python)
+    set(Python_EXECUTABLE ${PROJECT_SOURCE_DIR}/.venv/bin/python)
+  endif()
+  find_package(Python 3.9 COMPONENTS Interpreter Development.Module)
+  if(Python_FOUND)
+    execute_process(COMMAND ${Python_EXECUTABLE} -m nanobind --cmake_dir
+      OUTPUT_VARIABLE nanobind_ROOT OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    find_package(nanobind CONFIG QUIET)
+  endif()
+  if(nanobind_FOUND)
+    set(NMFUSE_WITH_PYTHON ON)
+  elseif(NMFUSE_PYTHON STREQUAL "ON")
+    message(FATAL_ERROR "NMFUSE_PYTHON=ON but Python's headers or nanobind were not found "
+                        "(.ci/setup installs them in .venv)")
+  endif()
+endif()
+message(STATUS "nmfuse: Python package ${NMFUSE_WITH_PYTHON} (${Python_EXECUTABLE})")

@@ -1,0 +1,393 @@
+// nmfuse._nmfuse: the library's entry points for Python arrays. NumPy and SciPy arrays
+// are read where they lie (views, no copies); results come back as NumPy arrays that
+// own the library's matrices. The estimator over it is nmfuse/_estimator.py.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "datasets/swimmer.hpp"
+#include "nmfuse/nmfuse.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+using nmfuse::DenseView;
+using nmfuse::index_t;
+using nmfuse::Layout;
+
+// Any 2-D array on the host, read-only, of any element type (checked here, by name).
+using HostArray = nb::ndarray<nb::ro, nb::ndim<2>, nb::device::cpu>;
+using HostVector = nb::ndarray<nb::ro, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+using GpuArray = nb::ndarray<nb::ro, float, nb::ndim<2>, nb::device::cuda>;
+
+std::string shape_text(const HostArray& a) {
+  return std::to_string(a.shape(0)) + "×" + std::to_string(a.shape(1));
+}
+
+// A view of a 2-D array whose rows or columns are contiguous: NumPy's C and F orders,
+// and slices of them along the other axis.
+template <class T, class Array>
+DenseView<const T> view_of(const Array& a, const char* name) {
+  const auto rows = index_t(a.shape(0)), cols = index_t(a.shape(1));
+  // A stride along a side of length 1 is never used: treat it as contiguous.
+  const int64_t row_step = rows == 1 ? cols : a.stride(0);
+  const int64_t col_step = cols == 1 ? rows : a.stride(1);
+  const T* data = static_cast<const T*>(a.data());
+  if (col_step == 1 && row_step >= cols) return {data, rows, cols, Layout::RowMajor, row_step};
+  if (row_step == 1 && col_step >= rows) return {data, rows, cols, Layout::ColMajor, col_step};
+  throw nmfuse::InvalidArgument(std::string(name) + " has strides (" + std::to_string(a.stride(0)) +
+                                ", " + std::to_string(a.stride(1)) +
+                                ") elements: neither its rows nor its columns are contiguous");
+}
+
+template <class T>
+bool holds(const HostArray& a) {
+  return a.dtype() == nb::dtype<T>();
+}
+
+template <class T>
+void check_dtype(const std::optional<HostArray>& a, const char* name, const char* type) {
+  if (a && !holds<T>(*a))
+    throw nmfuse::InvalidArgument(std::string(name) + " must have the dtype of X (" + type + ")");
+}
+
+// A NumPy array that owns `m`: no copy.
+template <class T>
+nb::object numpy_of(nmfuse::Matrix<T>&& m) {
+  auto* owned = new nmfuse::Matrix<T>(std::move(m));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<nmfuse::Matrix<T>*>(p); });
+  const std::size_t shape[2] = {std::size_t(owned->rows()), std::size_t(owned->cols())};
+  const bool row_major = owned->layout() == Layout::RowMajor;
+  const int64_t strides[2] = {row_major ? owned->cols() : 1, row_major ? 1 : owned->rows()};
+  return nb::ndarray<nb::numpy, T, nb::ndim<2>>(owned->data(), 2, shape, owner, strides).cast();
+}
+
+nb::dict info_of(const nmfuse::RunInfo& r) {
+  nb::dict d;
+  d["iterations"] = r.iterations;
+  d["loss_history"] = r.loss_history;
+  d["loss_iterations"] = r.loss_iterations;
+  d["stop_reason"] = nmfuse::to_string(r.stop_reason);
+  d["converged"] = r.converged;
+  d["device"] = nmfuse::to_string(r.device);
+  d["device_reason"] = r.device_reason;
+  d["seconds"] = r.seconds;
+  return d;
+}
+
+// The options a call runs with: Ctrl-C stops the run after its iteration (the library's
+// interrupt), and verbose runs print each check, both through the interpreter.
+nmfuse::Options for_python(nmfuse::Options opt, bool verbose) {
+  opt.interrupt = [] {
+    nb::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;  // leaves KeyboardInterrupt pending
+  };
+  if (verbose)
+    opt.on_progress = [](const nmfuse::Progress& p) {
+      nb::gil_scoped_acquire gil;
+      nb::print(nb::str("iteration {}: loss {:.6g}, relative decrease {:.3g}, {:.3f} s")
+                    .format(p.iteration, p.loss, p.relative_decrease, p.seconds));
+      return true;
+    };
+  return opt;
+}
+
+// Runs `call` without the GIL; raises what the interpreter has pending (KeyboardInterrupt).
+template <class Call>
+auto without_gil(Call&& call) {
+  auto out = [&] {
+    nb::gil_scoped_release released;
+    return call();
+  }();
+  if (PyErr_Occurred()) throw nb::python_error();
+  return out;
+}
+
+template <class T>
+nb::tuple fit_dense_as(const HostArray& X, const nmfuse::Options& opt,
+                       const std::optional<HostArray>& W0, const std::optional<HostArray>& H0,
+                       const std::optional<HostArray>& observed) {
+  const char* type = std::is_same_v<T, float> ? "float32" : "float64";
+  check_dtype<T>(W0, "W", type);
+  check_dtype<T>(H0, "H", type);
+  if (bool(W0) != bool(H0)) throw nmfuse::InvalidArgument("W and H must be given together");
+  const DenseView<const T> V = view_of<T>(X, "X");
+  std::optional<nmfuse::MaskView> mask;
+  if (observed) {
+    if (!holds<bool>(*observed) && !holds<std::uint8_t>(*observed))
+      throw nmfuse::InvalidArgument("the mask must be an array of bool or uint8");
+    mask = view_of<std::uint8_t>(*observed, "the mask");
+  }
+  std::optional<DenseView<const T>> w, h;
+  if (W0) w = view_of<T>(*W0, "W"), h = view_of<T>(*H0, "H");
+  nmfuse::Result<T> r = without_gil([&] {
+    const nmfuse::MaskView* m = mask ? &*mask : nullptr;
+    return nmfuse::detail::factorize<T>(V, opt, w ? &*w : nullptr, h ? &*h : nullptr, m);
+  });
+  nb::dict info = info_of(r);
+  return nb::make_tuple(numpy_of(std::move(r.W)), numpy_of(std::move(r.H)), info);
+}
+
+nb::tuple fit_dense(const HostArray& X, const nmfuse::Options& options, bool verbose,
+                    std::optional<HostArray> W0, std::optional<HostArray> H0,
+                    std::optional<HostArray> observed) {
+  const nmfuse::Options opt = for_python(options, verbose);
+  if (holds<float>(X)) return fit_dense_as<float>(X, opt, W0, H0, observed);
+  if (holds<double>(X)) return fit_dense_as<double>(X, opt, W0, H0, observed);
+  throw nmfuse::InvalidArgument("X must be float32 or float64");
+}
+
+// A scipy.sparse CSR matrix as its three arrays: indices and indptr of one integer type.
+template <class T, class I>
+nmfuse::CsrView<T, I> csr_view(const HostVector& data, const HostVector& indices,
+                               const HostVector& indptr, index_t rows, index_t cols,
+                               bool absent_unknown) {
+  if (indptr.shape(0) != std::size_t(rows) + 1)
+    throw nmfuse::InvalidArgument("indptr has " + std::to_string(indptr.shape(0)) +
+                                  " entries, expected rows + 1 = " + std::to_string(rows + 1));
+  const auto* row_ptr = static_cast<const I*>(indptr.data());
+  const auto nnz = std::size_t(row_ptr[rows]);
+  if (indices.shape(0) < nnz || data.shape(0) < nnz)
+    throw nmfuse::InvalidArgument("indptr ends at " + std::to_string(nnz) + ", but indices has " +
+                                  std::to_string(indices.shape(0)) + " and data " +
+                                  std::to_string(data.shape(0)) + " entries");
+  return {row_ptr, static_cast<const I*>(indices.data()), static_cast<const T*>(data.data()),
+          rows, cols, absent_unknown ? nmfuse::Absent::Unknown : nmfuse::Absent::Zero};
+}
+
+// Calls f(CsrView<T, I>) for the arrays' element and index types.
+template <class F>
+auto with_csr(const HostVector& data, const HostVector& indices, const HostVector& indptr,
+              index_t rows, index_t cols, bool absent_unknown, F&& f) {
+  if (indices.dtype() != indptr.dtype())
+    throw nmfuse::InvalidArgument("indices and indptr must have one integer type");
+  const bool wide = indices.dtype() == nb::dtype<std::int64_t>();
+  if (!wide && indices.dtype() != nb::dtype<std::int32_t>())
+    throw nmfuse::InvalidArgument("indices must be int32 or int64");
+  auto with_index = [&](auto value) {
+    using T = decltype(value);
+    if (wide) return f(csr_view<T, std::int64_t>(data, indices, indptr, rows, cols, absent_unknown));
+    return f(csr_view<T, std::int32_t>(data, indices, indptr, rows, cols, absent_unknown));
+  };
+  if (data.dtype() == nb::dtype<float>()) return with_index(float());
+  if (data.dtype() == nb::dtype<double>()) return with_index(double());
+  throw nmfuse::InvalidArgument("X must be float32 or float64");
+}
+
+nb::tuple fit_sparse(const HostVector& data, const HostVector& indices, const HostVector& indptr,
+                     index_t rows, index_t cols, bool absent_unknown,
+                     const nmfuse::Options& options, bool verbose, std::optional<HostArray> W0,
+                     std::optional<HostArray> H0) {
+  const nmfuse::Options opt = for_python(options, verbose);
+  if (bool(W0) != bool(H0)) throw nmfuse::InvalidArgument("W and H must be given together");
+  return with_csr(data, indices, indptr, rows, cols, absent_unknown, [&](auto V) {
+    using T = typename decltype(V)::value_type;
+    using I = typename decltype(V)::index_type;
+    const char* type = std::is_same_v<T, float> ? "float32" : "float64";
+    check_dtype<T>(W0, "W", type);
+    check_dtype<T>(H0, "H", type);
+    std::optional<DenseView<const T>> w, h;
+    if (W0) w = view_of<T>(*W0, "W"), h = view_of<T>(*H0, "H");
+    nmfuse::Result<T> r = without_gil(
+        [&] { return nmfuse::detail::factorize<T, I>(V, opt, w ? &*w : nullptr, h ? &*h : nullptr); });
+    nb::dict info = info_of(r);
+    return nb::make_tuple(numpy_of(std::move(r.W)), numpy_of(std::move(r.H)), info);
+  });
+}
+
+// W (k columns) as the library's m×k column-major matrix.
+template <class T>
+nmfuse::Matrix<T> matrix_of(const HostArray& W, const char* name) {
+  const DenseView<const T> v = view_of<T>(W, name);
+  nmfuse::Matrix<T> m(v.rows, v.cols, Layout::ColMajor);
+  for (index_t j = 0; j < v.cols; ++j)
+    for (index_t i = 0; i < v.rows; ++i) m(i, j) = v(i, j);
+  return m;
+}
+
+// H (k×n) for the columns of V with W (m×k) fixed.
+nb::object solve_H_dense(const HostArray& X, const HostArray& W, const nmfuse::Options& options) {
+  const nmfuse::Options opt = for_python(options, false);
+  auto solve = [&](auto value) {
+    using T = decltype(value);
+    if (!holds<T>(W)) throw nmfuse::InvalidArgument("the model's factor must have the dtype of X");
+    const DenseView<const T> V = view_of<T>(X, "X");
+    const nmfuse::Matrix<T> fixed = matrix_of<T>(W, "W");
+    return numpy_of(without_gil([&] { return nmfuse::detail::solve_H<T>(V, fixed, opt); }));
+  };
+  if (holds<float>(X)) return solve(float());
+  if (holds<double>(X)) return solve(double());
+  throw nmfuse::InvalidArgument("X must be float32 or float64");
+}
+
+nb::object solve_H_sparse(const HostVector& data, const HostVector& indices,
+                          const HostVector& indptr, index_t rows, index_t cols,
+                          bool absent_unknown, const HostArray& W, const nmfuse::Options& options) {
+  const nmfuse::Options opt = for_python(options, false);
+  return with_csr(data, indices, indptr, rows, cols, absent_unknown, [&](auto V) {
+    using T = typename decltype(V)::value_type;
+    using I = typename decltype(V)::index_type;
+    if (!holds<T>(W)) throw nmfuse::InvalidArgument("the model's factor must have the dtype of X");
+    const nmfuse::Matrix<T> fixed = matrix_of<T>(W, "W");
+    return numpy_of(without_gil([&] { return nmfuse::detail::solve_H<T, I>(V, fixed, opt); }));
+  });
+}
+
+// A GPU array (CuPy, PyTorch: DLPack) that owns a DeviceMatrix, on V's device.
+nb::object gpu_array_of(const nmfuse::DeviceMatrix& m, int device_id) {
+  auto* owned = new nmfuse::DeviceMatrix(m);
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<nmfuse::DeviceMatrix*>(p); });
+  const std::size_t shape[2] = {std::size_t(m.rows()), std::size_t(m.cols())};
+  const bool row_major = m.layout() == Layout::RowMajor;
+  const int64_t strides[2] = {row_major ? m.cols() : 1, row_major ? 1 : m.rows()};
+  using Array = nb::ndarray<nb::array_api, float, nb::ndim<2>, nb::device::cuda>;
+  return Array(m.data(), 2, shape, owner, strides, nb::dtype<float>(), nb::device::cuda::value,
+               device_id)
+      .cast();
+}
+
+// Factors a float32 array in GPU memory where it lies, on the default stream.
+nb::tuple fit_gpu(const GpuArray& X, const nmfuse::Options& options, bool verbose) {
+  const nmfuse::Options opt = for_python(options, verbose);
+  const auto rows = index_t(X.shape(0)), cols = index_t(X.shape(1));
+  const int64_t row_step = rows == 1 ? cols : X.stride(0);
+  const int64_t col_step = cols == 1 ? rows : X.stride(1);
+  nmfuse::DeviceView V;
+  if (col_step == 1 && row_step >= cols)
+    V = {X.data(), rows, cols, Layout::RowMajor, row_step};
+  else if (row_step == 1 && col_step >= rows)
+    V = {X.data(), rows, cols, Layout::ColMajor, col_step};
+  else
+    throw nmfuse::InvalidArgument("X on the GPU: neither its rows nor its columns are contiguous");
+  nmfuse::DeviceResult r = without_gil([&] { return nmfuse::factorize(V, opt); });
+  return nb::make_tuple(gpu_array_of(r.W, X.device_id()), gpu_array_of(r.H, X.device_id()),
+                        info_of(r));
+}
+
+nb::dict build_info() {
+  const nmfuse::BuildInfo b = nmfuse::build_info();
+  nb::dict d;
+  d["version"] = b.version;
+  d["cuda_compiled"] = b.cuda_compiled;
+  d["usable_gpus"] = b.usable_gpus;
+  d["gpu_status"] = b.gpu_status;
+  d["blas"] = b.blas;
+  d["blas_kernels"] = b.blas_kernels;
+  d["blas_kernels_selected"] = b.blas_kernels_selected;
+  d["blas_slower"] = b.blas_slower;
+  return d;
+}
+
+// The swimmer set as scikit-learn lays data out: 256 images × 1024 pixels.
+nb::object swimmer_images() {
+  const nmfuse::Matrix<float> pixels_by_image = nmfuse::datasets::swimmer();
+  nmfuse::Matrix<float> X(pixels_by_image.cols(), pixels_by_image.rows(), Layout::RowMajor);
+  for (index_t i = 0; i < X.rows(); ++i)
+    for (index_t j = 0; j < X.cols(); ++j) X(i, j) = pixels_by_image(j, i);
+  return numpy_of(std::move(X));
+}
+
+// Its 17 parts, one per row: the torso, then limb l in position p at 1 + 4·l + p.
+nb::object swimmer_parts() {
+  nmfuse::Matrix<float> parts(nmfuse::datasets::kSwimmerParts, nmfuse::datasets::kSwimmerPixels,
+                              Layout::RowMajor);
+  for (int p = 0; p < nmfuse::datasets::kSwimmerParts; ++p) {
+    const std::vector<float> part = nmfuse::datasets::swimmer_part(p);
+    std::copy(part.begin(), part.end(), parts.data() + std::size_t(p) * part.size());
+  }
+  return numpy_of(std::move(parts));
+}
+
+}  // namespace
+
+NB_MODULE(_nmfuse, m) {
+  m.doc() = "nmfuse's C++ library; use nmfuse.NMF";
+
+  // The library's errors as Python's: the caller's mistakes are ValueError.
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const nmfuse::InvalidArgument& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const nmfuse::OutOfDeviceMemory& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const nmfuse::Error& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
+    }
+  });
+
+  nb::enum_<nmfuse::Loss>(m, "Loss")
+      .value("Frobenius", nmfuse::Loss::Frobenius)
+      .value("KullbackLeibler", nmfuse::Loss::KullbackLeibler)
+      .value("ItakuraSaito", nmfuse::Loss::ItakuraSaito)
+      .value("Beta", nmfuse::Loss::Beta);
+  nb::enum_<nmfuse::Solver>(m, "Solver")
+      .value("Auto", nmfuse::Solver::Auto)
+      .value("MU", nmfuse::Solver::MU)
+      .value("HALS", nmfuse::Solver::HALS);
+  nb::enum_<nmfuse::Init>(m, "Init")
+      .value("Auto", nmfuse::Init::Auto)
+      .value("Random", nmfuse::Init::Random)
+      .value("NNDSVD", nmfuse::Init::NNDSVD)
+      .value("NNDSVDa", nmfuse::Init::NNDSVDa)
+      .value("NNDSVDar", nmfuse::Init::NNDSVDar)
+      .value("Custom", nmfuse::Init::Custom);
+  nb::enum_<nmfuse::Device>(m, "Device")
+      .value("Auto", nmfuse::Device::Auto)
+      .value("Cpu", nmfuse::Device::Cpu)
+      .value("Cuda", nmfuse::Device::Cuda);
+
+  // The fields of nmfuse::Options a Python caller sets (README, "Options").
+  nb::class_<nmfuse::Options>(m, "Options")
+      .def(nb::init<>())
+      .def_rw("rank", &nmfuse::Options::rank)
+      .def_rw("loss", &nmfuse::Options::loss)
+      .def_rw("beta", &nmfuse::Options::beta)
+      .def_rw("solver", &nmfuse::Options::solver)
+      .def_rw("init", &nmfuse::Options::init)
+      .def_rw("max_iter", &nmfuse::Options::max_iter)
+      .def_rw("tol", &nmfuse::Options::tol)
+      .def_rw("check_every", &nmfuse::Options::check_every)
+      .def_rw("seed", &nmfuse::Options::seed)
+      .def_rw("alpha_W", &nmfuse::Options::alpha_W)
+      .def_rw("alpha_H", &nmfuse::Options::alpha_H)
+      .def_rw("l1_ratio", &nmfuse::Options::l1_ratio)
+      .def_rw("hals_inner_max", &nmfuse::Options::hals_inner_max)
+      .def_rw("hals_inner_tol", &nmfuse::Options::hals_inner_tol)
+      .def_rw("hals_extrapolate", &nmfuse::Options::hals_extrapolate)
+      .def_rw("hals_restart_dead", &nmfuse::Options::hals_restart_dead)
+      .def_rw("device", &nmfuse::Options::device)
+      .def_rw("allow_tf32", &nmfuse::Options::allow_tf32)
+      .def("validate", &nmfuse::Options::validate);
+
+  m.def("fit_dense", &fit_dense, "X"_a, "options"_a, "verbose"_a = false, "W"_a = nb::none(),
+        "H"_a = nb::none(), "observed"_a = nb::none(),
+        "Factor a dense X (m×n, float32 or float64, C or F order): (W, H, info).");
+  m.def("fit_sparse", &fit_sparse, "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a,
+        "absent_unknown"_a, "options"_a, "verbose"_a = false, "W"_a = nb::none(),
+        "H"_a = nb::none(), "Factor a CSR matrix given by its arrays: (W, H, info).");
+  m.def("solve_H_dense", &solve_H_dense, "X"_a, "W"_a, "options"_a,
+        "H (k×n) for the columns of X with W (m×k) fixed.");
+  m.def("solve_H_sparse", &solve_H_sparse, "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a,
+        "absent_unknown"_a, "W"_a, "options"_a,
+        "H (k×n) for the columns of a CSR matrix with W (m×k) fixed.");
+  m.def("fit_gpu", &fit_gpu, "X"_a, "options"_a, "verbose"_a = false,
+        "Factor a float32 array in GPU memory in place: (W, H, info), W and H on the GPU.");
+  m.def("swimmer_images", &swimmer_images, "The swimmer set: 256 images × 1024 pixels.");
+  m.def("swimmer_parts", &swimmer_parts, "The swimmer set's 17 parts: 17 × 1024 pixels.");
+  m.def("build_info", &build_info, "What this copy of nmfuse was built with and can use.");
+  m.def("set_cpu_threads", &nmfuse::set_cpu_threads, "threads"_a,
+        "Threads for the CPU backend (0: the libraries' defaults).");
+}

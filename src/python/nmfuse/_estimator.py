@@ -1,0 +1,356 @@
+"""nmfuse.NMF: scikit-learn's NMF estimator over nmfuse's library.
+
+X is (n_samples, n_features) and X ≈ W·H with W = fit_transform(X) (n_samples ×
+n_components) and H = components_ (n_components × n_features), as in scikit-learn: the
+library's V is X itself, read where it lies.
+"""
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_array, check_is_fitted, check_non_negative, validate_data
+
+from . import _nmfuse
+
+_LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
+_INITS = {
+    None: _nmfuse.Init.Auto,
+    "random": _nmfuse.Init.Random,
+    "nndsvd": _nmfuse.Init.NNDSVD,
+    "nndsvda": _nmfuse.Init.NNDSVDa,
+    "nndsvdar": _nmfuse.Init.NNDSVDar,
+    "custom": _nmfuse.Init.Custom,
+}
+_DEVICES = {"auto": _nmfuse.Device.Auto, "cpu": _nmfuse.Device.Cpu, "cuda": _nmfuse.Device.Cuda}
+_DLPACK_CUDA = (2, 13)  # kDLCUDA, kDLCUDAManaged
+
+
+class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Non-negative matrix factorization, X ≈ W·H, by nmfuse.
+
+    The parameters are scikit-learn's (``sklearn.decomposition.NMF``), with the same
+    meaning, plus:
+
+    solver : {"cd", "mu", "hals"}, default="cd"
+        "cd" and "mu" run scikit-learn's coordinate descent and multiplicative updates
+        step for step. "hals" is nmfuse's accelerated HALS (inner sweeps and
+        extrapolation): the same loss as "cd" in fewer iterations, Frobenius only.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where to run: "auto" takes a usable GPU where there is one.
+    absent : {"zero", "unknown"}, default="zero"
+        What the entries a sparse X does not store are: zeros, or missing values.
+
+    Missing values of a dense X are np.nan entries, or the False entries of the mask
+    passed to fit; they neither pull the fit nor count in the loss.
+
+    Where it differs from scikit-learn: the stopping rule is the loss-based test of
+    "mu" for every solver (every 10 iterations), so "cd" may stop at another
+    iteration; a random start (init="random", and "nndsvdar"'s noise) is drawn by
+    nmfuse's generator, seeded from random_state; shuffle=True is not available.
+    """
+
+    def __init__(
+        self,
+        n_components="auto",
+        *,
+        init=None,
+        solver="cd",
+        beta_loss="frobenius",
+        tol=1e-4,
+        max_iter=200,
+        random_state=None,
+        alpha_W=0.0,
+        alpha_H="same",
+        l1_ratio=0.0,
+        verbose=0,
+        shuffle=False,
+        device="auto",
+        absent="zero",
+    ):
+        self.n_components = n_components
+        self.init = init
+        self.solver = solver
+        self.beta_loss = beta_loss
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.alpha_W = alpha_W
+        self.alpha_H = alpha_H
+        self.l1_ratio = l1_ratio
+        self.verbose = verbose
+        self.shuffle = shuffle
+        self.device = device
+        self.absent = absent
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = True  # missing values
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    # The library's options for these parameters, on an X of n_features columns.
+    def _options(self, n_features, H=None, fitting=True):
+        def bad(name, value, want):
+            raise ValueError(f"The '{name}' parameter of NMF must be {want}. Got {value!r} instead.")
+
+        k = self.n_components
+        if k is None or k == "auto":
+            k = H.shape[0] if H is not None else n_features
+        elif not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
+            bad("n_components", k, "an int ≥ 1, 'auto' or None")
+        if self.init not in _INITS:
+            bad("init", self.init, "one of None, 'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'")
+        if self.solver not in ("cd", "mu", "hals"):
+            bad("solver", self.solver, "'cd', 'mu' or 'hals'")
+        if isinstance(self.beta_loss, str):
+            if self.beta_loss not in _LOSSES:
+                bad("beta_loss", self.beta_loss, "'frobenius', 'kullback-leibler', 'itakura-saito' or a float")
+            beta = _LOSSES[self.beta_loss]
+        elif isinstance(self.beta_loss, numbers.Real) and not isinstance(self.beta_loss, bool):
+            beta = float(self.beta_loss)
+        else:
+            bad("beta_loss", self.beta_loss, "'frobenius', 'kullback-leibler', 'itakura-saito' or a float")
+        if self.solver != "mu" and beta != 2:
+            raise ValueError(
+                f"Invalid beta_loss parameter: solver {self.solver!r} does not handle "
+                f"beta_loss = {self.beta_loss!r}"
+            )
+        for name, value, least in (("tol", self.tol, 0), ("alpha_W", self.alpha_W, 0)):
+            if not isinstance(value, numbers.Real) or isinstance(value, bool) or value < least:
+                bad(name, value, f"a float ≥ {least}")
+        if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) or self.max_iter < 1:
+            bad("max_iter", self.max_iter, "an int ≥ 1")
+        if not (self.alpha_H == "same" or (isinstance(self.alpha_H, numbers.Real) and self.alpha_H >= 0)):
+            bad("alpha_H", self.alpha_H, "a float ≥ 0 or 'same'")
+        if not isinstance(self.l1_ratio, numbers.Real) or not 0 <= self.l1_ratio <= 1:
+            bad("l1_ratio", self.l1_ratio, "a float in [0, 1]")
+        if self.shuffle:
+            bad("shuffle", self.shuffle, "False (nmfuse sweeps the components in order)")
+        if self.device not in _DEVICES:
+            bad("device", self.device, "'auto', 'cpu' or 'cuda'")
+        if self.absent not in ("zero", "unknown"):
+            bad("absent", self.absent, "'zero' or 'unknown'")
+        if self.solver == "mu" and self.init == "nndsvd":
+            warnings.warn(
+                "The multiplicative update ('mu') solver cannot update zeros present in the "
+                "initialization, and so leads to poorer results when used jointly with "
+                "init='nndsvd'. You may try init='nndsvda' or init='nndsvdar' instead.",
+                UserWarning,
+            )
+
+        opt = _nmfuse.Options()
+        opt.rank = int(k)
+        opt.loss = {2.0: _nmfuse.Loss.Frobenius, 1.0: _nmfuse.Loss.KullbackLeibler,
+                    0.0: _nmfuse.Loss.ItakuraSaito}.get(beta, _nmfuse.Loss.Beta)
+        opt.beta = beta
+        if self.solver == "mu":
+            opt.solver = _nmfuse.Solver.MU
+        else:
+            opt.solver = _nmfuse.Solver.HALS
+            if self.solver == "cd":  # scikit-learn's: one plain sweep per pair of products
+                opt.hals_inner_max = 1
+                opt.hals_extrapolate = False
+                opt.hals_restart_dead = False
+        opt.init = _INITS[self.init]
+        opt.max_iter = int(self.max_iter)
+        opt.tol = float(self.tol)
+        if fitting:  # random_state=None draws from NumPy's global generator, as scikit-learn
+            opt.seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        opt.alpha_W = float(self.alpha_W)
+        opt.alpha_H = None if self.alpha_H == "same" else float(self.alpha_H)
+        opt.l1_ratio = float(self.l1_ratio)
+        opt.device = _DEVICES[self.device]
+        return opt
+
+    def fit(self, X, y=None, **params):
+        """Learn W and H for X; ``params`` go to fit_transform (W, H, mask)."""
+        self.fit_transform(X, **params)
+        return self
+
+    def fit_transform(self, X, y=None, W=None, H=None, mask=None):
+        """Learn the model for X (n_samples × n_features) and return W.
+
+        W, H: the starting factors where init="custom" (ignored otherwise, with a
+        warning). mask: a boolean array of X's shape, True where X is observed.
+        """
+        if _on_gpu(X):
+            return self._fit_gpu(X, W, H, mask)
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
+                          ensure_all_finite="allow-nan")
+        check_non_negative(X, "NMF (input X)")
+        opt = self._options(X.shape[1], H if self.init == "custom" else None)
+        custom = self._starting_factors(X, W, H, opt.rank)
+        starts = dict(W=custom[0], H=custom[1]) if custom else {}
+        verbose = bool(self.verbose)
+        if sp.issparse(X):
+            if mask is not None:
+                raise ValueError("mask is for a dense X; a sparse X marks missing values with absent='unknown'")
+            X = _canonical_csr(X)
+            W, H, info = _nmfuse.fit_sparse(X.data, X.indices, X.indptr, X.shape[0], X.shape[1],
+                                            self.absent == "unknown", opt, verbose, **starts)
+        else:
+            X, observed = _missing_as_mask(_rows_or_columns_contiguous(X), mask)
+            W, H, info = _nmfuse.fit_dense(X, opt, verbose, observed=observed, **starts)
+        return self._fitted(W, H, info, opt.rank)
+
+    def _fit_gpu(self, X, W, H, mask):
+        """Factors a CuPy or PyTorch array where it lies; W and H come back on the GPU."""
+        if mask is not None or W is not None or H is not None:
+            raise ValueError("an X on the GPU takes neither a mask nor starting factors")
+        if self.init == "custom":
+            raise ValueError("init='custom' needs X on the host")
+        opt = self._options(X.shape[1])
+        W, H, info = _nmfuse.fit_gpu(X, opt, bool(self.verbose))
+        framework = _framework_of(X)
+        self.n_features_in_ = X.shape[1]
+        return self._fitted(framework.from_dlpack(W), framework.from_dlpack(H), info, opt.rank)
+
+    def _starting_factors(self, X, W, H, k):
+        n_samples, n_features = X.shape
+        if self.init != "custom":
+            if W is not None or H is not None:
+                warnings.warn("When init!='custom', provided W or H are ignored. Set "
+                              " init='custom' to use them as initialization.", RuntimeWarning)
+            return None
+        if W is None or H is None:
+            raise ValueError("init='custom' needs W and H")
+        checked = []
+        for name, A, shape in (("W", W, (n_samples, k)), ("H", H, (k, n_features))):
+            A = check_array(A, dtype=None)
+            if A.shape != shape:
+                raise ValueError(f"Array with wrong shape passed to NMF (input {name}). "
+                                 f"Expected {shape}, but got {A.shape}")
+            if A.dtype != X.dtype:
+                raise TypeError(f"H and W should have the same dtype as X. Got {name}.dtype = {A.dtype}.")
+            check_non_negative(A, f"NMF (input {name})")
+            checked.append(A)
+        return checked
+
+    def _fitted(self, W, H, info, k):
+        self.components_ = H
+        self.n_components_ = k
+        self.n_iter_ = info["iterations"]
+        self.reconstruction_err_ = float(np.sqrt(2 * info["loss_history"][-1]))
+        self.loss_history_ = np.asarray(info["loss_history"])
+        self.device_ = info["device"]
+        self.device_reason_ = info["device_reason"]
+        self.fit_seconds_ = info["seconds"]
+        if self.n_iter_ == self.max_iter and self.tol > 0:
+            warnings.warn(f"Maximum number of iterations {self.max_iter} reached. Increase it "
+                          "to improve convergence.", ConvergenceWarning)
+        return W
+
+    def transform(self, X):
+        """W for new samples X (n × n_features) with components_ fixed."""
+        check_is_fitted(self)
+        if _on_gpu(X):  # the library solves for W on the host: there and back
+            framework = _framework_of(X)
+            if framework.to_host is None:
+                raise TypeError(f"transform takes GPU arrays from CuPy and PyTorch, not {type(X)}")
+            return framework.asarray(self.transform(framework.to_host(X)))
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
+                          reset=False, ensure_all_finite="allow-nan")
+        check_non_negative(X, "NMF (input X)")
+        # W for X is Hᵀ of the library's problem Xᵀ ≈ Hᵀ·Wᵀ, whose W is components_ᵀ.
+        # Its regularization of H is this model's of W (alpha_W, scaled by n_features).
+        opt = self._options(X.shape[1], self.components_, fitting=False)
+        opt.alpha_H = opt.alpha_W
+        H = self.components_
+        if _on_gpu(H):
+            to_host = _framework_of(H).to_host
+            if to_host is None:
+                raise TypeError(f"transform needs components_ from CuPy or PyTorch, not {type(H)}")
+            H = to_host(H)
+        H = np.asarray(H, dtype=X.dtype)
+        missing = not sp.issparse(X) and np.isnan(X).any()
+        if sp.issparse(X) or missing:
+            if missing:  # the observed entries as the stored ones, zeros included
+                rows, cols = np.nonzero(~np.isnan(X.T))
+                Xt = sp.csr_matrix((X.T[rows, cols], (rows, cols)), shape=X.T.shape)
+            else:
+                Xt = _canonical_csr(X.T.tocsr())
+            Wt = _nmfuse.solve_H_sparse(Xt.data, Xt.indices, Xt.indptr, Xt.shape[0], Xt.shape[1],
+                                        bool(missing) or self.absent == "unknown", H.T, opt)
+        else:
+            Wt = _nmfuse.solve_H_dense(_rows_or_columns_contiguous(X).T, H.T, opt)
+        return Wt.T
+
+    def inverse_transform(self, X):
+        """W·H: data back in the space of the features."""
+        check_is_fitted(self)
+        return X @ self.components_
+
+
+def _on_gpu(X):
+    return (not isinstance(X, np.ndarray) and hasattr(X, "__dlpack_device__")
+            and X.__dlpack_device__()[0] in _DLPACK_CUDA)
+
+
+class _Framework:
+    """How to bring the library's GPU arrays (DLPack) into X's framework, and back."""
+
+    def __init__(self, from_dlpack, asarray=None, to_host=None):
+        self.from_dlpack, self.asarray, self.to_host = from_dlpack, asarray, to_host
+
+
+def _framework_of(X):
+    """CuPy's or PyTorch's, whichever X belongs to; for any other DLPack producer the
+    library's own arrays, which export DLPack (and transform is not available)."""
+    name = type(X).__module__.split(".")[0]
+    if name == "cupy":
+        import cupy
+
+        return _Framework(cupy.from_dlpack, cupy.asarray, cupy.asnumpy)
+    if name == "torch":
+        import torch
+
+        return _Framework(torch.from_dlpack, lambda A: torch.as_tensor(A, device=X.device),
+                          lambda A: A.detach().cpu().numpy())
+    return _Framework(lambda A: A)
+
+
+def _canonical_csr(X):
+    """CSR with sorted, unique column indices in each row, as the library reads it."""
+    X = X.tocsr()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    if X.indices.dtype != X.indptr.dtype:
+        X.indices = X.indices.astype(np.int64)
+        X.indptr = X.indptr.astype(np.int64)
+    return X
+
+
+def _rows_or_columns_contiguous(X):
+    """X itself where the library can read it in place (its rows or its columns
+    contiguous), else a C-ordered copy."""
+    item = X.itemsize
+    if X.strides[1] == item and X.strides[0] >= X.shape[1] * item:
+        return X
+    if X.strides[0] == item and X.strides[1] >= X.shape[0] * item:
+        return X
+    return np.ascontiguousarray(X)
+
+
+def _missing_as_mask(X, mask):
+    """(X with its np.nan entries as zeros, the mask of observed entries or None)."""
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape != X.shape:
+            raise ValueError(f"mask has shape {mask.shape}, but X has shape {X.shape}")
+        mask = mask.astype(bool, copy=False)
+    missing = np.isnan(X)
+    if missing.any():
+        observed = ~missing if mask is None else mask & ~missing
+        return np.where(missing, 0, X).astype(X.dtype, copy=False), observed
+    return X, mask
