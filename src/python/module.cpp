@@ -32,24 +32,25 @@ using HostArray = nb::ndarray<nb::ro, nb::ndim<2>, nb::device::cpu>;
 using HostVector = nb::ndarray<nb::ro, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
 using GpuArray = nb::ndarray<nb::ro, float, nb::ndim<2>, nb::device::cuda>;
 
-std::string shape_text(const HostArray& a) {
-  return std::to_string(a.shape(0)) + "×" + std::to_string(a.shape(1));
-}
-
-// A view of a 2-D array whose rows or columns are contiguous: NumPy's C and F orders,
-// and slices of them along the other axis.
-template <class T, class Array>
-DenseView<const T> view_of(const Array& a, const char* name) {
-  const auto rows = index_t(a.shape(0)), cols = index_t(a.shape(1));
+// The layout and leading dimension of a 2-D array (strides in elements) whose rows or
+// columns are contiguous: NumPy's C and F orders, and slices of them along the other axis.
+template <class Array>
+std::pair<Layout, int64_t> layout_of(const Array& a, const char* name) {
+  const auto rows = int64_t(a.shape(0)), cols = int64_t(a.shape(1));
   // A stride along a side of length 1 is never used: treat it as contiguous.
   const int64_t row_step = rows == 1 ? cols : a.stride(0);
   const int64_t col_step = cols == 1 ? rows : a.stride(1);
-  const T* data = static_cast<const T*>(a.data());
-  if (col_step == 1 && row_step >= cols) return {data, rows, cols, Layout::RowMajor, row_step};
-  if (row_step == 1 && col_step >= rows) return {data, rows, cols, Layout::ColMajor, col_step};
+  if (col_step == 1 && row_step >= cols) return {Layout::RowMajor, row_step};
+  if (row_step == 1 && col_step >= rows) return {Layout::ColMajor, col_step};
   throw nmfuse::InvalidArgument(std::string(name) + " has strides (" + std::to_string(a.stride(0)) +
                                 ", " + std::to_string(a.stride(1)) +
                                 ") elements: neither its rows nor its columns are contiguous");
+}
+
+template <class T, class Array>
+DenseView<const T> view_of(const Array& a, const char* name) {
+  const auto [layout, ld] = layout_of(a, name);
+  return {static_cast<const T*>(a.data()), index_t(a.shape(0)), index_t(a.shape(1)), layout, ld};
 }
 
 template <class T>
@@ -261,16 +262,8 @@ nb::object gpu_array_of(const nmfuse::DeviceMatrix& m, int device_id) {
 // Factors a float32 array in GPU memory where it lies, on the default stream.
 nb::tuple fit_gpu(const GpuArray& X, const nmfuse::Options& options, bool verbose) {
   const nmfuse::Options opt = for_python(options, verbose);
-  const auto rows = index_t(X.shape(0)), cols = index_t(X.shape(1));
-  const int64_t row_step = rows == 1 ? cols : X.stride(0);
-  const int64_t col_step = cols == 1 ? rows : X.stride(1);
-  nmfuse::DeviceView V;
-  if (col_step == 1 && row_step >= cols)
-    V = {X.data(), rows, cols, Layout::RowMajor, row_step};
-  else if (row_step == 1 && col_step >= rows)
-    V = {X.data(), rows, cols, Layout::ColMajor, col_step};
-  else
-    throw nmfuse::InvalidArgument("X on the GPU: neither its rows nor its columns are contiguous");
+  const auto [layout, ld] = layout_of(X, "X on the GPU");
+  const nmfuse::DeviceView V(X.data(), index_t(X.shape(0)), index_t(X.shape(1)), layout, ld);
   nmfuse::DeviceResult r = without_gil([&] { return nmfuse::factorize(V, opt); });
   return nb::make_tuple(gpu_array_of(r.W, X.device_id()), gpu_array_of(r.H, X.device_id()),
                         info_of(r));

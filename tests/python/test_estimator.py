@@ -181,6 +181,10 @@ def test_errors_carry_the_library_messages():
     with pytest.raises(TypeError, match="same dtype as X"):
         W0, H0 = start(X, 2, seed=13)
         nmfuse.NMF(2, init="custom").fit(X, W=W0.astype(np.float32), H=H0)
+    for bad in (dict(max_iter=0), dict(solver="sgd"), dict(alpha_H=-1), dict(shuffle=True),
+                dict(n_components=0), dict(device="tpu"), dict(beta_loss="hinge")):
+        with pytest.raises(ValueError, match=f"The '{next(iter(bad))}' parameter of NMF must be"):
+            nmfuse.NMF(**bad).fit(X)
     with pytest.warns(ConvergenceWarning, match="Maximum number of iterations 5 reached"):
         nmfuse.NMF(2, max_iter=5, tol=1e-12, device="cpu").fit(X)
 

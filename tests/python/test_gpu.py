@@ -114,7 +114,7 @@ class GpuArray:
 
     def __init__(self, cuda, host):
         host = np.ascontiguousarray(host, dtype=np.float32)
-        self.cuda, self.shape = cuda, host.shape
+        self.cuda, self.shape, self.dtype = cuda, host.shape, host.dtype
         self.pointer = ctypes.c_void_p()
         assert cuda.cudaMalloc(ctypes.byref(self.pointer), host.nbytes) == 0
         assert cuda.cudaMemcpy(self.pointer, host.ctypes.data, host.nbytes,

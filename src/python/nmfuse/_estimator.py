@@ -100,46 +100,37 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     # The library's options for these parameters, on an X of n_features columns.
     def _options(self, n_features, H=None, fitting=True):
-        def bad(name, value, want):
-            raise ValueError(f"The '{name}' parameter of NMF must be {want}. Got {value!r} instead.")
+        def check(name, ok, want):
+            if not ok:
+                raise ValueError(f"The '{name}' parameter of NMF must be {want}. "
+                                 f"Got {getattr(self, name)!r} instead.")
 
-        k = self.n_components
-        if k is None or k == "auto":
+        k, loss = self.n_components, self.beta_loss
+        check("n_components", k in (None, "auto") or (_is(k, numbers.Integral) and k >= 1),
+              "an int ≥ 1, 'auto' or None")
+        check("init", self.init in _INITS,
+              "one of None, 'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'")
+        check("solver", self.solver in ("cd", "mu", "hals"), "'cd', 'mu' or 'hals'")
+        check("beta_loss", loss in _LOSSES if isinstance(loss, str) else _is(loss, numbers.Real),
+              "'frobenius', 'kullback-leibler', 'itakura-saito' or a float")
+        check("tol", _is(self.tol, numbers.Real) and self.tol >= 0, "a float ≥ 0")
+        check("max_iter", _is(self.max_iter, numbers.Integral) and self.max_iter >= 1,
+              "an int ≥ 1")
+        check("alpha_W", _is(self.alpha_W, numbers.Real) and self.alpha_W >= 0, "a float ≥ 0")
+        same = isinstance(self.alpha_H, str) and self.alpha_H == "same"
+        check("alpha_H", same or (_is(self.alpha_H, numbers.Real) and self.alpha_H >= 0),
+              "a float ≥ 0 or 'same'")
+        check("l1_ratio", _is(self.l1_ratio, numbers.Real) and 0 <= self.l1_ratio <= 1,
+              "a float in [0, 1]")
+        check("shuffle", not self.shuffle, "False (nmfuse sweeps the components in order)")
+        check("device", self.device in _DEVICES, "'auto', 'cpu' or 'cuda'")
+        check("absent", self.absent in ("zero", "unknown"), "'zero' or 'unknown'")
+        if k in (None, "auto"):
             k = H.shape[0] if H is not None else n_features
-        elif not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1:
-            bad("n_components", k, "an int ≥ 1, 'auto' or None")
-        if self.init not in _INITS:
-            bad("init", self.init, "one of None, 'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'")
-        if self.solver not in ("cd", "mu", "hals"):
-            bad("solver", self.solver, "'cd', 'mu' or 'hals'")
-        if isinstance(self.beta_loss, str):
-            if self.beta_loss not in _LOSSES:
-                bad("beta_loss", self.beta_loss, "'frobenius', 'kullback-leibler', 'itakura-saito' or a float")
-            beta = _LOSSES[self.beta_loss]
-        elif isinstance(self.beta_loss, numbers.Real) and not isinstance(self.beta_loss, bool):
-            beta = float(self.beta_loss)
-        else:
-            bad("beta_loss", self.beta_loss, "'frobenius', 'kullback-leibler', 'itakura-saito' or a float")
+        beta = _LOSSES[loss] if isinstance(loss, str) else float(loss)
         if self.solver != "mu" and beta != 2:
-            raise ValueError(
-                f"Invalid beta_loss parameter: solver {self.solver!r} does not handle "
-                f"beta_loss = {self.beta_loss!r}"
-            )
-        for name, value, least in (("tol", self.tol, 0), ("alpha_W", self.alpha_W, 0)):
-            if not isinstance(value, numbers.Real) or isinstance(value, bool) or value < least:
-                bad(name, value, f"a float ≥ {least}")
-        if not isinstance(self.max_iter, numbers.Integral) or isinstance(self.max_iter, bool) or self.max_iter < 1:
-            bad("max_iter", self.max_iter, "an int ≥ 1")
-        if not (self.alpha_H == "same" or (isinstance(self.alpha_H, numbers.Real) and self.alpha_H >= 0)):
-            bad("alpha_H", self.alpha_H, "a float ≥ 0 or 'same'")
-        if not isinstance(self.l1_ratio, numbers.Real) or not 0 <= self.l1_ratio <= 1:
-            bad("l1_ratio", self.l1_ratio, "a float in [0, 1]")
-        if self.shuffle:
-            bad("shuffle", self.shuffle, "False (nmfuse sweeps the components in order)")
-        if self.device not in _DEVICES:
-            bad("device", self.device, "'auto', 'cpu' or 'cuda'")
-        if self.absent not in ("zero", "unknown"):
-            bad("absent", self.absent, "'zero' or 'unknown'")
+            raise ValueError(f"Invalid beta_loss parameter: solver {self.solver!r} does not "
+                             f"handle beta_loss = {loss!r}")
         if self.solver == "mu" and self.init == "nndsvd":
             warnings.warn(
                 "The multiplicative update ('mu') solver cannot update zeros present in the "
@@ -194,7 +185,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         verbose = bool(self.verbose)
         if sp.issparse(X):
             if mask is not None:
-                raise ValueError("mask is for a dense X; a sparse X marks missing values with absent='unknown'")
+                raise ValueError("mask is for a dense X; a sparse X marks missing values "
+                                 "with absent='unknown'")
             X = _canonical_csr(X)
             W, H, info = _nmfuse.fit_sparse(X.data, X.indices, X.indptr, X.shape[0], X.shape[1],
                                             self.absent == "unknown", opt, verbose, **starts)
@@ -209,6 +201,9 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise ValueError("an X on the GPU takes neither a mask nor starting factors")
         if self.init == "custom":
             raise ValueError("init='custom' needs X on the host")
+        if "float32" not in str(X.dtype):
+            raise ValueError(f"an X on the GPU must be float32, the GPU's working type; "
+                             f"got {X.dtype}")
         opt = self._options(X.shape[1])
         W, H, info = _nmfuse.fit_gpu(X, opt, bool(self.verbose))
         framework = _framework_of(X)
@@ -231,7 +226,8 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(f"Array with wrong shape passed to NMF (input {name}). "
                                  f"Expected {shape}, but got {A.shape}")
             if A.dtype != X.dtype:
-                raise TypeError(f"H and W should have the same dtype as X. Got {name}.dtype = {A.dtype}.")
+                raise TypeError("H and W should have the same dtype as X. "
+                                f"Got {name}.dtype = {A.dtype}.")
             check_non_negative(A, f"NMF (input {name})")
             checked.append(A)
         return checked
@@ -289,6 +285,11 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         """W·H: data back in the space of the features."""
         check_is_fitted(self)
         return X @ self.components_
+
+
+def _is(value, kind):
+    """A number of that kind (numbers.Integral, numbers.Real), not a bool."""
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 def _on_gpu(X):
