@@ -3,7 +3,10 @@ dense 5000×2000 matrix, float32, time and final error side by side.
 
 Run with the build's package and the .venv's scikit-learn (PyPI, its own OpenBLAS):
     PYTHONPATH=build/python .venv/bin/python bench/python_vs_sklearn.py
-Each pair runs interleaved, `--repeats` times; the table gives the fastest and slowest.
+Each library runs `--repeats` times in a row, after a pause of a second that lets the
+other's thread pool go to sleep (`--order interleaved` alternates them instead: on a
+2-core machine each then runs while the other's threads still spin); the table gives
+the fastest and slowest.
 The floor is the performance model's: an iteration's two big products (4·m·n·k flops),
 timed here as NumPy computes them (scikit-learn's OpenBLAS).
 """
@@ -45,7 +48,7 @@ def timed_fit(model, X, **params):
     return time.perf_counter() - began, model
 
 
-def compare(name, X, k, repeats):
+def compare(name, X, k, repeats, order):
     m, n = X.shape
     floor = products_seconds(X, k)
     print(f"\n{name}: {m}×{n} float32, rank {k}; floor (the two products by NumPy): "
@@ -63,10 +66,16 @@ def compare(name, X, k, repeats):
     for label, theirs, ours in runs:
         times = {"scikit-learn": [], "nmfuse": []}
         fitted = {}
-        for _ in range(repeats):
-            for who, model in (("scikit-learn", theirs), ("nmfuse", ours)):
-                seconds, fitted[who] = timed_fit(model, X, W=W0.copy(), H=H0.copy())
-                times[who].append(seconds)
+        turns = [("scikit-learn", theirs), ("nmfuse", ours)]
+        if order == "interleaved":
+            turns = turns * repeats
+        else:
+            turns = [turn for turn in turns for _ in range(repeats)]
+        for i, (who, model) in enumerate(turns):
+            if order == "grouped" and i % repeats == 0:
+                time.sleep(1)
+            seconds, fitted[who] = timed_fit(model, X, W=W0.copy(), H=H0.copy())
+            times[who].append(seconds)
         for who in ("scikit-learn", "nmfuse"):
             t, model = times[who], fitted[who]
             per = np.array(t) / model.n_iter_
@@ -78,6 +87,7 @@ def compare(name, X, k, repeats):
         if label.startswith("cd"):
             cd_error, cd_seconds = fitted["scikit-learn"].reconstruction_err_, min(times["scikit-learn"])
     # Whole runs as a user writes them: each library's own start, to cd's error.
+    time.sleep(1)
     for max_iter in (5, 10, 20, 40, 80, 160):
         fast = nmfuse.NMF(k, solver="hals", tol=0, max_iter=max_iter, device="cpu")
         seconds = min(timed_fit(fast, X)[0] for _ in range(repeats))
@@ -92,14 +102,16 @@ def compare(name, X, k, repeats):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--order", choices=("grouped", "interleaved"), default="grouped")
     a = ap.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     info = nmfuse.build_info()
     print(f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
           f"nmfuse {info['version']} ({info['blas_kernels']} kernels), "
-          f"scikit-learn {__import__('sklearn').__version__}, numpy {np.__version__}")
-    compare("swimmer", nmfuse.datasets.load_swimmer(), 17, a.repeats)
-    compare("dense", planted(5000, 2000, 32), 32, a.repeats)
+          f"scikit-learn {__import__('sklearn').__version__}, numpy {np.__version__}; "
+          f"runs {a.order}")
+    compare("swimmer", nmfuse.datasets.load_swimmer(), 17, a.repeats, a.order)
+    compare("dense", planted(5000, 2000, 32), 32, a.repeats, a.order)
 
 
 if __name__ == "__main__":
