@@ -1,6 +1,7 @@
 #pragma once
 // The whole public API.
 #include "nmfuse/checkpoint.hpp"
+#include "nmfuse/consensus.hpp"
 #include "nmfuse/device.hpp"
 #include "nmfuse/errors.hpp"
 #include "nmfuse/factorize.hpp"

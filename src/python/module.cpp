@@ -269,6 +269,30 @@ nb::tuple fit_gpu(const GpuArray& X, const nmfuse::Options& options, bool verbos
                         info_of(r));
 }
 
+// The consensus of runs given by their W (n_samples × k each): the samples are X's rows.
+nb::dict consensus_of(const std::vector<HostArray>& runs) {
+  auto measure = [&](auto value) {
+    using T = decltype(value);
+    std::vector<DenseView<const T>> H;  // Wᵀ: the library's samples are columns
+    for (const HostArray& W : runs) {
+      if (!holds<T>(W)) throw nmfuse::InvalidArgument("every run's W must have one dtype");
+      H.push_back(view_of<T>(W, "W").transposed());
+    }
+    return nmfuse::consensus(H);
+  };
+  if (runs.empty()) throw nmfuse::InvalidArgument("consensus: no runs given");
+  nmfuse::Consensus c = holds<float>(runs[0]) ? measure(float()) : measure(double());
+  const index_t n = c.samples;
+  nmfuse::Matrix<double> matrix(n, n, Layout::ColMajor);
+  std::copy(c.matrix.begin(), c.matrix.end(), matrix.data());
+  nb::dict d;
+  d["matrix"] = numpy_of(std::move(matrix));
+  d["cophenetic"] = c.cophenetic;
+  d["dispersion"] = c.dispersion;
+  d["order"] = c.order;
+  return d;
+}
+
 nb::dict build_info() {
   const nmfuse::BuildInfo b = nmfuse::build_info();
   nb::dict d;
@@ -380,6 +404,9 @@ NB_MODULE(_nmfuse, m) {
         "Factor a float32 array in GPU memory in place: (W, H, info), W and H on the GPU.");
   m.def("swimmer_images", &swimmer_images, "The swimmer set: 256 images × 1024 pixels.");
   m.def("swimmer_parts", &swimmer_parts, "The swimmer set's 17 parts: 17 × 1024 pixels.");
+  m.def("consensus", &consensus_of, "runs"_a,
+        "The consensus of runs given by their W (n_samples × k each): matrix, cophenetic, "
+        "dispersion, order.");
   m.def("build_info", &build_info, "What this copy of nmfuse was built with and can use.");
   m.def("set_cpu_threads", &nmfuse::set_cpu_threads, "threads"_a,
         "Threads for the CPU backend (0: the libraries' defaults).");

@@ -229,3 +229,20 @@ def test_readme_python_quick_start_finds_every_limb_position():
     correlation = np.corrcoef(np.vstack([parts, found]))[:17, 17:]
     assert (correlation[1:].max(axis=1) > 0.99).all()  # the 16 limb positions
     assert scope["parts"].shape == (17, 32, 32)
+
+
+def test_consensus_of_restarts():
+    X = planted(40, 30, 3, seed=17)
+    runs = [nmfuse.NMF(3, init="random", solver="mu", max_iter=30, random_state=seed,
+                       device="cpu").fit_transform(X) for seed in range(12)]
+    result = nmfuse.consensus(runs)
+    labels = [W.argmax(axis=1) for W in runs]
+    expected = np.mean([label[:, None] == label[None, :] for label in labels], axis=0)
+    assert np.abs(result["matrix"] - expected).max() < 1e-12
+    assert result["dispersion"] == pytest.approx(np.mean(4 * (expected - 0.5) ** 2), rel=1e-12)
+    # C takes 13 values here, so its clustering has ties, broken by sample index; scipy
+    # breaks them otherwise, and its own value moves as the samples are permuted.
+    assert 0 < result["cophenetic"] <= 1
+    assert sorted(result["order"]) == list(range(40))
+    same = nmfuse.consensus([runs[0]] * 5)
+    assert set(np.unique(same["matrix"])) <= {0.0, 1.0} and same["cophenetic"] == pytest.approx(1)

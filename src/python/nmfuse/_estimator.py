@@ -287,6 +287,18 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return X @ self.components_
 
 
+def consensus(runs):
+    """How much several fits agree about the samples (the rows of X), from each fit's W
+    (n_samples × k, k may differ): a dict of the consensus matrix (n_samples ×
+    n_samples: how often two samples share their dominant component), "cophenetic"
+    (Brunet et al. 2004), "dispersion" (Kim & Park 2007) and "order" (the samples in the
+    leaf order of the matrix's average-linkage clustering, for plots)."""
+    runs = [np.asarray(W) for W in runs]
+    if runs and runs[0].dtype not in (np.float32, np.float64):
+        runs = [W.astype(np.float64) for W in runs]
+    return _nmfuse.consensus([_rows_or_columns_contiguous(W) for W in runs])
+
+
 def _is(value, kind):
     """A number of that kind (numbers.Integral, numbers.Real), not a bool."""
     return isinstance(value, kind) and not isinstance(value, bool)
