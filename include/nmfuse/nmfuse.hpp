@@ -6,6 +6,7 @@
 #include "nmfuse/errors.hpp"
 #include "nmfuse/factorize.hpp"
 #include "nmfuse/options.hpp"
+#include "nmfuse/rank_survey.hpp"
 #include "nmfuse/result.hpp"
 #include "nmfuse/sparse.hpp"
 #include "nmfuse/view.hpp"

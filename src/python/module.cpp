@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -91,9 +92,12 @@ nb::dict info_of(const nmfuse::RunInfo& r) {
 // The options a call runs with: Ctrl-C stops the run after its iteration (the library's
 // interrupt), and verbose runs print each check, both through the interpreter.
 nmfuse::Options for_python(nmfuse::Options opt, bool verbose) {
-  opt.interrupt = [] {
+  // Once asked to stop, every later run of the call (a survey's) stops at once too.
+  opt.interrupt = [stopped = std::make_shared<bool>(false)] {
+    if (*stopped) return true;
     nb::gil_scoped_acquire gil;
-    return PyErr_CheckSignals() != 0;  // leaves KeyboardInterrupt pending
+    *stopped = PyErr_CheckSignals() != 0;  // leaves KeyboardInterrupt pending
+    return *stopped;
   };
   if (verbose)
     opt.on_progress = [](const nmfuse::Progress& p) {
@@ -293,6 +297,45 @@ nb::dict consensus_of(const std::vector<HostArray>& runs) {
   return d;
 }
 
+// The rank survey of a dense X whose columns are the samples.
+nb::list survey_ranks(const HostArray& X, const nmfuse::Options& options, bool verbose,
+                      const std::vector<int>& ranks, int restarts, double holdout, int splits) {
+  const nmfuse::Options opt = for_python(options, verbose);
+  nmfuse::SurveyOptions s;
+  s.ranks = ranks;
+  s.restarts = restarts;
+  s.holdout = holdout;
+  s.splits = splits;
+  auto run = [&](auto value) {
+    using T = decltype(value);
+    const DenseView<const T> V = view_of<T>(X, "X");
+    return without_gil([&] { return nmfuse::survey_ranks(V, opt, s); });
+  };
+  if (!holds<float>(X) && !holds<double>(X))
+    throw nmfuse::InvalidArgument("X must be float32 or float64");
+  nmfuse::RankSurvey survey = holds<float>(X) ? run(float()) : run(double());
+  nb::list out;
+  for (nmfuse::RankMeasures& m : survey.ranks) {
+    nb::dict d;
+    d["rank"] = m.rank;
+    d["losses"] = m.losses;
+    d["best_restart"] = m.best_restart;
+    d["holdout_errors"] = m.holdout_errors;
+    d["holdout_mean"] = m.holdout_mean;
+    d["holdout_standard_error"] = m.holdout_standard_error;
+    d["cophenetic"] = m.consensus.cophenetic;
+    d["dispersion"] = m.consensus.dispersion;
+    d["order"] = m.consensus.order;
+    const index_t n = m.consensus.samples;
+    nmfuse::Matrix<double> matrix(n, n, Layout::ColMajor);
+    std::copy(m.consensus.matrix.begin(), m.consensus.matrix.end(), matrix.data());
+    d["consensus"] = numpy_of(std::move(matrix));
+    out.append(d);
+  }
+  out.append(nb::make_tuple(survey.suggested_rank, survey.rule));
+  return out;
+}
+
 nb::dict build_info() {
   const nmfuse::BuildInfo b = nmfuse::build_info();
   nb::dict d;
@@ -407,6 +450,9 @@ NB_MODULE(_nmfuse, m) {
   m.def("consensus", &consensus_of, "runs"_a,
         "The consensus of runs given by their W (n_samples × k each): matrix, cophenetic, "
         "dispersion, order.");
+  m.def("survey_ranks", &survey_ranks, "X"_a, "options"_a, "verbose"_a, "ranks"_a,
+        "restarts"_a, "holdout"_a, "splits"_a,
+        "The rank survey of X's columns: a dict per rank, then (suggested rank, rule).");
   m.def("build_info", &build_info, "What this copy of nmfuse was built with and can use.");
   m.def("set_cpu_threads", &nmfuse::set_cpu_threads, "threads"_a,
         "Threads for the CPU backend (0: the libraries' defaults).");

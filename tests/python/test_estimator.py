@@ -246,3 +246,15 @@ def test_consensus_of_restarts():
     assert sorted(result["order"]) == list(range(40))
     same = nmfuse.consensus([runs[0]] * 5)
     assert set(np.unique(same["matrix"])) <= {0.0, 1.0} and same["cophenetic"] == pytest.approx(1)
+
+
+def test_estimate_rank_suggests_the_planted_rank():
+    X = planted(50, 60, 4, seed=18)
+    survey = nmfuse.estimate_rank(X, range(2, 7), restarts=3, splits=3, solver="mu",
+                                  max_iter=300, random_state=0, device="cpu")
+    assert survey["suggested_rank"] == 4, survey["rule"]
+    assert sorted(survey["ranks"]) == [2, 3, 4, 5, 6]
+    four = survey["ranks"][4]
+    assert four["consensus"].shape == (50, 50) and len(four["losses"]) == 3
+    assert survey["ranks"][3]["holdout_mean"] > four["holdout_mean"]
+    assert "one standard error" in survey["rule"]

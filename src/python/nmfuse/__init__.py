@@ -4,8 +4,8 @@
 ``device``) and runs nmfuse's C++ library underneath.
 """
 from . import datasets
-from ._estimator import NMF, consensus
+from ._estimator import NMF, consensus, estimate_rank
 from ._nmfuse import build_info, set_cpu_threads
 
-__all__ = ["NMF", "build_info", "consensus", "datasets", "set_cpu_threads"]
+__all__ = ["NMF", "build_info", "consensus", "datasets", "estimate_rank", "set_cpu_threads"]
 __version__ = build_info()["version"]

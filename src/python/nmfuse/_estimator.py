@@ -299,6 +299,30 @@ def consensus(runs):
     return _nmfuse.consensus([_rows_or_columns_contiguous(W) for W in runs])
 
 
+def estimate_rank(X, ranks=range(2, 11), *, restarts=10, holdout=0.1, splits=3, **params):
+    """Surveys the ranks for a dense X (n_samples × n_features): at each rank `restarts`
+    fits from random starts (their consensus over the samples and their losses) and
+    `splits` fits with a fraction `holdout` of the entries hidden, the mean error on
+    those. ``params`` are NMF's (solver, beta_loss, tol, max_iter, random_state, …).
+
+    Returns a dict: "ranks" (a dict per rank: "losses", "best_restart",
+    "holdout_errors", "holdout_mean", "holdout_standard_error", "cophenetic",
+    "dispersion", "consensus", "order"), "suggested_rank" and "rule" (how it was
+    chosen: the one-standard-error rule on the held-out error).
+    """
+    model = NMF(n_components=1, **params)
+    X = check_array(X, dtype=[np.float64, np.float32])
+    check_non_negative(X, "estimate_rank (input X)")
+    opt = model._options(X.shape[1])
+    # The samples are the library's columns: X's transpose, whose W is this X's H.
+    opt.alpha_W, opt.alpha_H = (opt.alpha_W if opt.alpha_H is None else opt.alpha_H), opt.alpha_W
+    table = _nmfuse.survey_ranks(_rows_or_columns_contiguous(X).T, opt, bool(model.verbose),
+                                 [int(k) for k in ranks], restarts, holdout, splits)
+    suggested, rule = table.pop()
+    return {"ranks": {row.pop("rank"): row for row in table}, "suggested_rank": suggested,
+            "rule": rule}
+
+
 def _is(value, kind):
     """A number of that kind (numbers.Integral, numbers.Real), not a bool."""
     return isinstance(value, kind) and not isinstance(value, bool)

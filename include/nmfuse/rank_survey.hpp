@@ -1,0 +1,46 @@
+#pragma once
+// The choice of rank: for each rank of a range, several restarts (their consensus and
+// losses) and held-out error (entries hidden from the fit, the error measured on them),
+// a suggested rank with the rule that chose it, and every measure so a person can
+// disagree.
+#include <string>
+#include <vector>
+
+#include "nmfuse/consensus.hpp"
+#include "nmfuse/options.hpp"
+#include "nmfuse/view.hpp"
+
+namespace nmfuse {
+
+struct SurveyOptions {
+  std::vector<int> ranks;  // the ranks to try, each ≥ 1
+  int restarts = 10;       // runs per rank from starts seeded seed, seed + 1, …
+  double holdout = 0.1;    // the fraction of entries hidden in each split, in (0, 1)
+  int splits = 3;          // held-out splits per rank
+};
+
+struct RankMeasures {
+  int rank = 0;
+  Consensus consensus;               // of the restarts' H
+  std::vector<double> losses;        // each restart's final D(V | WH)
+  int best_restart = 0;              // the one of the least loss
+  std::vector<double> holdout_errors;  // per split: the mean d_β(v | wh) over hidden entries
+  double holdout_mean = 0;
+  double holdout_standard_error = 0;  // of holdout_mean over the splits
+};
+
+struct RankSurvey {
+  std::vector<RankMeasures> ranks;  // in the order asked
+  int suggested_rank = 0;
+  std::string rule;  // how suggested_rank was chosen, in words
+};
+
+// Surveys the ranks on a dense V with opt's loss, solver and stopping rule (opt.rank
+// is ignored; Init::Auto means Init::Random here, so that restarts differ). The
+// restarts run one after another, each as factorize() would run it. The suggestion is
+// the smallest rank whose held-out error is within one standard error of the least
+// held-out error (the one-standard-error rule).
+template <class T>
+RankSurvey survey_ranks(DenseView<const T> V, const Options& opt, const SurveyOptions& survey);
+
+}  // namespace nmfuse
