@@ -107,3 +107,16 @@ file(WRITE ${OUT}/bad.csv "1,2\n3,-4\n")
 expect_exit(3 "negative entry at \\(1, 1\\): -4" factor ${OUT}/bad.csv --rank 1 --out ${OUT}/bad)
 expect_exit(3 "cannot open" factor ${OUT}/missing.npy --rank 1 --out ${OUT}/bad)
 expect_exit(2 "" factor ${OUT}/v.csv --out ${OUT}/bad)
+
+# rank: the survey of the 4×3 CSV at ranks 1 and 2, its files, its JSON; bad ranks.
+run_ok(rank ${OUT}/v.csv --ranks 1:2 --restarts 2 --holdout 0.25 --out ${OUT}/rank)
+execute_process(COMMAND ${NMFUSE} rank ${OUT}/v.csv --ranks 1,2 --restarts 2 --holdout 0.25
+  --out ${OUT}/rank --json RESULT_VARIABLE rc OUTPUT_VARIABLE json)
+string(JSON suggested ERROR_VARIABLE json_error GET "${json}" suggested_rank)
+string(JSON surveyed ERROR_VARIABLE json_error LENGTH "${json}" ranks)
+if(NOT rc EQUAL 0 OR json_error OR NOT surveyed EQUAL 2)
+  message(FATAL_ERROR "rank --json printed no survey (exit ${rc}, ${json_error}): ${json}")
+endif()
+expect_outputs(${OUT}/rank rank.json consensus_${suggested}.npy)
+expect_exit(3 "--ranks 5:2: expected FIRST:LAST" rank ${OUT}/v.csv --ranks 5:2)
+expect_exit(3 "survey option holdout = 2" rank ${OUT}/v.csv --holdout 2)

@@ -3,6 +3,7 @@
 // losses) and held-out error (entries hidden from the fit, the error measured on them),
 // a suggested rank with the rule that chose it, and every measure so a person can
 // disagree.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct SurveyOptions {
   int restarts = 10;       // runs per rank from starts seeded seed, seed + 1, …
   double holdout = 0.1;    // the fraction of entries hidden in each split, in (0, 1)
   int splits = 3;          // held-out splits per rank
+  // Called after each fit with the rank, the fits done at it and the fits per rank
+  // (restarts + splits): a progress bar.
+  std::function<void(int rank, int done, int per_rank)> on_fit;
 };
 
 struct RankMeasures {

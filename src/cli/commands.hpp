@@ -1,6 +1,7 @@
 #pragma once
 // The subcommands beyond `factor`: each returns the exit code.
 #include <string>
+#include <vector>
 
 #include "cli/run.hpp"
 #include "io/image_files.hpp"
@@ -24,6 +25,12 @@ int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions&
 int run_audio(const std::string& path, CommonFlags& f, const CLI::App& given);
 // The music demo: a melody written as MIDI, rendered by FluidSynth, factored.
 int demo_music(CommonFlags& f, const CLI::App& given);
+
+// `nmfuse rank`: the rank survey of a dense matrix file (survey_ranks); writes
+// rank.json and consensus_K.npy for the suggested rank K.
+int run_rank(const std::string& input, const SurveyOptions& survey, CommonFlags& f);
+// "2:10" or "2,4,8".
+std::vector<int> parse_ranks(const std::string& text);
 
 // `nmfuse demo NAME`: swimmer (generated), fashion (Debian's dataset-fashion-mnist).
 // `given` says which flags the user set, so that each demo fills in its own defaults.

@@ -1,8 +1,8 @@
 // The nmfuse command: `factor` for a matrix file, `images` for a stack of pictures,
-// `demo` for the demos on data that nmfuse makes or Debian ships. Exit codes: 0 done,
-// 2 bad usage, 3 bad input or an unwritable output, 4 device unavailable, not compiled
-// or out of GPU memory, 5 interrupted by SIGINT or SIGTERM (a checkpoint written),
-// 1 internal failure.
+// `rank` to choose the rank, `demo` for the demos on data that nmfuse makes or Debian
+// ships. Exit codes: 0 done, 2 bad usage, 3 bad input or an unwritable output, 4 device
+// unavailable, not compiled or out of GPU memory, 5 interrupted by SIGINT or SIGTERM (a
+// checkpoint written), 1 internal failure.
 #include "cli/commands.hpp"
 #include "cli/run.hpp"
 
@@ -93,6 +93,25 @@ int main(int argc, char** argv) {
   audio->add_option("--rank", audio_flags.opt.rank, "k, the number of templates")->required();
   add_common_flags(*audio, audio_flags, false);
 
+  CommonFlags rank_flags;
+  rank_flags.out_dir = "nmfuse-rank";
+  std::string rank_input, rank_list = "2:10";
+  nmfuse::SurveyOptions survey;
+  CLI::App* rank = app.add_subcommand(
+      "rank", "survey ranks: restarts (their consensus) and held-out error at each rank, "
+              "and a suggested rank; a dense .npy or .csv");
+  rank->add_option("INPUT", rank_input, "the matrix V (m×n, non-negative; samples are columns)")
+      ->required();
+  rank->add_option("--ranks", rank_list, "FIRST:LAST or K,K,…")->capture_default_str();
+  rank->add_option("--restarts", survey.restarts, "fits per rank from random starts")
+      ->capture_default_str();
+  rank->add_option("--holdout", survey.holdout, "the fraction of entries each split hides")
+      ->capture_default_str();
+  rank->add_option("--splits", survey.splits, "held-out splits per rank")->capture_default_str();
+  rank->add_option("--out", rank_flags.out_dir, "folder for rank.json and consensus_K.npy")
+      ->capture_default_str();
+  add_solver_flags(*rank, rank_flags);
+
   CommonFlags demo_flags;
   std::string demo_name;
   CLI::App* demo = app.add_subcommand(
@@ -149,6 +168,11 @@ int main(int argc, char** argv) {
     if (*audio) {
       nmfuse::set_cpu_threads(audio_flags.threads);
       return run_audio(audio_input, audio_flags, *audio);
+    }
+    if (*rank) {
+      nmfuse::set_cpu_threads(rank_flags.threads);
+      survey.ranks = parse_ranks(rank_list);
+      return run_rank(rank_input, survey, rank_flags);
     }
     if (*demo) {
       nmfuse::set_cpu_threads(demo_flags.threads);

@@ -29,14 +29,11 @@ void stop_on_signals() {
   std::signal(SIGTERM, request_stop);
 }
 
-void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
+void add_solver_flags(CLI::App& cmd, CommonFlags& f) {
   using nmfuse::Device;
   using nmfuse::Init;
   using nmfuse::Loss;
   using nmfuse::Solver;
-  cmd.add_option("--out", f.out_dir, "folder for W.npy, H.npy and summary.json")
-      ->required(out_required)
-      ->capture_default_str();
   cmd.add_option("--loss", f.opt.loss, "frobenius, kl, is (Itakura-Saito) or beta")
       ->transform(CLI::CheckedTransformer(
           names({Loss::Frobenius, Loss::KullbackLeibler, Loss::ItakuraSaito, Loss::Beta})));
@@ -64,6 +61,13 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
       ->transform(CLI::CheckedTransformer(names({Device::Auto, Device::Cpu, Device::Cuda})));
   cmd.add_flag("--quiet", f.quiet, "print nothing but errors");
   cmd.add_flag("--json", f.json, "print the summary as JSON (and nothing else) on stdout");
+}
+
+void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
+  cmd.add_option("--out", f.out_dir, "folder for W.npy, H.npy and summary.json")
+      ->required(out_required)
+      ->capture_default_str();
+  add_solver_flags(cmd, f);
   cmd.add_option("--checkpoint", f.checkpoint_path,
                  "where checkpoints go (default OUT/checkpoint.npz): every --checkpoint-every "
                  "iterations, and on SIGINT or SIGTERM");

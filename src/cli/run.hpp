@@ -56,6 +56,9 @@ struct CommonFlags {
 
 // The flags every subcommand that factors takes; --out is required or has a default.
 void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required);
+// Those of them that say how each fit runs (loss, solver, stopping, device, output
+// verbosity), without --out and the checkpoints: for `rank`.
+void add_solver_flags(CLI::App& cmd, CommonFlags& f);
 
 // On a terminal, one line redrawn at each check: a bar, the loss and the time left if
 // the run goes to max_iter. Elsewhere (a log, a pipe), a plain line per check. A run

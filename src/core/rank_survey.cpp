@@ -75,6 +75,7 @@ RankSurvey survey_ranks(DenseView<const T> V, const Options& options, const Surv
       restart.seed = options.seed + std::uint64_t(r);
       runs.push_back(factorize(V, restart));
       measures.losses.push_back(runs.back().loss_history.back());
+      if (s.on_fit) s.on_fit(k, r + 1, s.restarts + s.splits);
     }
     measures.best_restart = int(std::min_element(measures.losses.begin(), measures.losses.end()) -
                                 measures.losses.begin());
@@ -92,6 +93,7 @@ RankSurvey survey_ranks(DenseView<const T> V, const Options& options, const Surv
       const MaskView mask(kept.data(), V.rows, V.cols, Layout::RowMajor);
       const Result<T> r = factorize(V, fit, mask);
       measures.holdout_errors.push_back(hidden_error(V, r, kept, beta));
+      if (s.on_fit) s.on_fit(k, s.restarts + split + 1, s.restarts + s.splits);
     }
     const double splits = double(s.splits);
     double mean = 0, spread = 0;

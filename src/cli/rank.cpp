@@ -1,0 +1,124 @@
+// `nmfuse rank`: the rank survey of a dense matrix file; writes rank.json (every
+// measure per rank, the suggested rank and the rule that chose it) and
+// consensus_K.npy (the consensus matrix at the suggested rank K, samples in
+// dendrogram order, the order in rank.json).
+#include <unistd.h>
+
+#include "cli/commands.hpp"
+
+namespace nmfuse::cli {
+namespace {
+
+nlohmann::json measures_json(const RankMeasures& m) {
+  return {{"rank", m.rank},
+          {"losses", m.losses},
+          {"best_restart", m.best_restart},
+          {"holdout_errors", m.holdout_errors},
+          {"holdout_mean", m.holdout_mean},
+          {"holdout_standard_error", m.holdout_standard_error},
+          {"cophenetic", m.consensus.cophenetic},
+          {"dispersion", m.consensus.dispersion},
+          {"order", m.consensus.order}};
+}
+
+// The consensus matrix with its rows and columns in dendrogram order.
+Matrix<double> ordered_consensus(const Consensus& c) {
+  Matrix<double> out(c.samples, c.samples, Layout::RowMajor);
+  for (index_t i = 0; i < c.samples; ++i)
+    for (index_t j = 0; j < c.samples; ++j) out(i, j) = c(c.order[i], c.order[j]);
+  return out;
+}
+
+template <class T>
+int survey(const Matrix<T>& V, const std::string& name, const SurveyOptions& given,
+           CommonFlags& f) {
+  SurveyOptions s = given;
+  const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  if (!f.quiet && !f.json) {
+    const int fits = int(s.ranks.size()) * (s.restarts + s.splits);
+    auto done = std::make_shared<int>(0);
+    s.on_fit = [terminal, fits, done](int rank, int at_rank, int per_rank) {
+      ++*done;
+      std::cout << (terminal ? "\r" : "") << "rank " << rank << ": fit " << at_rank << "/"
+                << per_rank << "  (" << *done << "/" << fits << " in all)"
+                << (terminal && *done < fits ? "   " : "\n") << std::flush;
+    };
+  }
+  const RankSurvey r = survey_ranks(V.view(), f.opt, s);
+  nlohmann::json summary = {{"input", name},
+                            {"shape", {V.rows(), V.cols()}},
+                            {"loss", to_string(f.opt.loss)},
+                            {"beta", beta_of(f.opt)},
+                            {"solver", to_string(resolved_solver(f.opt))},
+                            {"restarts", s.restarts},
+                            {"holdout", s.holdout},
+                            {"splits", s.splits},
+                            {"seed", f.opt.seed},
+                            {"suggested_rank", r.suggested_rank},
+                            {"rule", r.rule},
+                            {"ranks", nlohmann::json::array()}};
+  for (const RankMeasures& m : r.ranks) summary["ranks"].push_back(measures_json(m));
+  std::filesystem::create_directories(f.out_dir);
+  io::write_atomically(join(f.out_dir, "rank.json"), summary.dump(2) + "\n");
+  const std::string consensus_file = "consensus_" + std::to_string(r.suggested_rank) + ".npy";
+  for (const RankMeasures& m : r.ranks)
+    if (m.rank == r.suggested_rank)
+      io::write_atomically(join(f.out_dir, consensus_file), io::encode_npy(ordered_consensus(m.consensus)));
+  if (f.json) {
+    std::cout << summary.dump(2) << "\n";
+  } else if (!f.quiet) {
+    for (const RankMeasures& m : r.ranks)
+      std::cout << "rank " << m.rank << ": held-out error " << m.holdout_mean << " ± "
+                << m.holdout_standard_error << ", cophenetic " << m.consensus.cophenetic
+                << ", dispersion " << m.consensus.dispersion << "\n";
+    std::cout << "suggested rank " << r.suggested_rank << ": " << r.rule << "\n"
+              << "wrote " << join(f.out_dir, "rank.json") << " and "
+              << join(f.out_dir, consensus_file) << "\n";
+  }
+  if (g_stop_signal != 0) throw Interrupted("interrupted: the survey's fits were cut short");
+  return kOk;
+}
+
+}  // namespace
+
+std::vector<int> parse_ranks(const std::string& text) {
+  std::vector<int> ranks;
+  auto bad = [&] { return InvalidArgument("--ranks " + text + ": expected FIRST:LAST or K,K,…"); };
+  try {
+    const auto colon = text.find(':');
+    if (colon != std::string::npos) {
+      const int first = std::stoi(text.substr(0, colon)), last = std::stoi(text.substr(colon + 1));
+      if (first > last) throw bad();
+      for (int k = first; k <= last; ++k) ranks.push_back(k);
+    } else {
+      std::size_t at = 0;
+      while (at <= text.size()) {
+        const auto comma = text.find(',', at);
+        ranks.push_back(std::stoi(text.substr(at, comma - at)));
+        if (comma == std::string::npos) break;
+        at = comma + 1;
+      }
+    }
+  } catch (const std::logic_error&) {  // std::stoi's invalid_argument and out_of_range
+    throw bad();
+  }
+  return ranks;
+}
+
+int run_rank(const std::string& input, const SurveyOptions& s, CommonFlags& f) {
+  if (io::is_sparse_file(input))
+    throw InvalidArgument(input + ": the rank survey takes dense matrices for now (.npy, .csv)");
+  f.opt.interrupt = [] { return g_stop_signal != 0; };
+  const io::AnyMatrix V = io::read_matrix(input);
+  return std::visit(
+      [&](const auto& A) -> int {
+        using T = typename std::decay_t<decltype(A)>::value_type;
+        if constexpr (std::is_same_v<T, std::uint8_t>)
+          throw InvalidArgument(input + ": a uint8/bool matrix is a mask, not V");
+        else
+          return survey(A, input, s, f);
+      },
+      V);
+}
+
+}  // namespace nmfuse::cli
