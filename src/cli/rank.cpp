@@ -1,10 +1,11 @@
 // `nmfuse rank`: the rank survey of a dense matrix file; writes rank.json (every
-// measure per rank, the suggested rank and the rule that chose it) and
-// consensus_K.npy (the consensus matrix at the suggested rank K, samples in
-// dendrogram order, the order in rank.json).
+// measure per rank, the suggested rank and the rule that chose it), rank.png (the
+// measures against the rank), and consensus_K.npy and .png (the consensus matrix at the
+// suggested rank K, samples in dendrogram order, the order in rank.json).
 #include <unistd.h>
 
 #include "cli/commands.hpp"
+#include "io/plots.hpp"
 
 namespace nmfuse::cli {
 namespace {
@@ -60,10 +61,14 @@ int survey(const Matrix<T>& V, const std::string& name, const SurveyOptions& giv
   for (const RankMeasures& m : r.ranks) summary["ranks"].push_back(measures_json(m));
   std::filesystem::create_directories(f.out_dir);
   io::write_atomically(join(f.out_dir, "rank.json"), summary.dump(2) + "\n");
-  const std::string consensus_file = "consensus_" + std::to_string(r.suggested_rank) + ".npy";
+  const std::string consensus = "consensus_" + std::to_string(r.suggested_rank);
   for (const RankMeasures& m : r.ranks)
-    if (m.rank == r.suggested_rank)
-      io::write_atomically(join(f.out_dir, consensus_file), io::encode_npy(ordered_consensus(m.consensus)));
+    if (m.rank == r.suggested_rank) {
+      io::write_atomically(join(f.out_dir, consensus + ".npy"),
+                           io::encode_npy(ordered_consensus(m.consensus)));
+      io::write_consensus_plot(join(f.out_dir, consensus + ".png"), m.consensus, m.rank);
+    }
+  io::write_rank_plot(join(f.out_dir, "rank.png"), r, "rank survey of " + name);
   if (f.json) {
     std::cout << summary.dump(2) << "\n";
   } else if (!f.quiet) {
@@ -72,8 +77,8 @@ int survey(const Matrix<T>& V, const std::string& name, const SurveyOptions& giv
                 << m.holdout_standard_error << ", cophenetic " << m.consensus.cophenetic
                 << ", dispersion " << m.consensus.dispersion << "\n";
     std::cout << "suggested rank " << r.suggested_rank << ": " << r.rule << "\n"
-              << "wrote " << join(f.out_dir, "rank.json") << " and "
-              << join(f.out_dir, consensus_file) << "\n";
+              << "wrote rank.json, rank.png, " << consensus << ".npy and " << consensus
+              << ".png in " << f.out_dir << "\n";
   }
   if (g_stop_signal != 0) throw Interrupted("interrupted: the survey's fits were cut short");
   return kOk;

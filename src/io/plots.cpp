@@ -1,0 +1,191 @@
+#include "io/plots.hpp"
+
+#include <plplot/plplot.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "nmfuse/errors.hpp"
+
+namespace nmfuse::io {
+namespace {
+
+// Colour map 0 as the plots use it.
+enum Colour { kBackground = 0, kInk = 1, kBlue = 2, kOrange = 3, kGreen = 4, kGrey = 5 };
+
+// One PLplot stream drawing a PNG of width × height pixels into a temporary file;
+// finish() renames it to `path`. A stream that is not finished leaves no file.
+class Plot {
+ public:
+  Plot(const std::string& path, int width, int height)
+      : path_(path), temporary_(path + ".tmp-plot") {
+    require_png_driver();
+    plmkstrm(&stream_);
+    plsdev("pngcairo");
+    plsfnam(temporary_.c_str());
+    plspage(0, 0, width, height, 0, 0);
+    plscmap0n(8);
+    plscol0(kBackground, 255, 255, 255);
+    plscol0(kInk, 0, 0, 0);
+    plscol0(kBlue, 31, 119, 180);
+    plscol0(kOrange, 255, 127, 14);
+    plscol0(kGreen, 44, 160, 44);
+    plscol0(kGrey, 150, 150, 150);
+    plinit();
+    pladv(0);
+    plcol0(kInk);
+  }
+  Plot(const Plot&) = delete;
+  Plot& operator=(const Plot&) = delete;
+  ~Plot() {
+    if (!finished_) {
+      plsstrm(stream_);
+      plend1();
+      std::error_code ignored;
+      std::filesystem::remove(temporary_, ignored);
+    }
+  }
+
+  void finish() {
+    plsstrm(stream_);
+    plend1();
+    finished_ = true;
+    std::error_code error;
+    std::filesystem::rename(temporary_, path_, error);
+    if (error || !std::filesystem::exists(path_))
+      throw IoError(path_ + ": the plot could not be written" +
+                    (error ? ": " + error.message() : std::string()));
+  }
+
+ private:
+  static void require_png_driver() {
+    std::vector<const char*> menu(128), names(128);
+    const char** menu_data = menu.data();
+    const char** name_data = names.data();
+    int count = int(names.size());
+    plgDevs(&menu_data, &name_data, &count);
+    for (int i = 0; i < count; ++i)
+      if (std::string(names[std::size_t(i)]) == "pngcairo") return;
+    throw NotCompiled("PLplot has no pngcairo driver for the plots: install plplot-driver-cairo");
+  }
+
+  std::string path_, temporary_;
+  PLINT stream_ = 0;
+  bool finished_ = false;
+};
+
+// A y range that shows the values and their bars, with a margin.
+std::pair<double, double> y_range(const std::vector<double>& low, const std::vector<double>& high) {
+  double lo = *std::min_element(low.begin(), low.end());
+  double hi = *std::max_element(high.begin(), high.end());
+  const double pad = hi > lo ? 0.08 * (hi - lo) : std::max(1e-3, 0.05 * std::fabs(hi));
+  return {lo - pad, hi + pad};
+}
+
+// One panel: the values against the ranks, with bars where given, and the suggestion.
+void panel(double top, double bottom, const std::vector<double>& ranks,
+           const std::vector<double>& values, const std::vector<double>& bar, Colour colour,
+           const char* ylabel, double suggested, bool x_labels, const char* title) {
+  std::vector<double> low(values), high(values);
+  for (std::size_t i = 0; i < bar.size(); ++i) low[i] -= bar[i], high[i] += bar[i];
+  const auto [ymin, ymax] = y_range(low, high);
+  plvpor(0.12, 0.95, bottom, top);
+  plwind(ranks.front() - 0.5, ranks.back() + 0.5, ymin, ymax);
+  plcol0(kInk);
+  plbox(x_labels ? "bcnst" : "bcst", 1, 0, "bcnstv", 0, 0);
+  if (x_labels) plmtex("b", 3.0, 0.5, 0.5, "rank");
+  plmtex("l", 5.0, 0.5, 0.5, ylabel);
+  if (title) plmtex("t", 1.5, 0.5, 0.5, title);
+  plcol0(kGrey);
+  pllsty(2);
+  const double xs[2] = {suggested, suggested}, ys[2] = {ymin, ymax};
+  plline(2, xs, ys);
+  pllsty(1);
+  plcol0(colour);
+  plline(PLINT(ranks.size()), ranks.data(), values.data());
+  plpoin(PLINT(ranks.size()), ranks.data(), values.data(), 17);
+  if (!bar.empty()) plerry(PLINT(ranks.size()), ranks.data(), low.data(), high.data());
+}
+
+}  // namespace
+
+void write_rank_plot(const std::string& path, const RankSurvey& survey, const std::string& title) {
+  std::vector<double> ranks, holdout, holdout_se, cophenetic, dispersion;
+  for (const RankMeasures& m : survey.ranks) {
+    ranks.push_back(m.rank);
+    holdout.push_back(m.holdout_mean);
+    holdout_se.push_back(m.holdout_standard_error);
+    cophenetic.push_back(m.consensus.cophenetic);
+    dispersion.push_back(m.consensus.dispersion);
+  }
+  Plot plot(path, 900, 1000);
+  const double k = survey.suggested_rank;
+  panel(0.90, 0.66, ranks, holdout, holdout_se, kBlue, "held-out error", k, false, title.c_str());
+  // The legend, inside the first panel: what the lines are.
+  const PLINT options[2] = {PL_LEGEND_LINE, PL_LEGEND_LINE};
+  const char* texts[2] = {"mean over the splits, ± one standard error", nullptr};
+  const std::string suggestion = "suggested rank " + std::to_string(survey.suggested_rank);
+  texts[1] = suggestion.c_str();
+  const PLINT text_colours[2] = {kInk, kInk}, line_colours[2] = {kBlue, kGrey};
+  const PLINT line_styles[2] = {1, 2}, symbol_colours[2] = {kBlue, kGrey};
+  const PLINT symbol_numbers[2] = {1, 0};
+  const PLFLT line_widths[2] = {1, 1}, symbol_scales[2] = {1, 1};
+  const char* symbols[2] = {"#(728)", ""};
+  PLFLT width = 0, height = 0;
+  pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+           PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.03, 0.08, kBackground,
+           kInk, 1, 2, 1, 2, options, 1.0, 0.9, 2.0, 0.0, text_colours, texts, nullptr, nullptr,
+           nullptr, nullptr, line_colours, line_styles, line_widths, symbol_colours,
+           symbol_scales, symbol_numbers, symbols);
+  panel(0.58, 0.34, ranks, cophenetic, {}, kOrange, "cophenetic correlation", k, false, nullptr);
+  panel(0.26, 0.08, ranks, dispersion, {}, kGreen, "dispersion", k, true, nullptr);
+  plot.finish();
+}
+
+void write_consensus_plot(const std::string& path, const Consensus& c, int rank) {
+  const index_t n = c.samples;
+  // plimagefr reads image[x][y]: the samples in order along x, and along y from the top
+  // down (the window's y axis runs downwards).
+  std::vector<double> cells(std::size_t(n * n));
+  std::vector<const double*> columns(static_cast<std::size_t>(n));
+  for (index_t x = 0; x < n; ++x) {
+    for (index_t y = 0; y < n; ++y)
+      cells[std::size_t(x * n + y)] = c(c.order[std::size_t(x)], c.order[std::size_t(y)]);
+    columns[std::size_t(x)] = cells.data() + x * n;
+  }
+  Plot plot(path, 900, 820);
+  // White for 0, dark blue for 1.
+  const PLFLT at[2] = {0, 1}, red[2] = {1, 0.03}, green[2] = {1, 0.19}, blue[2] = {1, 0.42};
+  plscmap1n(256);
+  plscmap1l(1, 2, at, red, green, blue, nullptr);
+  plvpor(0.1, 0.8, 0.1, 0.9);
+  plwind(0, double(n), double(n), 0);
+  plimagefr(columns.data(), PLINT(n), PLINT(n), 0, double(n), 0, double(n), 0, 1, 0, 1, nullptr,
+            nullptr);
+  plcol0(kInk);
+  plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+  plmtex("b", 3.0, 0.5, 0.5, "samples, in dendrogram order");
+  plmtex("l", 4.0, 0.5, 0.5, "samples, in dendrogram order");
+  char title[160];
+  std::snprintf(title, sizeof title,
+                "consensus at rank %d: cophenetic correlation %.3f, dispersion %.3f", rank,
+                c.cophenetic, c.dispersion);
+  plmtex("t", 1.5, 0.5, 0.5, title);
+  const PLINT label_options[1] = {PL_COLORBAR_LABEL_RIGHT};
+  const char* labels[1] = {"share of runs that put the two samples together"};
+  const char* axis_options[1] = {"bcvtm"};
+  const PLFLT ticks[1] = {0.2};
+  const PLINT sub_ticks[1] = {2}, counts[1] = {2};
+  const PLFLT range[2] = {0, 1};
+  const PLFLT* values[1] = {range};
+  PLFLT width = 0, height = 0;
+  plcolorbar(&width, &height, PL_COLORBAR_GRADIENT, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.03,
+             0, 0.04, 0.8, kBackground, kInk, 1, 0, 0, 0, 0, 1, label_options, labels, 1,
+             axis_options, ticks, sub_ticks, counts, values);
+  plot.finish();
+}
+
+}  // namespace nmfuse::io
