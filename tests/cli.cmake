@@ -120,3 +120,14 @@ endif()
 expect_outputs(${OUT}/rank rank.json rank.png consensus_${suggested}.npy consensus_${suggested}.png)
 expect_exit(3 "--ranks 5:2: expected FIRST:LAST" rank ${OUT}/v.csv --ranks 5:2)
 expect_exit(3 "survey option holdout = 2" rank ${OUT}/v.csv --holdout 2)
+
+# factor --restarts: the best of 3 kept, their consensus beside it.
+run_ok(factor ${OUT}/v.csv --rank 2 --restarts 3 --out ${OUT}/restarts)
+expect_outputs(${OUT}/restarts W.npy H.npy summary.json consensus.npy consensus.png)
+file(READ ${OUT}/restarts/summary.json summary)
+string(JSON restarts ERROR_VARIABLE json_error GET "${summary}" restarts count)
+if(json_error OR NOT restarts EQUAL 3)
+  message(FATAL_ERROR "summary.json does not count the restarts (${json_error}): ${summary}")
+endif()
+expect_exit(3 "--restarts 2 runs several fits" factor ${OUT}/v.csv --rank 2 --restarts 2
+  --checkpoint-every 5 --out ${OUT}/restarts)

@@ -22,14 +22,6 @@ nlohmann::json measures_json(const RankMeasures& m) {
           {"order", m.consensus.order}};
 }
 
-// The consensus matrix with its rows and columns in dendrogram order.
-Matrix<double> ordered_consensus(const Consensus& c) {
-  Matrix<double> out(c.samples, c.samples, Layout::RowMajor);
-  for (index_t i = 0; i < c.samples; ++i)
-    for (index_t j = 0; j < c.samples; ++j) out(i, j) = c(c.order[i], c.order[j]);
-  return out;
-}
-
 template <class T>
 int survey(const Matrix<T>& V, const std::string& name, const SurveyOptions& given,
            CommonFlags& f) {
@@ -63,11 +55,8 @@ int survey(const Matrix<T>& V, const std::string& name, const SurveyOptions& giv
   io::write_atomically(join(f.out_dir, "rank.json"), summary.dump(2) + "\n");
   const std::string consensus = "consensus_" + std::to_string(r.suggested_rank);
   for (const RankMeasures& m : r.ranks)
-    if (m.rank == r.suggested_rank) {
-      io::write_atomically(join(f.out_dir, consensus + ".npy"),
-                           io::encode_npy(ordered_consensus(m.consensus)));
-      io::write_consensus_plot(join(f.out_dir, consensus + ".png"), m.consensus, m.rank);
-    }
+    if (m.rank == r.suggested_rank)
+      write_consensus(join(f.out_dir, consensus), m.consensus, m.rank);
   io::write_rank_plot(join(f.out_dir, "rank.png"), r, "rank survey of " + name);
   if (f.json) {
     std::cout << summary.dump(2) << "\n";
@@ -88,7 +77,9 @@ int survey(const Matrix<T>& V, const std::string& name, const SurveyOptions& giv
 
 std::vector<int> parse_ranks(const std::string& text) {
   std::vector<int> ranks;
-  auto bad = [&] { return InvalidArgument("--ranks " + text + ": expected FIRST:LAST or K,K,…"); };
+  auto bad = [&] {
+    return InvalidArgument("--ranks " + text + ": expected FIRST:LAST or K,K,…");
+  };
   try {
     const auto colon = text.find(':');
     if (colon != std::string::npos) {

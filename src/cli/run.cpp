@@ -1,5 +1,7 @@
 #include "cli/run.hpp"
 
+#include "io/plots.hpp"
+
 #include <unistd.h>
 
 namespace nmfuse::cli {
@@ -74,6 +76,11 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
   cmd.add_option("--checkpoint-every", f.opt.checkpoint_every,
                  "iterations between checkpoints (0: only when interrupted)");
   cmd.add_option("--resume", f.resume_path, "go on from this checkpoint of the same run");
+  cmd.add_option("--restarts", f.restarts,
+                 "fits from starts seeded --seed, --seed + 1, …: the best is kept, their "
+                 "consensus written beside it (consensus.npy, consensus.png)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 }
 
 nmfuse::ProgressCallback progress_printer(int max_iter, int first_iteration) {
@@ -144,6 +151,14 @@ std::shared_ptr<const nmfuse::Checkpoint> resumed(const std::string& path,
                                     ", this run's is " + value.dump());
   }
   return std::make_shared<const nmfuse::Checkpoint>(std::move(file.state));
+}
+
+void write_consensus(const std::string& stem, const Consensus& c, int rank) {
+  Matrix<double> ordered(c.samples, c.samples, Layout::RowMajor);
+  for (index_t i = 0; i < c.samples; ++i)
+    for (index_t j = 0; j < c.samples; ++j) ordered(i, j) = c(c.order[i], c.order[j]);
+  io::write_atomically(stem + ".npy", io::encode_npy(ordered));
+  io::write_consensus_plot(stem + ".png", c, rank);
 }
 
 void factor_sparse(const nmfuse::io::SparseMatrix& S, const std::string& name,

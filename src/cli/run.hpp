@@ -52,6 +52,7 @@ struct CommonFlags {
   index_t image_limit = 0;      // images: read at most this many (0: all)
   std::string checkpoint_path;  // default: OUT/checkpoint.npz
   std::string resume_path;
+  int restarts = 1;  // factor: fits from starts seeded seed, seed + 1, …; the best is kept
 };
 
 // The flags every subcommand that factors takes; --out is required or has a default.
@@ -88,6 +89,37 @@ nlohmann::json run_description(const InputInfo& in, const CommonFlags& f);
 // A checkpoint of this run, or an error naming what differs.
 std::shared_ptr<const Checkpoint> resumed(const std::string& path, const nlohmann::json& run);
 
+// STEM.npy, the consensus matrix with its samples in dendrogram order, and STEM.png.
+void write_consensus(const std::string& stem, const Consensus& c, int rank);
+
+// Several restarts: their losses, the best, their consensus (consensus.npy and .png)
+// into the summary and the output folder.
+template <class T>
+void write_restarts(nlohmann::json& summary, const std::vector<nmfuse::Result<T>>& runs,
+                    std::size_t best, const std::string& out_dir) {
+  constexpr index_t kMostSamples = 5000;  // the consensus matrix is samples² doubles
+  std::vector<double> losses;
+  std::vector<DenseView<const T>> H;
+  for (const auto& run : runs) {
+    losses.push_back(run.loss_history.back());
+    H.push_back(run.H.view());
+  }
+  summary["restarts"] = {{"count", runs.size()}, {"losses", losses}, {"best", best}};
+  summary["seed"] = summary["seed"].get<std::uint64_t>() + best;  // the kept run's
+  const index_t samples = runs.front().H.cols();
+  if (samples > kMostSamples) {
+    summary["restarts"]["consensus"] = "not computed: " + std::to_string(samples) +
+                                       " samples (columns of V), more than " +
+                                       std::to_string(kMostSamples);
+    return;
+  }
+  const Consensus c = consensus(H);
+  summary["restarts"]["cophenetic"] = c.cophenetic;
+  summary["restarts"]["dispersion"] = c.dispersion;
+  summary["restarts"]["order"] = c.order;
+  write_consensus(join(out_dir, "consensus"), c, int(runs.front().W.cols()));
+}
+
 template <class T>
 const char* dtype_name() {
   return sizeof(T) == 4 ? "float32" : "float64";
@@ -107,7 +139,24 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
     nmfuse::io::write_checkpoint(checkpoint, {c, run.dump(2)});
   };
   f.opt.interrupt = [] { return g_stop_signal != 0; };
-  nmfuse::Result<T> r = fit(f.opt);
+  if (f.restarts > 1 && (f.opt.resume || f.opt.checkpoint_every > 0))
+    throw InvalidArgument("--restarts " + std::to_string(f.restarts) +
+                          " runs several fits: it takes no --resume or --checkpoint-every");
+  // Restarts: each from its own seed (a random start where init is auto); the least
+  // loss is kept, and the consensus of all of them is written beside it.
+  std::vector<nmfuse::Result<T>> runs;
+  for (int restart = 0; restart < f.restarts && g_stop_signal == 0; ++restart) {
+    nmfuse::Options opt = f.opt;
+    if (f.restarts > 1) {
+      opt.seed = f.opt.seed + std::uint64_t(restart);
+      if (opt.init == nmfuse::Init::Auto) opt.init = nmfuse::Init::Random;
+    }
+    runs.push_back(fit(opt));
+  }
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < runs.size(); ++i)
+    if (runs[i].loss_history.back() < runs[best].loss_history.back()) best = i;
+  nmfuse::Result<T>& r = runs[best];
   const double final_loss = r.loss_history.back();
   nlohmann::json summary = {
       {"input", in.name},
@@ -131,6 +180,7 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
       {"seconds", r.seconds},
   };
   if (!in.sparse.is_null()) summary["sparse"] = in.sparse;
+  if (f.restarts > 1) write_restarts(summary, runs, best, f.out_dir);
   if (f.opt.loss == nmfuse::Loss::Frobenius && in.squared_norm > 0)
     summary["relative_error"] = std::sqrt(2 * final_loss / in.squared_norm);
   nmfuse::io::write_atomically(join(f.out_dir, "W.npy"), nmfuse::io::encode_npy(r.W));
