@@ -147,3 +147,54 @@ TEST(AverageLinkage, TheChainMergesAsClosestPairFirst) {
 }
 
 }  // namespace
+
+namespace {
+
+// W (m×k) of k well-separated non-negative components, each a bump of its own.
+Matrix<double> separated_components(index_t m, int k, unsigned seed, double noise) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  Matrix<double> W(m, k, Layout::ColMajor);
+  for (int t = 0; t < k; ++t)
+    for (index_t i = 0; i < m; ++i)
+      W(i, t) = (i * k / m == t ? 1.0 : 0.0) + noise * u(rng);
+  return W;
+}
+
+double silhouette_of(const std::vector<Matrix<double>>& runs) {
+  std::vector<nmfuse::DenseView<const double>> views;
+  for (const auto& W : runs) views.push_back(W.view());
+  return nmfuse::component_silhouette(views);
+}
+
+TEST(ComponentSilhouette, TheSameComponentsInAnyOrderAndScaleAreOne) {
+  const Matrix<double> W = separated_components(60, 6, 8, 0.3);
+  std::vector<Matrix<double>> runs{W};
+  std::mt19937 rng(9);
+  for (int r = 0; r < 4; ++r) {  // the columns permuted and rescaled: the same components
+    std::vector<int> perm{0, 1, 2, 3, 4, 5};
+    std::shuffle(perm.begin(), perm.end(), rng);
+    Matrix<double> P(60, 6, Layout::RowMajor);
+    for (int t = 0; t < 6; ++t)
+      for (index_t i = 0; i < 60; ++i) P(i, t) = (t + 1.5) * W(i, perm[std::size_t(t)]);
+    runs.push_back(P);
+  }
+  EXPECT_NEAR(silhouette_of(runs), 1.0, 1e-12);
+}
+
+TEST(ComponentSilhouette, StableComponentsScoreHighAndUnrelatedOnesLow) {
+  std::vector<Matrix<double>> stable, unrelated;
+  std::mt19937 rng(10);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (unsigned r = 0; r < 5; ++r) {
+    stable.push_back(separated_components(80, 4, 11 + r, 0.2));
+    Matrix<double> W(80, 4, Layout::ColMajor);
+    for (std::size_t e = 0; e < W.size(); ++e) W.data()[e] = u(rng);
+    unrelated.push_back(W);
+  }
+  EXPECT_GT(silhouette_of(stable), 0.8);
+  EXPECT_LT(silhouette_of(unrelated), 0.2);
+  EXPECT_THROW(silhouette_of({stable[0]}), nmfuse::InvalidArgument);
+}
+
+}  // namespace

@@ -33,4 +33,14 @@ struct Consensus {
 template <class T>
 Consensus consensus(const std::vector<DenseView<const T>>& H);
 
+// How stable the components are across runs of one rank (cNMF's and NMFk's measure):
+// each run's components (the columns of its W, m×k) are matched one to one with the
+// first run's by the assignment of greatest total cosine similarity (Hungarian
+// method), which makes k clusters of one component per run; the result is the mean
+// silhouette of all the components under the cosine distance, 1 when every run found
+// the same components, near 0 or below when they differ. Needs two runs or more, of one
+// rank k ≥ 2.
+template <class T>
+double component_silhouette(const std::vector<DenseView<const T>>& W);
+
 }  // namespace nmfuse

@@ -3,6 +3,7 @@
 // losses) and held-out error (entries hidden from the fit, the error measured on them),
 // a suggested rank with the rule that chose it, and every measure so a person can
 // disagree.
+#include <cmath>
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct SurveyOptions {
 struct RankMeasures {
   int rank = 0;
   Consensus consensus;               // of the restarts' H
+  double silhouette = NAN;           // component_silhouette of their W (rank ≥ 2, 2+ restarts)
   std::vector<double> losses;        // each restart's final D(V | WH)
   int best_restart = 0;              // the one of the least loss
   std::vector<double> holdout_errors;  // per split: the mean d_β(v | wh) over hidden entries

@@ -19,6 +19,7 @@ nlohmann::json measures_json(const RankMeasures& m) {
           {"holdout_standard_error", m.holdout_standard_error},
           {"cophenetic", m.consensus.cophenetic},
           {"dispersion", m.consensus.dispersion},
+          {"silhouette", m.silhouette},  // NaN (null): rank 1 or a single restart
           {"order", m.consensus.order}};
 }
 
@@ -64,7 +65,8 @@ int survey(const Matrix<T>& V, const std::string& name, const SurveyOptions& giv
     for (const RankMeasures& m : r.ranks)
       std::cout << "rank " << m.rank << ": held-out error " << m.holdout_mean << " ± "
                 << m.holdout_standard_error << ", cophenetic " << m.consensus.cophenetic
-                << ", dispersion " << m.consensus.dispersion << "\n";
+                << ", dispersion " << m.consensus.dispersion << ", silhouette "
+                << m.silhouette << "\n";
     std::cout << "suggested rank " << r.suggested_rank << ": " << r.rule << "\n"
               << "wrote rank.json, rank.png, " << consensus << ".npy and " << consensus
               << ".png in " << f.out_dir << "\n";

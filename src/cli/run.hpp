@@ -99,12 +99,14 @@ void write_restarts(nlohmann::json& summary, const std::vector<nmfuse::Result<T>
                     std::size_t best, const std::string& out_dir) {
   constexpr index_t kMostSamples = 5000;  // the consensus matrix is samples² doubles
   std::vector<double> losses;
-  std::vector<DenseView<const T>> H;
+  std::vector<DenseView<const T>> W, H;
   for (const auto& run : runs) {
     losses.push_back(run.loss_history.back());
+    W.push_back(run.W.view());
     H.push_back(run.H.view());
   }
   summary["restarts"] = {{"count", runs.size()}, {"losses", losses}, {"best", best}};
+  if (runs.front().W.cols() >= 2) summary["restarts"]["silhouette"] = component_silhouette(W);
   summary["seed"] = summary["seed"].get<std::uint64_t>() + best;  // the kept run's
   const index_t samples = runs.front().H.cols();
   if (samples > kMostSamples) {

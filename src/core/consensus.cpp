@@ -2,6 +2,7 @@
 // its distances 1 − C, and from it the cophenetic correlation without a second matrix.
 #include "nmfuse/consensus.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -22,7 +23,106 @@ std::vector<int> dominant_components(const DenseView<const T>& H) {
   return label;
 }
 
+// The assignment of columns to rows of a k×k cost (row-major) of least total cost:
+// column assignment[i] for row i (the Hungarian method with potentials, O(k³)).
+std::vector<int> least_cost_assignment(const std::vector<double>& cost, int k) {
+  std::vector<double> u(std::size_t(k) + 1, 0), v(std::size_t(k) + 1, 0);
+  std::vector<int> row_of(std::size_t(k) + 1, 0), way(std::size_t(k) + 1, 0);
+  for (int i = 1; i <= k; ++i) {
+    row_of[0] = i;
+    int j0 = 0;
+    std::vector<double> least(std::size_t(k) + 1, INFINITY);
+    std::vector<bool> used(std::size_t(k) + 1, false);
+    do {  // grow the alternating tree from row i until a free column is reached
+      used[j0] = true;
+      const int i0 = row_of[j0];
+      int j1 = 0;
+      double delta = INFINITY;
+      for (int j = 1; j <= k; ++j) {
+        if (used[j]) continue;
+        const double reduced = cost[std::size_t(i0 - 1) * k + (j - 1)] - u[i0] - v[j];
+        if (reduced < least[j]) least[j] = reduced, way[j] = j0;
+        if (least[j] < delta) delta = least[j], j1 = j;
+      }
+      for (int j = 0; j <= k; ++j) {
+        if (used[j]) {
+          u[row_of[j]] += delta;
+          v[j] -= delta;
+        } else {
+          least[j] -= delta;
+        }
+      }
+      j0 = j1;
+    } while (row_of[j0] != 0);
+    do {  // flip the path
+      const int j1 = way[j0];
+      row_of[j0] = row_of[j1];
+      j0 = j1;
+    } while (j0 != 0);
+  }
+  std::vector<int> assignment(static_cast<std::size_t>(k));
+  for (int j = 1; j <= k; ++j) assignment[std::size_t(row_of[j] - 1)] = j - 1;
+  return assignment;
+}
+
 }  // namespace
+
+template <class T>
+double component_silhouette(const std::vector<DenseView<const T>>& W) {
+  if (W.size() < 2) throw InvalidArgument("component_silhouette: needs two runs or more");
+  const index_t m = W[0].rows;
+  const int k = int(W[0].cols);
+  if (k < 2) throw InvalidArgument("component_silhouette: needs a rank of 2 or more");
+  for (std::size_t r = 0; r < W.size(); ++r)
+    if (W[r].rows != m || W[r].cols != k)
+      throw InvalidArgument("component_silhouette: run " + std::to_string(r) + "'s W is " +
+                            std::to_string(W[r].rows) + "×" + std::to_string(W[r].cols) +
+                            ", but run 0's is " + std::to_string(m) + "×" + std::to_string(k));
+  // Every component as a unit vector (a zero one stays zero: cosine 0 to all).
+  const int runs = int(W.size()), count = runs * k;
+  std::vector<double> unit(std::size_t(count) * std::size_t(m));
+  for (int r = 0; r < runs; ++r)
+    for (int t = 0; t < k; ++t) {
+      double* u = unit.data() + std::size_t(r * k + t) * std::size_t(m);
+      double norm = 0;
+      for (index_t i = 0; i < m; ++i) norm += double(W[r](i, t)) * double(W[r](i, t));
+      const double scale = norm > 0 ? 1 / std::sqrt(norm) : 0;
+      for (index_t i = 0; i < m; ++i) u[i] = double(W[r](i, t)) * scale;
+    }
+  std::vector<double> cosine(std::size_t(count) * std::size_t(count));
+#pragma omp parallel for schedule(dynamic)
+  for (int a = 0; a < count; ++a)
+    for (int b = 0; b < count; ++b) {
+      const double* x = unit.data() + std::size_t(a) * std::size_t(m);
+      const double* y = unit.data() + std::size_t(b) * std::size_t(m);
+      double dot = 0;
+      for (index_t i = 0; i < m; ++i) dot += x[i] * y[i];
+      cosine[std::size_t(a) * count + b] = dot;
+    }
+  // Clusters: run r's component matched to reference component t is in cluster t.
+  std::vector<int> cluster(static_cast<std::size_t>(count));
+  for (int t = 0; t < k; ++t) cluster[std::size_t(t)] = t;
+  for (int r = 1; r < runs; ++r) {
+    std::vector<double> cost(std::size_t(k) * k);
+    for (int t = 0; t < k; ++t)
+      for (int c = 0; c < k; ++c) cost[std::size_t(t) * k + c] = -cosine[std::size_t(t) * count + r * k + c];
+    const std::vector<int> match = least_cost_assignment(cost, k);
+    for (int t = 0; t < k; ++t) cluster[std::size_t(r * k + match[std::size_t(t)])] = t;
+  }
+  double total = 0;
+  for (int a = 0; a < count; ++a) {
+    std::vector<double> mean(std::size_t(k), 0);  // to each cluster's members
+    for (int b = 0; b < count; ++b)
+      if (b != a) mean[std::size_t(cluster[b])] += 1 - cosine[std::size_t(a) * count + b];
+    const int own = cluster[std::size_t(a)];
+    double within = mean[std::size_t(own)] / (runs - 1), nearest = INFINITY;
+    for (int t = 0; t < k; ++t)
+      if (t != own) nearest = std::min(nearest, mean[std::size_t(t)] / runs);
+    const double spread = std::max(within, nearest);
+    total += spread > 0 ? (nearest - within) / spread : 0;
+  }
+  return total / count;
+}
 
 template <class T>
 Consensus consensus(const std::vector<DenseView<const T>>& H) {
@@ -71,5 +171,7 @@ Consensus consensus(const std::vector<DenseView<const T>>& H) {
 
 template Consensus consensus(const std::vector<DenseView<const float>>&);
 template Consensus consensus(const std::vector<DenseView<const double>>&);
+template double component_silhouette(const std::vector<DenseView<const float>>&);
+template double component_silhouette(const std::vector<DenseView<const double>>&);
 
 }  // namespace nmfuse

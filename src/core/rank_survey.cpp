@@ -79,9 +79,10 @@ RankSurvey survey_ranks(DenseView<const T> V, const Options& options, const Surv
     }
     measures.best_restart = int(std::min_element(measures.losses.begin(), measures.losses.end()) -
                                 measures.losses.begin());
-    std::vector<DenseView<const T>> H;
-    for (const auto& run : runs) H.push_back(run.H.view());
+    std::vector<DenseView<const T>> W, H;
+    for (const auto& run : runs) W.push_back(run.W.view()), H.push_back(run.H.view());
     measures.consensus = consensus(H);
+    if (k >= 2 && s.restarts >= 2) measures.silhouette = component_silhouette(W);
 
     // Held-out splits: the same entries hidden at every rank (seeded by the split).
     for (int split = 0; split < s.splits; ++split) {

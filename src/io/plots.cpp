@@ -14,7 +14,7 @@ namespace nmfuse::io {
 namespace {
 
 // Colour map 0 as the plots use it.
-enum Colour { kBackground = 0, kInk = 1, kBlue = 2, kOrange = 3, kGreen = 4, kGrey = 5 };
+enum Colour { kBackground = 0, kInk = 1, kBlue = 2, kOrange = 3, kGreen = 4, kGrey = 5, kPurple = 6 };
 
 // One PLplot stream drawing a PNG of width × height pixels into a temporary file;
 // finish() renames it to `path`. A stream that is not finished leaves no file.
@@ -34,6 +34,7 @@ class Plot {
     plscol0(kOrange, 255, 127, 14);
     plscol0(kGreen, 44, 160, 44);
     plscol0(kGrey, 150, 150, 150);
+    plscol0(kPurple, 148, 103, 189);
     plinit();
     pladv(0);
     plcol0(kInk);
@@ -85,15 +86,17 @@ std::pair<double, double> y_range(const std::vector<double>& low, const std::vec
   return {lo - pad, hi + pad};
 }
 
-// One panel: the values against the ranks, with bars where given, and the suggestion.
-void panel(double top, double bottom, const std::vector<double>& ranks,
-           const std::vector<double>& values, const std::vector<double>& bar, Colour colour,
-           const char* ylabel, double suggested, bool x_labels, const char* title) {
+// One panel: the values against the ranks (a subset of all_ranks, which the x axis
+// spans), with bars where given, and the suggestion.
+void panel(double top, double bottom, const std::vector<double>& all_ranks,
+           const std::vector<double>& ranks, const std::vector<double>& values,
+           const std::vector<double>& bar, Colour colour, const char* ylabel, double suggested,
+           bool x_labels, const char* title) {
   std::vector<double> low(values), high(values);
   for (std::size_t i = 0; i < bar.size(); ++i) low[i] -= bar[i], high[i] += bar[i];
-  const auto [ymin, ymax] = y_range(low, high);
+  const auto [ymin, ymax] = values.empty() ? std::pair<double, double>{0, 1} : y_range(low, high);
   plvpor(0.12, 0.95, bottom, top);
-  plwind(ranks.front() - 0.5, ranks.back() + 0.5, ymin, ymax);
+  plwind(all_ranks.front() - 0.5, all_ranks.back() + 0.5, ymin, ymax);
   plcol0(kInk);
   plbox(x_labels ? "bcnst" : "bcst", 1, 0, "bcnstv", 0, 0);
   if (x_labels) plmtex("b", 3.0, 0.5, 0.5, "rank");
@@ -110,20 +113,32 @@ void panel(double top, double bottom, const std::vector<double>& ranks,
   if (!bar.empty()) plerry(PLINT(ranks.size()), ranks.data(), low.data(), high.data());
 }
 
+// The same where the values are at every rank.
+void panel(double top, double bottom, const std::vector<double>& ranks,
+           const std::vector<double>& values, const std::vector<double>& bar, Colour colour,
+           const char* ylabel, double suggested, bool x_labels, const char* title) {
+  panel(top, bottom, ranks, ranks, values, bar, colour, ylabel, suggested, x_labels, title);
+}
+
 }  // namespace
 
 void write_rank_plot(const std::string& path, const RankSurvey& survey, const std::string& title) {
-  std::vector<double> ranks, holdout, holdout_se, cophenetic, dispersion;
+  std::vector<double> ranks, holdout, holdout_se, cophenetic, dispersion, silhouette_ranks,
+      silhouette;
   for (const RankMeasures& m : survey.ranks) {
     ranks.push_back(m.rank);
     holdout.push_back(m.holdout_mean);
     holdout_se.push_back(m.holdout_standard_error);
     cophenetic.push_back(m.consensus.cophenetic);
     dispersion.push_back(m.consensus.dispersion);
+    if (!std::isnan(m.silhouette)) {
+      silhouette_ranks.push_back(m.rank);
+      silhouette.push_back(m.silhouette);
+    }
   }
-  Plot plot(path, 900, 1000);
+  Plot plot(path, 900, 1250);
   const double k = survey.suggested_rank;
-  panel(0.90, 0.66, ranks, holdout, holdout_se, kBlue, "held-out error", k, false, title.c_str());
+  panel(0.93, 0.75, ranks, holdout, holdout_se, kBlue, "held-out error", k, false, title.c_str());
   // The legend, inside the first panel: what the lines are.
   const PLINT options[2] = {PL_LEGEND_LINE, PL_LEGEND_LINE};
   const char* texts[2] = {"mean over the splits, ± one standard error", nullptr};
@@ -140,8 +155,14 @@ void write_rank_plot(const std::string& path, const RankSurvey& survey, const st
            kInk, 1, 2, 1, 2, options, 1.0, 0.9, 2.0, 0.0, text_colours, texts, nullptr, nullptr,
            nullptr, nullptr, line_colours, line_styles, line_widths, symbol_colours,
            symbol_scales, symbol_numbers, symbols);
-  panel(0.58, 0.34, ranks, cophenetic, {}, kOrange, "cophenetic correlation", k, false, nullptr);
-  panel(0.26, 0.08, ranks, dispersion, {}, kGreen, "dispersion", k, true, nullptr);
+  panel(0.70, 0.52, ranks, cophenetic, {}, kOrange, "cophenetic correlation", k, false, nullptr);
+  panel(0.47, 0.29, ranks, dispersion, {}, kGreen, "dispersion", k, false, nullptr);
+  if (!silhouette.empty())  // the same x range as the others, whatever ranks it has
+    panel(0.24, 0.06, ranks, silhouette_ranks, silhouette, {}, kPurple,
+          "component silhouette", k, true, nullptr);
+  else
+    panel(0.24, 0.06, ranks, {}, {}, {}, kGrey, "(no silhouette: one restart)", k, true,
+          nullptr);
   plot.finish();
 }
 

@@ -9,8 +9,8 @@
 
 namespace nmfuse::io {
 
-// rank.png: held-out error (± one standard error), cophenetic correlation and
-// dispersion against the rank, one panel each, the suggested rank marked in all three.
+// rank.png: held-out error (± one standard error), cophenetic correlation, dispersion
+// and component silhouette against the rank, one panel each, the suggested rank marked.
 void write_rank_plot(const std::string& path, const RankSurvey& survey, const std::string& title);
 
 // consensus_K.png: the consensus matrix with its samples in dendrogram order, and its

@@ -325,6 +325,7 @@ nb::list survey_ranks(const HostArray& X, const nmfuse::Options& options, bool v
     d["holdout_standard_error"] = m.holdout_standard_error;
     d["cophenetic"] = m.consensus.cophenetic;
     d["dispersion"] = m.consensus.dispersion;
+    d["silhouette"] = m.silhouette;
     d["order"] = m.consensus.order;
     const index_t n = m.consensus.samples;
     nmfuse::Matrix<double> matrix(n, n, Layout::ColMajor);
