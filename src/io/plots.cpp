@@ -95,12 +95,12 @@ void panel(double top, double bottom, const std::vector<double>& all_ranks,
   std::vector<double> low(values), high(values);
   for (std::size_t i = 0; i < bar.size(); ++i) low[i] -= bar[i], high[i] += bar[i];
   const auto [ymin, ymax] = values.empty() ? std::pair<double, double>{0, 1} : y_range(low, high);
-  plvpor(0.12, 0.95, bottom, top);
+  plvpor(0.17, 0.95, bottom, top);
   plwind(all_ranks.front() - 0.5, all_ranks.back() + 0.5, ymin, ymax);
   plcol0(kInk);
   plbox(x_labels ? "bcnst" : "bcst", 1, 0, "bcnstv", 0, 0);
   if (x_labels) plmtex("b", 3.0, 0.5, 0.5, "rank");
-  plmtex("l", 5.0, 0.5, 0.5, ylabel);
+  plmtex("l", 5.5, 0.5, 0.5, ylabel);
   if (title) plmtex("t", 1.5, 0.5, 0.5, title);
   plcol0(kGrey);
   pllsty(2);
@@ -141,7 +141,7 @@ void write_rank_plot(const std::string& path, const RankSurvey& survey, const st
   panel(0.93, 0.75, ranks, holdout, holdout_se, kBlue, "held-out error", k, false, title.c_str());
   // The legend, inside the first panel: what the lines are.
   const PLINT options[2] = {PL_LEGEND_LINE, PL_LEGEND_LINE};
-  const char* texts[2] = {"mean over the splits, ± one standard error", nullptr};
+  const char* texts[2] = {"mean of the splits ± one standard error", nullptr};
   const std::string suggestion = "suggested rank " + std::to_string(survey.suggested_rank);
   texts[1] = suggestion.c_str();
   const PLINT text_colours[2] = {kInk, kInk}, line_colours[2] = {kBlue, kGrey};
@@ -151,10 +151,10 @@ void write_rank_plot(const std::string& path, const RankSurvey& survey, const st
   const char* symbols[2] = {"#(728)", ""};
   PLFLT width = 0, height = 0;
   pllegend(&width, &height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-           PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.03, 0.08, kBackground,
-           kInk, 1, 2, 1, 2, options, 1.0, 0.9, 2.0, 0.0, text_colours, texts, nullptr, nullptr,
-           nullptr, nullptr, line_colours, line_styles, line_widths, symbol_colours,
-           symbol_scales, symbol_numbers, symbols);
+           PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.04, 0.06,
+           kBackground, kInk, 1, 2, 1, 2, options, 1.0, 0.75, 2.0, 0.0, text_colours, texts,
+           nullptr, nullptr, nullptr, nullptr, line_colours, line_styles, line_widths,
+           symbol_colours, symbol_scales, symbol_numbers, symbols);
   panel(0.70, 0.52, ranks, cophenetic, {}, kOrange, "cophenetic correlation", k, false, nullptr);
   panel(0.47, 0.29, ranks, dispersion, {}, kGreen, "dispersion", k, false, nullptr);
   if (!silhouette.empty())  // the same x range as the others, whatever ranks it has
