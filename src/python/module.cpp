@@ -273,6 +273,13 @@ nb::tuple fit_gpu(const GpuArray& X, const nmfuse::Options& options, bool verbos
                         info_of(r));
 }
 
+// The consensus matrix as a NumPy array (n × n, symmetric).
+nb::object consensus_array(const nmfuse::Consensus& c) {
+  nmfuse::Matrix<double> matrix(c.samples, c.samples, Layout::ColMajor);
+  std::copy(c.matrix.begin(), c.matrix.end(), matrix.data());
+  return numpy_of(std::move(matrix));
+}
+
 // The consensus of runs given by their W (n_samples × k each): the samples are X's rows.
 nb::dict consensus_of(const std::vector<HostArray>& runs) {
   auto measure = [&](auto value) {
@@ -285,12 +292,9 @@ nb::dict consensus_of(const std::vector<HostArray>& runs) {
     return nmfuse::consensus(H);
   };
   if (runs.empty()) throw nmfuse::InvalidArgument("consensus: no runs given");
-  nmfuse::Consensus c = holds<float>(runs[0]) ? measure(float()) : measure(double());
-  const index_t n = c.samples;
-  nmfuse::Matrix<double> matrix(n, n, Layout::ColMajor);
-  std::copy(c.matrix.begin(), c.matrix.end(), matrix.data());
+  const nmfuse::Consensus c = holds<float>(runs[0]) ? measure(float()) : measure(double());
   nb::dict d;
-  d["matrix"] = numpy_of(std::move(matrix));
+  d["matrix"] = consensus_array(c);
   d["cophenetic"] = c.cophenetic;
   d["dispersion"] = c.dispersion;
   d["order"] = c.order;
@@ -327,10 +331,7 @@ nb::list survey_ranks(const HostArray& X, const nmfuse::Options& options, bool v
     d["dispersion"] = m.consensus.dispersion;
     d["silhouette"] = m.silhouette;
     d["order"] = m.consensus.order;
-    const index_t n = m.consensus.samples;
-    nmfuse::Matrix<double> matrix(n, n, Layout::ColMajor);
-    std::copy(m.consensus.matrix.begin(), m.consensus.matrix.end(), matrix.data());
-    d["consensus"] = numpy_of(std::move(matrix));
+    d["consensus"] = consensus_array(m.consensus);
     out.append(d);
   }
   out.append(nb::make_tuple(survey.suggested_rank, survey.rule));
