@@ -107,7 +107,6 @@ void write_restarts(nlohmann::json& summary, const std::vector<nmfuse::Result<T>
   }
   summary["restarts"] = {{"count", runs.size()}, {"losses", losses}, {"best", best}};
   if (runs.front().W.cols() >= 2) summary["restarts"]["silhouette"] = component_silhouette(W);
-  summary["seed"] = summary["seed"].get<std::uint64_t>() + best;  // the kept run's
   const index_t samples = runs.front().H.cols();
   if (samples > kMostSamples) {
     summary["restarts"]["consensus"] = "not computed: " + std::to_string(samples) +
@@ -144,21 +143,19 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
   if (f.restarts > 1 && (f.opt.resume || f.opt.checkpoint_every > 0))
     throw InvalidArgument("--restarts " + std::to_string(f.restarts) +
                           " runs several fits: it takes no --resume or --checkpoint-every");
-  // Restarts: each from its own seed (a random start where init is auto); the least
-  // loss is kept, and the consensus of all of them is written beside it.
+  // Restarts (restart_options): the least loss is kept, and the consensus of all of
+  // them is written beside it.
+  auto options_of = [&](int restart) {
+    return f.restarts > 1 ? nmfuse::restart_options(f.opt, restart) : f.opt;
+  };
   std::vector<nmfuse::Result<T>> runs;
-  for (int restart = 0; restart < f.restarts && g_stop_signal == 0; ++restart) {
-    nmfuse::Options opt = f.opt;
-    if (f.restarts > 1) {
-      opt.seed = f.opt.seed + std::uint64_t(restart);
-      if (opt.init == nmfuse::Init::Auto) opt.init = nmfuse::Init::Random;
-    }
-    runs.push_back(fit(opt));
-  }
+  for (int restart = 0; restart < f.restarts && g_stop_signal == 0; ++restart)
+    runs.push_back(fit(options_of(restart)));
   std::size_t best = 0;
   for (std::size_t i = 1; i < runs.size(); ++i)
     if (runs[i].loss_history.back() < runs[best].loss_history.back()) best = i;
   nmfuse::Result<T>& r = runs[best];
+  const nmfuse::Options kept = options_of(int(best));
   const double final_loss = r.loss_history.back();
   nlohmann::json summary = {
       {"input", in.name},
@@ -168,8 +165,8 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
       {"loss", nmfuse::to_string(f.opt.loss)},
       {"beta", nmfuse::beta_of(f.opt)},
       {"solver", nmfuse::to_string(nmfuse::resolved_solver(f.opt))},
-      {"init", nmfuse::to_string(nmfuse::resolved_init(f.opt, in.rows, in.cols))},
-      {"seed", f.opt.seed},
+      {"init", nmfuse::to_string(nmfuse::resolved_init(kept, in.rows, in.cols))},
+      {"seed", kept.seed},
       {"mask", f.mask_path},
       {"iterations", r.iterations},
       {"converged", r.converged},

@@ -78,26 +78,25 @@ double component_silhouette(const std::vector<DenseView<const T>>& W) {
       throw InvalidArgument("component_silhouette: run " + std::to_string(r) + "'s W is " +
                             std::to_string(W[r].rows) + "×" + std::to_string(W[r].cols) +
                             ", but run 0's is " + std::to_string(m) + "×" + std::to_string(k));
-  // Every component as a unit vector (a zero one stays zero: cosine 0 to all).
+  // The cosine of every pair of components, read from the runs' W where they lie (a
+  // zero component has cosine 0 to all).
   const int runs = int(W.size()), count = runs * k;
-  std::vector<double> unit(std::size_t(count) * std::size_t(m));
-  for (int r = 0; r < runs; ++r)
-    for (int t = 0; t < k; ++t) {
-      double* u = unit.data() + std::size_t(r * k + t) * std::size_t(m);
-      double norm = 0;
-      for (index_t i = 0; i < m; ++i) norm += double(W[r](i, t)) * double(W[r](i, t));
-      const double scale = norm > 0 ? 1 / std::sqrt(norm) : 0;
-      for (index_t i = 0; i < m; ++i) u[i] = double(W[r](i, t)) * scale;
-    }
+  auto dot = [&](int a, int b) {
+    const DenseView<const T>& x = W[std::size_t(a / k)];
+    const DenseView<const T>& y = W[std::size_t(b / k)];
+    double sum = 0;
+    for (index_t i = 0; i < m; ++i) sum += double(x(i, a % k)) * double(y(i, b % k));
+    return sum;
+  };
+  std::vector<double> norm(static_cast<std::size_t>(count));
+  for (int a = 0; a < count; ++a) norm[std::size_t(a)] = std::sqrt(dot(a, a));
   std::vector<double> cosine(std::size_t(count) * std::size_t(count));
 #pragma omp parallel for schedule(dynamic)
   for (int a = 0; a < count; ++a)
-    for (int b = 0; b < count; ++b) {
-      const double* x = unit.data() + std::size_t(a) * std::size_t(m);
-      const double* y = unit.data() + std::size_t(b) * std::size_t(m);
-      double dot = 0;
-      for (index_t i = 0; i < m; ++i) dot += x[i] * y[i];
-      cosine[std::size_t(a) * count + b] = dot;
+    for (int b = a; b < count; ++b) {
+      const double scale = norm[std::size_t(a)] * norm[std::size_t(b)];
+      cosine[std::size_t(a) * count + b] = cosine[std::size_t(b) * count + a] =
+          scale > 0 ? dot(a, b) / scale : 0;
     }
   // Clusters: run r's component matched to reference component t is in cluster t.
   std::vector<int> cluster(static_cast<std::size_t>(count));

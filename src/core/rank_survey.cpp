@@ -10,19 +10,10 @@
 #include "core/rng.hpp"
 #include "nmfuse/errors.hpp"
 #include "nmfuse/factorize.hpp"
+#include "row_update.hpp"
 
 namespace nmfuse {
 namespace {
-
-// d_β(v | x) for one entry (REFERENCE.md).
-double divergence(double v, double x, double beta) {
-  if (beta == 2) return 0.5 * (v - x) * (v - x);
-  if (beta == 1) return (v > 0 ? v * std::log(v / x) : 0) - v + x;
-  if (beta == 0) return v / x - std::log(v / x) - 1;
-  const double sum = std::pow(v, beta) + (beta - 1) * std::pow(x, beta) -
-                    beta * v * std::pow(x, beta - 1);
-  return sum / (beta * (beta - 1));
-}
 
 void check_survey(const SurveyOptions& s, index_t m, index_t n) {
   auto bad = [](const std::string& what) { throw InvalidArgument("survey option " + what); };
@@ -50,7 +41,7 @@ double hidden_error(DenseView<const T> V, const Result<T>& r,
       if (kept[std::size_t(i * V.cols + j)]) continue;
       double wh = 0;
       for (index_t t = 0; t < r.W.cols(); ++t) wh += double(r.W(i, t)) * double(r.H(t, j));
-      sum += divergence(double(V(i, j)), wh, beta);
+      sum += kernels::beta_divergence(double(V(i, j)), wh, beta);
       ++count;
     }
   return count ? sum / double(count) : 0;
@@ -58,22 +49,26 @@ double hidden_error(DenseView<const T> V, const Result<T>& r,
 
 }  // namespace
 
+Options restart_options(const Options& opt, int restart) {
+  Options out = opt;
+  out.seed = opt.seed + std::uint64_t(restart);
+  if (out.init == Init::Auto) out.init = Init::Random;
+  return out;
+}
+
 template <class T>
 RankSurvey survey_ranks(DenseView<const T> V, const Options& options, const SurveyOptions& s) {
   check_survey(s, V.rows, V.cols);
-  Options opt = options;
-  if (opt.init == Init::Auto) opt.init = Init::Random;
-  const double beta = beta_of(opt);
+  const double beta = beta_of(options);
   RankSurvey out;
   for (int k : s.ranks) {
+    Options opt = options;
     opt.rank = k;
     RankMeasures measures;
     measures.rank = k;
     std::vector<Result<T>> runs;
     for (int r = 0; r < s.restarts; ++r) {
-      Options restart = opt;
-      restart.seed = options.seed + std::uint64_t(r);
-      runs.push_back(factorize(V, restart));
+      runs.push_back(factorize(V, restart_options(opt, r)));
       measures.losses.push_back(runs.back().loss_history.back());
       if (s.on_fit) s.on_fit(k, r + 1, s.restarts + s.splits);
     }
@@ -89,10 +84,8 @@ RankSurvey survey_ranks(DenseView<const T> V, const Options& options, const Surv
       core::Rng rng(options.seed ^ (0x9e3779b97f4a7c15ULL * std::uint64_t(split + 1)));
       std::vector<std::uint8_t> kept(std::size_t(V.rows * V.cols));
       for (auto& keep : kept) keep = rng.uniform() >= s.holdout;
-      Options fit = opt;
-      fit.seed = options.seed;
       const MaskView mask(kept.data(), V.rows, V.cols, Layout::RowMajor);
-      const Result<T> r = factorize(V, fit, mask);
+      const Result<T> r = factorize(V, restart_options(opt, 0), mask);
       measures.holdout_errors.push_back(hidden_error(V, r, kept, beta));
       if (s.on_fit) s.on_fit(k, s.restarts + split + 1, s.restarts + s.splits);
     }

@@ -59,10 +59,26 @@ bool holds(const HostArray& a) {
   return a.dtype() == nb::dtype<T>();
 }
 
+// f(float()) or f(double()), as X holds.
+template <class F>
+auto with_dtype_of(const HostArray& X, F&& f) {
+  if (holds<float>(X)) return f(float());
+  if (holds<double>(X)) return f(double());
+  throw nmfuse::InvalidArgument("X must be float32 or float64");
+}
+
+// Views of the starting factors W and H, given together and of X's dtype T, or none.
 template <class T>
-void check_dtype(const std::optional<HostArray>& a, const char* name, const char* type) {
-  if (a && !holds<T>(*a))
-    throw nmfuse::InvalidArgument(std::string(name) + " must have the dtype of X (" + type + ")");
+std::pair<std::optional<DenseView<const T>>, std::optional<DenseView<const T>>> starting_views(
+    const std::optional<HostArray>& W0, const std::optional<HostArray>& H0) {
+  if (bool(W0) != bool(H0)) throw nmfuse::InvalidArgument("W and H must be given together");
+  if (!W0) return {};
+  const char* type = std::is_same_v<T, float> ? "float32" : "float64";
+  for (const HostArray* a : {&*W0, &*H0})
+    if (!holds<T>(*a))
+      throw nmfuse::InvalidArgument(std::string(a == &*W0 ? "W" : "H") +
+                                    " must have the dtype of X (" + type + ")");
+  return {view_of<T>(*W0, "W"), view_of<T>(*H0, "H")};
 }
 
 // A NumPy array that owns `m`: no copy.
@@ -120,27 +136,9 @@ auto without_gil(Call&& call) {
   return out;
 }
 
+// (W, H, info) as NumPy arrays and a dict.
 template <class T>
-nb::tuple fit_dense_as(const HostArray& X, const nmfuse::Options& opt,
-                       const std::optional<HostArray>& W0, const std::optional<HostArray>& H0,
-                       const std::optional<HostArray>& observed) {
-  const char* type = std::is_same_v<T, float> ? "float32" : "float64";
-  check_dtype<T>(W0, "W", type);
-  check_dtype<T>(H0, "H", type);
-  if (bool(W0) != bool(H0)) throw nmfuse::InvalidArgument("W and H must be given together");
-  const DenseView<const T> V = view_of<T>(X, "X");
-  std::optional<nmfuse::MaskView> mask;
-  if (observed) {
-    if (!holds<bool>(*observed) && !holds<std::uint8_t>(*observed))
-      throw nmfuse::InvalidArgument("the mask must be an array of bool or uint8");
-    mask = view_of<std::uint8_t>(*observed, "the mask");
-  }
-  std::optional<DenseView<const T>> w, h;
-  if (W0) w = view_of<T>(*W0, "W"), h = view_of<T>(*H0, "H");
-  nmfuse::Result<T> r = without_gil([&] {
-    const nmfuse::MaskView* m = mask ? &*mask : nullptr;
-    return nmfuse::detail::factorize<T>(V, opt, w ? &*w : nullptr, h ? &*h : nullptr, m);
-  });
+nb::tuple fitted(nmfuse::Result<T>&& r) {
   nb::dict info = info_of(r);
   return nb::make_tuple(numpy_of(std::move(r.W)), numpy_of(std::move(r.H)), info);
 }
@@ -149,9 +147,21 @@ nb::tuple fit_dense(const HostArray& X, const nmfuse::Options& options, bool ver
                     std::optional<HostArray> W0, std::optional<HostArray> H0,
                     std::optional<HostArray> observed) {
   const nmfuse::Options opt = for_python(options, verbose);
-  if (holds<float>(X)) return fit_dense_as<float>(X, opt, W0, H0, observed);
-  if (holds<double>(X)) return fit_dense_as<double>(X, opt, W0, H0, observed);
-  throw nmfuse::InvalidArgument("X must be float32 or float64");
+  std::optional<nmfuse::MaskView> mask;
+  if (observed) {
+    if (!holds<bool>(*observed) && !holds<std::uint8_t>(*observed))
+      throw nmfuse::InvalidArgument("the mask must be an array of bool or uint8");
+    mask = view_of<std::uint8_t>(*observed, "the mask");
+  }
+  return with_dtype_of(X, [&](auto value) {
+    using T = decltype(value);
+    const DenseView<const T> V = view_of<T>(X, "X");
+    const auto [w, h] = starting_views<T>(W0, H0);
+    return fitted(without_gil([&] {
+      return nmfuse::detail::factorize<T>(V, opt, w ? &*w : nullptr, h ? &*h : nullptr,
+                                          mask ? &*mask : nullptr);
+    }));
+  });
 }
 
 // A scipy.sparse CSR matrix as its three arrays: indices and indptr of one integer type.
@@ -196,19 +206,13 @@ nb::tuple fit_sparse(const HostVector& data, const HostVector& indices, const Ho
                      const nmfuse::Options& options, bool verbose, std::optional<HostArray> W0,
                      std::optional<HostArray> H0) {
   const nmfuse::Options opt = for_python(options, verbose);
-  if (bool(W0) != bool(H0)) throw nmfuse::InvalidArgument("W and H must be given together");
   return with_csr(data, indices, indptr, rows, cols, absent_unknown, [&](auto V) {
     using T = typename decltype(V)::value_type;
     using I = typename decltype(V)::index_type;
-    const char* type = std::is_same_v<T, float> ? "float32" : "float64";
-    check_dtype<T>(W0, "W", type);
-    check_dtype<T>(H0, "H", type);
-    std::optional<DenseView<const T>> w, h;
-    if (W0) w = view_of<T>(*W0, "W"), h = view_of<T>(*H0, "H");
-    nmfuse::Result<T> r = without_gil(
-        [&] { return nmfuse::detail::factorize<T, I>(V, opt, w ? &*w : nullptr, h ? &*h : nullptr); });
-    nb::dict info = info_of(r);
-    return nb::make_tuple(numpy_of(std::move(r.W)), numpy_of(std::move(r.H)), info);
+    const auto [w, h] = starting_views<T>(W0, H0);
+    return fitted(without_gil([&] {
+      return nmfuse::detail::factorize<T, I>(V, opt, w ? &*w : nullptr, h ? &*h : nullptr);
+    }));
   });
 }
 
@@ -225,16 +229,13 @@ nmfuse::Matrix<T> matrix_of(const HostArray& W, const char* name) {
 // H (k×n) for the columns of V with W (m×k) fixed.
 nb::object solve_H_dense(const HostArray& X, const HostArray& W, const nmfuse::Options& options) {
   const nmfuse::Options opt = for_python(options, false);
-  auto solve = [&](auto value) {
+  return with_dtype_of(X, [&](auto value) {
     using T = decltype(value);
     if (!holds<T>(W)) throw nmfuse::InvalidArgument("the model's factor must have the dtype of X");
     const DenseView<const T> V = view_of<T>(X, "X");
     const nmfuse::Matrix<T> fixed = matrix_of<T>(W, "W");
     return numpy_of(without_gil([&] { return nmfuse::detail::solve_H<T>(V, fixed, opt); }));
-  };
-  if (holds<float>(X)) return solve(float());
-  if (holds<double>(X)) return solve(double());
-  throw nmfuse::InvalidArgument("X must be float32 or float64");
+  });
 }
 
 nb::object solve_H_sparse(const HostVector& data, const HostVector& indices,
@@ -273,11 +274,14 @@ nb::tuple fit_gpu(const GpuArray& X, const nmfuse::Options& options, bool verbos
                         info_of(r));
 }
 
-// The consensus matrix as a NumPy array (n × n, symmetric).
-nb::object consensus_array(const nmfuse::Consensus& c) {
+// The consensus measures into d, the matrix (n × n NumPy array) under `matrix_key`.
+void add_consensus(nb::dict& d, const nmfuse::Consensus& c, const char* matrix_key) {
   nmfuse::Matrix<double> matrix(c.samples, c.samples, Layout::ColMajor);
   std::copy(c.matrix.begin(), c.matrix.end(), matrix.data());
-  return numpy_of(std::move(matrix));
+  d[matrix_key] = numpy_of(std::move(matrix));
+  d["cophenetic"] = c.cophenetic;
+  d["dispersion"] = c.dispersion;
+  d["order"] = c.order;
 }
 
 // The consensus of runs given by their W (n_samples × k each): the samples are X's rows.
@@ -292,12 +296,8 @@ nb::dict consensus_of(const std::vector<HostArray>& runs) {
     return nmfuse::consensus(H);
   };
   if (runs.empty()) throw nmfuse::InvalidArgument("consensus: no runs given");
-  const nmfuse::Consensus c = holds<float>(runs[0]) ? measure(float()) : measure(double());
   nb::dict d;
-  d["matrix"] = consensus_array(c);
-  d["cophenetic"] = c.cophenetic;
-  d["dispersion"] = c.dispersion;
-  d["order"] = c.order;
+  add_consensus(d, with_dtype_of(runs[0], measure), "matrix");
   return d;
 }
 
@@ -310,16 +310,13 @@ nb::list survey_ranks(const HostArray& X, const nmfuse::Options& options, bool v
   s.restarts = restarts;
   s.holdout = holdout;
   s.splits = splits;
-  auto run = [&](auto value) {
+  const nmfuse::RankSurvey survey = with_dtype_of(X, [&](auto value) {
     using T = decltype(value);
     const DenseView<const T> V = view_of<T>(X, "X");
     return without_gil([&] { return nmfuse::survey_ranks(V, opt, s); });
-  };
-  if (!holds<float>(X) && !holds<double>(X))
-    throw nmfuse::InvalidArgument("X must be float32 or float64");
-  nmfuse::RankSurvey survey = holds<float>(X) ? run(float()) : run(double());
+  });
   nb::list out;
-  for (nmfuse::RankMeasures& m : survey.ranks) {
+  for (const nmfuse::RankMeasures& m : survey.ranks) {
     nb::dict d;
     d["rank"] = m.rank;
     d["losses"] = m.losses;
@@ -327,11 +324,8 @@ nb::list survey_ranks(const HostArray& X, const nmfuse::Options& options, bool v
     d["holdout_errors"] = m.holdout_errors;
     d["holdout_mean"] = m.holdout_mean;
     d["holdout_standard_error"] = m.holdout_standard_error;
-    d["cophenetic"] = m.consensus.cophenetic;
-    d["dispersion"] = m.consensus.dispersion;
     d["silhouette"] = m.silhouette;
-    d["order"] = m.consensus.order;
-    d["consensus"] = consensus_array(m.consensus);
+    add_consensus(d, m.consensus, "consensus");
     out.append(d);
   }
   out.append(nb::make_tuple(survey.suggested_rank, survey.rule));
