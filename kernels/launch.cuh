@@ -33,4 +33,13 @@ void launch(std::int64_t count, std::size_t shared_bytes, cudaStream_t stream,
   launch_kernel(blocks, kBlockThreads, shared_bytes, stream, kernel, args...);
 }
 
+// `count` items in each of `blocks` grid rows (one per restart of a batch).
+template <class... Params, class... Args>
+void launch_batch(std::int64_t count, int blocks, cudaStream_t stream, void (*kernel)(Params...),
+                  Args... args) {
+  if (count <= 0 || blocks <= 0) return;
+  const dim3 grid(unsigned(ceildiv(count, kBlockThreads)), unsigned(blocks));
+  launch_kernel(grid, kBlockThreads, 0, stream, kernel, args...);
+}
+
 }  // namespace nmfuse::kernels

@@ -52,11 +52,24 @@ __device__ std::int64_t thread_row() {
   return std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
 }
 
+// Restarts side by side (core/backend.hpp): grid row y updates block y, whose X and P
+// lie rows·k floats apart and whose Gram k·k floats apart.
+__device__ void to_batch_block(float*& X, const float*& P, const float*& G, float*& scratch,
+                               std::int64_t rows, int k) {
+  const std::int64_t b = blockIdx.y, f = rows * k;
+  X += b * f;
+  P += b * f;
+  G += b * k * k;
+  if (scratch) scratch += b * f;
+}
+
 // Fast path: the row in registers, Q in shared memory. One thread, one row.
 template <int K>
 __global__ void mu_frobenius_fast(float* X, const float* P, const float* G, std::int64_t rows,
                                   int k, Penalty<float> pen) {
   __shared__ float Q[K * K];
+  float* no_scratch = nullptr;
+  to_batch_block(X, P, G, no_scratch, rows, k);
   load_padded_gram<K>(Q, G, k);
   const std::int64_t i = thread_row();
   if (i >= rows) return;
@@ -72,6 +85,8 @@ template <int K>
 __global__ void hals_fast(float* X, const float* P, const float* G, std::int64_t rows, int k,
                           Penalty<float> pen, int max_sweeps, float inner_tol) {
   __shared__ float Q[K * K];
+  float* no_scratch = nullptr;
+  to_batch_block(X, P, G, no_scratch, rows, k);
   load_padded_gram<K>(Q, G, k);
   const std::int64_t i = thread_row();
   if (i >= rows) return;
@@ -100,6 +115,7 @@ __global__ void mu_kl_fast(float* X, const float* P, const float* colsum, std::i
 // Large-k path: rows read through strides in global memory, k-wide workspace in scratch.
 __global__ void mu_frobenius_strided(float* X, const float* P, const float* G, float* scratch,
                                      std::int64_t rows, int k, Penalty<float> pen) {
+  to_batch_block(X, P, G, scratch, rows, k);
   const std::int64_t i = thread_row();
   if (i >= rows) return;
   StridedRow<float> x{X + i, rows}, next{scratch + i, rows};
@@ -110,6 +126,7 @@ __global__ void mu_frobenius_strided(float* X, const float* P, const float* G, f
 __global__ void hals_strided(float* X, const float* P, const float* G, float* scratch,
                              std::int64_t rows, int k, Penalty<float> pen, int max_sweeps,
                              float inner_tol) {
+  to_batch_block(X, P, G, scratch, rows, k);
   const std::int64_t i = thread_row();
   if (i >= rows) return;
   StridedRow<float> x{X + i, rows}, g{scratch + i, rows};
@@ -207,26 +224,28 @@ bool fast_path(std::int64_t rows, int k) {
 }
 
 void mu_frobenius(float* X, const float* P, const float* G, float* scratch, std::int64_t rows,
-                  int k, Penalty<float> pen, cudaStream_t stream) {
-  dispatch_rank(k, [&](auto width) {
-    constexpr int K = decltype(width)::value;
-    if constexpr (K > 0) {
-      if (fast_path(rows, k)) return launch(rows, 0, stream, mu_frobenius_fast<K>, X, P, G, rows, k, pen);
-    }
-      launch(rows, 0, stream, mu_frobenius_strided, X, P, G, scratch, rows, k, pen);
-  });
-}
-
-void hals(float* X, const float* P, const float* G, float* scratch, std::int64_t rows, int k,
-          Penalty<float> pen, int max_sweeps, float inner_tol, cudaStream_t stream) {
+                  int k, int blocks, Penalty<float> pen, cudaStream_t stream) {
   dispatch_rank(k, [&](auto width) {
     constexpr int K = decltype(width)::value;
     if constexpr (K > 0) {
       if (fast_path(rows, k))
-        return launch(rows, 0, stream, hals_fast<K>, X, P, G, rows, k, pen, max_sweeps, inner_tol);
+        return launch_batch(rows, blocks, stream, mu_frobenius_fast<K>, X, P, G, rows, k, pen);
     }
-      launch(rows, 0, stream, hals_strided, X, P, G, scratch, rows, k, pen, max_sweeps,
-             inner_tol);
+      launch_batch(rows, blocks, stream, mu_frobenius_strided, X, P, G, scratch, rows, k, pen);
+  });
+}
+
+void hals(float* X, const float* P, const float* G, float* scratch, std::int64_t rows, int k,
+          int blocks, Penalty<float> pen, int max_sweeps, float inner_tol, cudaStream_t stream) {
+  dispatch_rank(k, [&](auto width) {
+    constexpr int K = decltype(width)::value;
+    if constexpr (K > 0) {
+      if (fast_path(rows, k))
+        return launch_batch(rows, blocks, stream, hals_fast<K>, X, P, G, rows, k, pen,
+                            max_sweeps, inner_tol);
+    }
+      launch_batch(rows, blocks, stream, hals_strided, X, P, G, scratch, rows, k, pen,
+                   max_sweeps, inner_tol);
   });
 }
 

@@ -14,10 +14,12 @@ namespace nmfuse::kernels {
 // `scratch` of rows×k floats.
 bool fast_path(std::int64_t rows, int k);
 
+// `blocks` restarts side by side in one launch (core/backend.hpp): X, P and scratch
+// hold rows×k floats a block, G k×k.
 void mu_frobenius(float* X, const float* P, const float* G, float* scratch, std::int64_t rows,
-                  int k, Penalty<float> pen, cudaStream_t stream);
+                  int k, int blocks, Penalty<float> pen, cudaStream_t stream);
 void hals(float* X, const float* P, const float* G, float* scratch, std::int64_t rows, int k,
-          Penalty<float> pen, int max_sweeps, float inner_tol, cudaStream_t stream);
+          int blocks, Penalty<float> pen, int max_sweeps, float inner_tol, cudaStream_t stream);
 void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int k,
            Penalty<float> pen, cudaStream_t stream);
 

@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "cuda/module_api.hpp"
+#include "batched_restarts.hpp"
 #include "helpers.hpp"
 
 namespace {
@@ -393,6 +394,52 @@ TEST(Gpu, WhatTheMemoryCheckAsksForIsEnough) {
     ASSERT_GT(needed_mib, 0) << (sparse ? "sparse" : "dense");
     set_memory(std::size_t((needed_mib + 0.1) * 1024 * 1024));
     EXPECT_NO_THROW(run()) << (sparse ? "sparse" : "dense") << ", with " << needed_mib + 0.1 << " MiB";
+  }
+}
+
+// factorize_many() on the GPU: one product, one strided-batched Gram and one update
+// launch for all running restarts. In float: on the emulated GPU every product entry is
+// summed alike whatever the width, so the batch equals its lone runs exactly; a real
+// GPU's libraries choose kernels by width, hence the bound of GpuMatchesCpu.
+class GpuRestarts : public ::testing::TestWithParam<RestartCase> {};
+
+TEST_P(GpuRestarts, EachEqualsItsLoneRun) {
+  REQUIRE_GPU();
+  expect_restarts_match_lone_runs<float>(GetParam(), nmfuse::Device::Cuda, 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, GpuRestarts, ::testing::ValuesIn(kRestartCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// Restarts that do not fit in GPU memory together run in smaller groups: with room for
+// one restart (a rank-16 restart of a 2000×60 V takes 0.37 MiB more than the last),
+// three run one at a time and each still equals its lone run.
+TEST(Gpu, RestartsThatDoNotFitTogetherRunInGroups) {
+  REQUIRE_GPU();
+  const EmulatorKnob<std::size_t> set_memory("nmfuse_emulator_set_memory");
+  if (!set_memory) GTEST_SKIP() << "only the emulated GPU's memory can be shrunk";
+  const Matrix<float> V = random_matrix<float>(2000, 60, 42);
+  nmfuse::Options opt;
+  opt.rank = 16;
+  opt.device = nmfuse::Device::Cuda;
+  opt.max_iter = 3;
+  set_memory(std::size_t(64) << 10);
+  double one_mib = 0;
+  try {
+    nmfuse::factorize_many(V.view(), opt, 3);
+  } catch (const nmfuse::OutOfDeviceMemory& e) {  // what one restart needs, to 0.1 MiB
+    const std::string what = e.what();
+    one_mib = std::stod(what.substr(what.find(" needs ") + 7));
+  }
+  ASSERT_GT(one_mib, 0);
+  set_memory(std::size_t((one_mib + 0.15) * 1024 * 1024));
+  const auto runs = nmfuse::factorize_many(V.view(), opt, 3);
+  set_memory(0);
+  ASSERT_EQ(runs.size(), 3u);
+  for (int r = 0; r < 3; ++r) {
+    const auto alone = nmfuse::factorize(V.view(), nmfuse::restart_options(opt, r));
+    EXPECT_LE(relative_difference(runs[r].W, alone.W), 1e-4);
+    EXPECT_LE(relative_difference(runs[r].H, alone.H), 1e-4);
   }
 }
 

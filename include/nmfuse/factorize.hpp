@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "nmfuse/options.hpp"
 #include "nmfuse/result.hpp"
@@ -26,6 +27,13 @@ Result<T> factorize(CsrView<T, I> V, const Options& opt, const DenseView<const T
                     const DenseView<const T>* H0);
 template <class T, class I>
 Matrix<T> solve_H(CsrView<T, I> V, const Matrix<T>& W, const Options& opt);
+template <class T>
+std::vector<Result<T>> factorize_many(DenseView<const T> V, const Options& opt, int restarts,
+                                      const MaskView* observed,
+                                      const std::vector<DenseView<const T>>* W0,
+                                      const std::vector<DenseView<const T>>* H0);
+template <class T, class I>
+std::vector<Result<T>> factorize_many(CsrView<T, I> V, const Options& opt, int restarts);
 }  // namespace detail
 
 // Factor V (m×n, non-negative, finite) into W (m×k) and H (k×n). float and double;
@@ -77,6 +85,51 @@ Result<T> factorize(CsrView<T, I> V, const Options& opt,
                     DenseView<const std::remove_const_t<T>> W0,  // not deduced: any view converts
                     DenseView<const std::remove_const_t<T>> H0) {
   return detail::factorize<T, I>(V, opt, &W0, &H0);
+}
+
+// The options of restart r of a run (r = 0, 1, …): seed + r, and a random start where
+// opt.init is Auto (NNDSVDa would start every restart at nearly the same place).
+Options restart_options(const Options& opt, int restart);
+
+// Several restarts of one factorization at once (DESIGN.md §6): restart r runs as
+// factorize(V, restart_options(opt, r)) would, step for step (to rounding: its big
+// products are one product with all the running restarts'), and stops on its own rule.
+// V is read once per half-step for all of them. Restarts that do not fit in memory
+// together (or past opt.restarts_at_once) run in groups. An interrupt stops every
+// restart of the running group; later groups do not run. No checkpoints.
+template <class T>
+std::vector<Result<std::remove_const_t<T>>> factorize_many(DenseView<T> V, const Options& opt,
+                                                           int restarts) {
+  using U = std::remove_const_t<T>;
+  return detail::factorize_many<U>(DenseView<const U>(V), opt, restarts, nullptr, nullptr,
+                                   nullptr);
+}
+
+// The same with missing values: only the entries `observed` marks are fitted.
+template <class T>
+std::vector<Result<std::remove_const_t<T>>> factorize_many(DenseView<T> V, const Options& opt,
+                                                           int restarts, MaskView observed) {
+  using U = std::remove_const_t<T>;
+  return detail::factorize_many<U>(DenseView<const U>(V), opt, restarts, &observed, nullptr,
+                                   nullptr);
+}
+
+// From given starts: restart r from W0[r] (m×k) and H0[r] (k×n); opt.init must be
+// Init::Custom.
+template <class T>
+std::vector<Result<std::remove_const_t<T>>> factorize_many(
+    DenseView<T> V, const Options& opt,
+    const std::vector<DenseView<const std::remove_const_t<T>>>& W0,
+    const std::vector<DenseView<const std::remove_const_t<T>>>& H0) {
+  using U = std::remove_const_t<T>;
+  return detail::factorize_many<U>(DenseView<const U>(V), opt, int(W0.size()), nullptr, &W0,
+                                   &H0);
+}
+
+// Sparse V (V.absent as for factorize()).
+template <class T, class I>
+std::vector<Result<T>> factorize_many(CsrView<T, I> V, const Options& opt, int restarts) {
+  return detail::factorize_many<T, I>(V, opt, restarts);
 }
 
 // scikit-learn's shape: fit once, then project new columns onto the learned W.

@@ -41,6 +41,7 @@ enum class Device {
 
 // What a progress callback sees at each convergence check.
 struct Progress {
+  int restart = 0;                // of factorize_many(); 0 for factorize()
   int iteration = 0;
   double loss = 0;                // the divergence D(V | WH), without regularization
   double relative_decrease = 0;   // (e_previous − e) / e_initial, e = √(2·loss)
@@ -79,6 +80,10 @@ struct Options {
   // never moves it again. HALS restarts it from a fixed pseudo-random column; false
   // leaves it dead, as scikit-learn's `cd` does.
   bool hals_restart_dead = true;
+
+  // factorize_many(): the most restarts that run side by side (0: as many as fit in
+  // memory); the others run in later groups of as many.
+  int restarts_at_once = 0;
 
   Device device = Device::Auto;
   // Let cuBLAS use TF32 tensor cores for the big products on the GPU: several times

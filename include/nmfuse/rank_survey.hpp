@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "nmfuse/consensus.hpp"
+#include "nmfuse/factorize.hpp"
 #include "nmfuse/options.hpp"
 #include "nmfuse/view.hpp"
 
@@ -41,13 +42,9 @@ struct RankSurvey {
   std::string rule;  // how suggested_rank was chosen, in words
 };
 
-// The options of restart r of a run (r = 0, 1, …): seed + r, and a random start where
-// opt.init is Auto (NNDSVDa would start every restart at nearly the same place).
-Options restart_options(const Options& opt, int restart);
-
 // Surveys the ranks on a dense V with opt's loss, solver and stopping rule (opt.rank
 // is ignored; Init::Auto means Init::Random here, so that restarts differ). The
-// restarts run one after another, each as factorize() would run it. The suggestion is
+// restarts of a rank run at once (factorize_many()). The suggestion is
 // the smallest rank whose held-out error is within one standard error of the least
 // held-out error (the one-standard-error rule).
 template <class T>

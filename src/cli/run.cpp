@@ -175,9 +175,7 @@ void factor_sparse(const nmfuse::io::SparseMatrix& S, const std::string& name,
     in.sparse = {{"stored", S.values.size()},
                  {"index_bits", 8 * sizeof(I)},
                  {"absent", absent == nmfuse::Absent::Zero ? "zero" : "unknown"}};
-    factor_and_write<T>(in, f, [&](const nmfuse::Options& opt) {
-      return nmfuse::factorize(V.view(absent), opt);
-    });
+    factor_and_write<T>(in, f, fits_of(V.view(absent)));
   };
   const bool small = S.values.size() <= std::size_t(INT32_MAX) && S.rows <= INT32_MAX &&
                      S.cols <= INT32_MAX;

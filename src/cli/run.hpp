@@ -126,7 +126,28 @@ const char* dtype_name() {
   return sizeof(T) == 4 ? "float32" : "float64";
 }
 
-// Runs fit(options) with progress printed, writes W.npy, H.npy and summary.json.
+// What factor_and_write runs: one fit by factorize() (which keeps checkpoints), or
+// several restarts at once by factorize_many(); V dense (with an optional mask) or CSR.
+template <class View>
+auto fits_of(View V, std::optional<nmfuse::MaskView> mask = std::nullopt) {
+  return [=](const nmfuse::Options& opt, int restarts) {
+    constexpr bool dense = std::is_same_v<View, nmfuse::DenseView<const typename View::value_type>>;
+    decltype(nmfuse::factorize_many(V, opt, 1)) runs;
+    if constexpr (dense) {
+      if (mask) {
+        if (restarts > 1) return nmfuse::factorize_many(V, opt, restarts, *mask);
+        runs.push_back(nmfuse::factorize(V, opt, *mask));
+        return runs;
+      }
+    }
+    if (restarts > 1) return nmfuse::factorize_many(V, opt, restarts);
+    runs.push_back(nmfuse::factorize(V, opt));
+    return runs;
+  };
+}
+
+// Runs fit(options, restarts) (fits_of) with progress printed, writes W.npy, H.npy and
+// summary.json.
 template <class T, class Fit>
 nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit) {
   std::filesystem::create_directories(f.out_dir);
@@ -143,14 +164,17 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
   if (f.restarts > 1 && (f.opt.resume || f.opt.checkpoint_every > 0))
     throw InvalidArgument("--restarts " + std::to_string(f.restarts) +
                           " runs several fits: it takes no --resume or --checkpoint-every");
-  // Restarts (restart_options): the least loss is kept, and the consensus of all of
-  // them is written beside it.
+  // Restarts (restart_options), all at once: the least loss is kept, and the consensus
+  // of all of them is written beside it. The progress shown is the first restart's.
   auto options_of = [&](int restart) {
     return f.restarts > 1 ? nmfuse::restart_options(f.opt, restart) : f.opt;
   };
-  std::vector<nmfuse::Result<T>> runs;
-  for (int restart = 0; restart < f.restarts && g_stop_signal == 0; ++restart)
-    runs.push_back(fit(options_of(restart)));
+  if (f.restarts > 1) f.opt.on_checkpoint = nullptr;  // refused above: nothing to save
+  if (f.restarts > 1 && f.opt.on_progress)
+    f.opt.on_progress = [show = f.opt.on_progress](const nmfuse::Progress& p) {
+      return p.restart != 0 || show(p);
+    };
+  std::vector<nmfuse::Result<T>> runs = fit(f.opt, f.restarts);
   std::size_t best = 0;
   for (std::size_t i = 1; i < runs.size(); ++i)
     if (runs[i].loss_history.back() < runs[best].loss_history.back()) best = i;
@@ -215,9 +239,8 @@ nmfuse::Result<T> factor_dense(const nmfuse::Matrix<T>& V, const std::string& na
   for (index_t i = 0; i < V.rows(); ++i)
     for (index_t j = 0; j < V.cols(); ++j)
       if (!mask || (*mask)(i, j)) in.squared_norm += double(V(i, j)) * double(V(i, j));
-  return factor_and_write<T>(in, f, [&](const nmfuse::Options& opt) {
-    return mask ? nmfuse::factorize(V.view(), opt, mask->view()) : nmfuse::factorize(V.view(), opt);
-  });
+  return factor_and_write<T>(in, f,
+                             fits_of(V.view(), mask ? std::optional(mask->view()) : std::nullopt));
 }
 
 // A sparse V in the precision its file holds, with 32-bit indices where they suffice.

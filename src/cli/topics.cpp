@@ -45,8 +45,7 @@ int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions&
   for (float v : V.values) in.squared_norm += double(v) * v;
   in.sparse = {{"stored", V.values.size()}, {"index_bits", 32}, {"absent", "zero"},
                {"terms", corpus.terms.size()}, {"documents", documents.size()}};
-  const Result<float> r = factor_and_write<float>(
-      in, f, [&](const Options& opt) { return factorize(V.view(), opt); });
+  const Result<float> r = factor_and_write<float>(in, f, fits_of(V.view()));
 
   // Each topic's top words, by their weight in its column of W.
   const int k = int(r.W.cols());

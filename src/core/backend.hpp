@@ -4,6 +4,12 @@
 //   W (m×k) and Ht = Hᵀ (n×k), column-major;  P_W (m×k), P_H (n×k): the big products;
 //   G_W = WᵀW, G_H = HtᵀHt (k×k);  c_W, c_H: column sums (k).
 // Side names the factor a half-step updates; "the partner" is the other one.
+//
+// Restarts side by side (DESIGN.md §6): a backend made for a batch of B restarts holds
+// B blocks of factors, block b of W being columns b·k … b·k + k − 1 of one m×(B·k)
+// buffer (the same for Ht and the products), so that the partner's blocks are one
+// matrix for the big product. Operations act on the selected block; those that take
+// `blocks` act on that many blocks from the selected one at once.
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -25,7 +31,10 @@ class Backend {
 
   index_t rows() const { return m_; }  // m
   index_t cols() const { return n_; }  // n
-  int rank() const { return k_; }      // k
+  int rank() const { return k_; }      // k, of each block
+  int batch() const { return batch_; }  // B, the blocks
+  int selected() const { return selected_; }
+  void select(int block) { selected_ = block; }
   // Rows of a factor: m for W, n for Ht.
   index_t factor_rows(Side s) const { return s == Side::W ? m_ : n_; }
 
@@ -46,14 +55,19 @@ class Backend {
   virtual void set_factor(Side s, const T* host) = 0;
   virtual void get_factor(Side s, T* host) = 0;
 
-  // P_s = V·Ht (s = W) or Vᵀ·W (s = H).
-  virtual void product(Side s) = 0;
-  // G_s = XᵀX for the factor X of side s.
-  virtual void gram(Side s) = 0;
-  // X_s ← Lee–Seung Frobenius update from P_s and G_partner.
-  virtual void update_mu_frobenius(Side s, kernels::Penalty<T> pen) = 0;
-  // X_s ← accelerated HALS from P_s and G_partner, up to max_sweeps sweeps a row.
-  virtual void update_hals(Side s, kernels::Penalty<T> pen, int max_sweeps, T inner_tol) = 0;
+  // P_s = V·Ht (s = W) or Vᵀ·W (s = H), for `blocks` blocks in one product.
+  virtual void product(Side s, int blocks) = 0;
+  // G_s = XᵀX for the factor X of side s, in each of `blocks` blocks.
+  virtual void gram(Side s, int blocks) = 0;
+  // X_s ← Lee–Seung Frobenius update from P_s and G_partner, in each of `blocks` blocks.
+  virtual void update_mu_frobenius(Side s, kernels::Penalty<T> pen, int blocks) = 0;
+  // X_s ← accelerated HALS from P_s and G_partner, up to max_sweeps sweeps a row, in
+  // each of `blocks` blocks.
+  virtual void update_hals(Side s, kernels::Penalty<T> pen, int max_sweeps, T inner_tol,
+                           int blocks) = 0;
+  // Blocks a and b trade their factors, Grams and remembered iterates: a restart that
+  // has stopped leaves the blocks still running contiguous.
+  virtual void swap_blocks(int a, int b) = 0;
 
   // X_s ← max(0, X_s + β·(X_s − X_s as this call last saw it)), and remember X_s as it
   // was before: extrapolation of the HALS iterates. β = 0 only remembers X_s.
@@ -98,11 +112,12 @@ class Backend {
   virtual double kl_pointwise_sum() = 0;
 
  protected:
-  Backend(index_t m, index_t n, int k) : m_(m), n_(n), k_(k) {}
+  Backend(index_t m, index_t n, int k, int batch) : m_(m), n_(n), k_(k), batch_(batch) {}
 
  private:
   index_t m_, n_;
-  int k_;
+  int k_, batch_;
+  int selected_ = 0;
 };
 
 }  // namespace nmfuse::core

@@ -1,98 +1,29 @@
 // factorize(), solve_H() and Model: check the arguments, pick the backend, start from
 // the chosen initial factors (or a checkpoint) and run the one loop.
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <optional>
 
-#include "core/check_input.hpp"
 #include "core/checkpoint_restore.hpp"
-#include "core/column_view.hpp"
-#include "core/device_choice.hpp"
-#include "core/float_conversion.hpp"
+#include "core/entry_points.hpp"
 #include "core/init.hpp"
-#include "core/solver.hpp"
-#include "cpu/cpu_backends.hpp"
-#include "cuda/cuda_hooks.hpp"
-#include "nmfuse/errors.hpp"
-#include "nmfuse/factorize.hpp"
 
 namespace nmfuse {
 namespace {
 
 using core::choose_device;
 using core::choose_device_for;
+using core::Clock;
 using core::convert;
 using core::DeviceChoice;
 using core::factor_matrix;
 using core::FloatStart;
 using core::float_values;
 using core::gpu_settings;
+using core::make_backend;
 using core::masked_hals_rule;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-template <class T>
-std::unique_ptr<core::Backend<T>> make_backend(Device device, DenseView<const T> V, int rank,
-                                               const Options& opt, bool masked = false) {
-  if (device == Device::Cpu) return cpu::make_dense_backend<T>(V, rank);
-  if constexpr (std::is_same_v<T, float>)
-    return cuda::make_backend(V, rank, gpu_settings(opt, masked));
-  throw Error("internal: the CUDA backend takes float data");  // callers convert first
-}
-
-template <class T, class I>
-std::unique_ptr<core::Backend<T>> make_backend(Device device, CsrView<T, I> V, int rank,
-                                               const Options& opt) {
-  if (device == Device::Cpu) return cpu::make_sparse_backend<T, I>(V, rank);
-  if constexpr (std::is_same_v<T, float>)
-    return cuda::make_sparse_backend(V, rank, gpu_settings(opt, V.absent == Absent::Unknown));
-  throw Error("internal: the CUDA backend takes float data");  // callers convert first
-}
-
-// A view's entries as a packed column-major buffer (W0 m×k) or, transposed, as Ht (n×k).
-template <class T>
-std::vector<T> column_major_copy(const DenseView<const T>& A, bool transpose) {
-  const DenseView<const T> src = transpose ? A.transposed() : A;
-  std::vector<T> out(std::size_t(src.rows * src.cols));
-  for (index_t j = 0; j < src.cols; ++j)
-    for (index_t i = 0; i < src.rows; ++i) out[i + j * src.rows] = src(i, j);
-  return out;
-}
-
-// The mask of observed entries, one byte each, in V's storage order (the backends' A).
-std::vector<std::uint8_t> packed_mask(const MaskView& observed, index_t m, index_t n,
-                                      index_t ld, Layout layout) {
-  const core::ColumnView A = core::column_view(m, n, ld, layout);
-  std::vector<std::uint8_t> packed(std::size_t(m * n));
-  for (index_t c = 0; c < A.cols; ++c)
-    for (index_t r = 0; r < A.rows; ++r)
-      packed[std::size_t(r + c * A.rows)] =
-          (layout == Layout::RowMajor ? observed(c, r) : observed(r, c)) != 0;
-  return packed;
-}
-
-// V with its unobserved entries set to 0, in V's layout packed; none where they are 0.
-template <class T>
-std::optional<Matrix<T>> zero_where_unobserved(DenseView<const T> V,
-                                               const std::vector<std::uint8_t>& packed) {
-  const bool rows = V.layout == Layout::RowMajor;
-  const index_t outer = rows ? V.rows : V.cols, inner = rows ? V.cols : V.rows;
-  auto observed = [&](index_t o, index_t i) { return packed[std::size_t(i + o * inner)] != 0; };
-  auto at = [&](index_t o, index_t i) { return V.data[o * V.ld + i]; };
-  bool hidden_value = false;
-  for (index_t o = 0; o < outer && !hidden_value; ++o)
-    for (index_t i = 0; i < inner; ++i) hidden_value |= !observed(o, i) && at(o, i) != T(0);
-  if (!hidden_value) return std::nullopt;
-  Matrix<T> out(V.rows, V.cols, V.layout);
-  for (index_t o = 0; o < outer; ++o)
-    for (index_t i = 0; i < inner; ++i)
-      out.data()[std::size_t(i + o * inner)] = observed(o, i) ? at(o, i) : T(0);
-  return out;
-}
+using core::on_gpu;
+using core::result_of;
+using core::widened;
 
 // Sets the mask and the starting factors (initial, given or resumed) and runs the
 // loop, handing checkpoints over as Options asks: what every entry point shares.
@@ -110,14 +41,8 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
   if (opt.resume) {
     resumed = core::restore(b, *opt.resume, settings.extrapolate);
     settings.resume = &resumed;
-  } else if (W0) {
-    b.set_factor(core::Side::W, column_major_copy(*W0, false).data());
-    b.set_factor(core::Side::H, column_major_copy(*H0, true).data());
   } else {
-    const Init init = resolved_init(opt, b.rows(), b.cols());
-    const core::Factors<T> f = core::initialize(b, init, opt.seed);
-    b.set_factor(core::Side::W, f.W.data());
-    b.set_factor(core::Side::H, f.Ht.data());
+    core::set_start(b, opt, W0, H0);
   }
   settings.checkpoint_every = opt.checkpoint_every;
   settings.interrupt = opt.interrupt;
@@ -136,51 +61,6 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
   return core::solve(b, settings);
 }
 
-void record(RunInfo& info, core::SolverOutcome&& outcome, const DeviceChoice& choice,
-            Clock::time_point start) {
-  info.loss_history = std::move(outcome.loss_history);
-  info.loss_iterations = std::move(outcome.loss_iterations);
-  info.iterations = outcome.iterations;
-  info.stop_reason = outcome.stop_reason;
-  info.converged = outcome.stop_reason == StopReason::Converged;
-  info.device = choice.device;
-  info.device_reason = choice.reason;
-  info.seconds = seconds_since(start);
-}
-
-// init custom if and only if W0 and H0 were passed, with the right shapes.
-template <class T>
-void check_start(const Options& opt, const DenseView<const T>* W0, const DenseView<const T>* H0,
-                 index_t m, index_t n) {
-  const bool custom = opt.init == Init::Custom;
-  if (custom != (W0 != nullptr))
-    throw InvalidArgument(custom ? "init custom needs the initial W and H passed to factorize()"
-                                 : "initial W and H were passed, but init is " +
-                                       to_string(opt.init) + ", not custom");
-  if (!custom) return;
-  core::check_shape("initial W", *W0, m, opt.rank);
-  core::check_shape("initial H", *H0, opt.rank, n);
-  core::check_matrix("initial W", *W0);
-  core::check_matrix("initial H", *H0);
-}
-
-// A float run on the GPU, for double data: its W and H back in double.
-template <class T>
-Result<T> widened(Result<float>&& rf, const DeviceChoice& choice, Clock::time_point start) {
-  Result<T> r;
-  static_cast<RunInfo&>(r) = std::move(rf);
-  r.W = convert<T>(rf.W);
-  r.H = convert<T>(rf.H);
-  r.device_reason = choice.reason + "; double data computed in float on the GPU";
-  r.seconds = seconds_since(start);
-  return r;
-}
-
-Options on_gpu(Options opt) {
-  opt.device = Device::Cuda;
-  return opt;
-}
-
 }  // namespace
 
 namespace detail {
@@ -191,30 +71,10 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
   const auto start = Clock::now();
   options.validate();
   const Options& opt = options;
-  core::check_matrix("V", V);
-  const index_t m = V.rows, n = V.cols;
-  core::check_rank(opt, m, n);
-  std::optional<std::vector<std::uint8_t>> mask;
-  if (observed) {
-    core::check_storage("the mask of observed entries", observed->rows, observed->cols,
-                        observed->ld, observed->layout, observed->data);
-    if (observed->rows != m || observed->cols != n)
-      throw InvalidArgument("the mask of observed entries is " + std::to_string(observed->rows) +
-                            "×" + std::to_string(observed->cols) + ", but V is " +
-                            std::to_string(m) + "×" + std::to_string(n));
-    mask = packed_mask(*observed, m, n, V.ld, V.layout);
-    if (std::find(mask->begin(), mask->end(), 1) == mask->end())
-      throw InvalidArgument("the mask of observed entries marks no entry of V as observed");
-  }
-  if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt), observed);
-  check_start(opt, W0, H0, m, n);
-  // The start reads all of V: there the unobserved entries count as zeros, as a sparse
-  // V's absent ones do, so that what lies under the mask never matters.
-  std::optional<Matrix<T>> observed_part;
-  if (mask) {
-    observed_part = zero_where_unobserved(V, *mask);
-    if (observed_part) V = observed_part->view();
-  }
+  core::DenseInput<T> in = core::checked_dense_input(V, opt, observed);
+  core::check_start(opt, W0, H0, V.rows, V.cols);
+  V = in.V;
+  const std::optional<std::vector<std::uint8_t>>& mask = in.mask;
 
   const DeviceChoice choice =
       masked_hals_rule(choose_device_for(V, opt.device), opt, mask.has_value());
@@ -230,11 +90,7 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
   auto backend = make_backend<T>(choice.device, V, opt.rank, opt, mask.has_value());
   core::SolverOutcome outcome = initialize_and_solve(*backend, opt, W0, H0, mask.has_value(),
                                                      mask ? &*mask : nullptr);
-  Result<T> r;
-  r.W = factor_matrix(*backend, core::Side::W);
-  r.H = factor_matrix(*backend, core::Side::H);
-  record(r, std::move(outcome), choice, start);
-  return r;
+  return result_of(*backend, std::move(outcome), choice, start);
 }
 
 template <class T, class I>
@@ -245,7 +101,7 @@ Result<T> factorize(CsrView<T, I> V, const Options& options, const DenseView<con
   const Options& opt = options;
   core::check_csr("V", V, beta_of(opt));
   core::check_rank(opt, V.rows, V.cols);
-  check_start(opt, W0, H0, V.rows, V.cols);
+  core::check_start(opt, W0, H0, V.rows, V.cols);
   const bool unknown = V.absent == Absent::Unknown;
 
   const DeviceChoice choice = masked_hals_rule(choose_device_for(V, opt.device), opt, unknown);
@@ -260,11 +116,7 @@ Result<T> factorize(CsrView<T, I> V, const Options& options, const DenseView<con
   }
   auto backend = make_backend<T, I>(choice.device, V, opt.rank, opt);
   core::SolverOutcome outcome = initialize_and_solve(*backend, opt, W0, H0, unknown);
-  Result<T> r;
-  r.W = factor_matrix(*backend, core::Side::W);
-  r.H = factor_matrix(*backend, core::Side::H);
-  record(r, std::move(outcome), choice, start);
-  return r;
+  return result_of(*backend, std::move(outcome), choice, start);
 }
 
 // H for the columns of V with W fixed, starting from scikit-learn's transform start:
@@ -367,7 +219,7 @@ DeviceResult factorize(const DeviceView& V, const Options& opt, CUstream_st* str
       initialize_and_solve<float>(*backend, opt, nullptr, nullptr, false);
   DeviceResult r;
   std::tie(r.W, r.H) = cuda::take_factors(*backend);
-  record(r, std::move(outcome), choice, start);
+  core::record(r, std::move(outcome), choice, start);
   return r;
 }
 

@@ -24,6 +24,8 @@ void Options::validate() const {
   if (max_iter < 0) reject("max_iter", max_iter, "must be at least 0");
   if (!(tol >= 0) || !std::isfinite(tol)) reject("tol", tol, "must be finite and >= 0");
   if (check_every < 1) reject("check_every", check_every, "must be at least 1");
+  if (restarts_at_once < 0)
+    reject("restarts_at_once", restarts_at_once, "must be at least 0 (0: as many as fit)");
   if (checkpoint_every < 0)
     reject("checkpoint_every", checkpoint_every, "must be at least 0 (0: never)");
   if (!(alpha_W >= 0) || !std::isfinite(alpha_W))

@@ -1,5 +1,5 @@
-// survey_ranks(): restarts and held-out splits at each rank, through factorize() with a
-// mask of the entries each split keeps.
+// survey_ranks(): at each rank the restarts at once (factorize_many()), and held-out
+// splits through factorize() with a mask of the entries each split keeps.
 #include "nmfuse/rank_survey.hpp"
 
 #include <algorithm>
@@ -49,13 +49,6 @@ double hidden_error(DenseView<const T> V, const Result<T>& r,
 
 }  // namespace
 
-Options restart_options(const Options& opt, int restart) {
-  Options out = opt;
-  out.seed = opt.seed + std::uint64_t(restart);
-  if (out.init == Init::Auto) out.init = Init::Random;
-  return out;
-}
-
 template <class T>
 RankSurvey survey_ranks(DenseView<const T> V, const Options& options, const SurveyOptions& s) {
   check_survey(s, V.rows, V.cols);
@@ -66,10 +59,9 @@ RankSurvey survey_ranks(DenseView<const T> V, const Options& options, const Surv
     opt.rank = k;
     RankMeasures measures;
     measures.rank = k;
-    std::vector<Result<T>> runs;
+    const std::vector<Result<T>> runs = factorize_many(V, opt, s.restarts);
     for (int r = 0; r < s.restarts; ++r) {
-      runs.push_back(factorize(V, restart_options(opt, r)));
-      measures.losses.push_back(runs.back().loss_history.back());
+      measures.losses.push_back(runs[r].loss_history.back());
       if (s.on_fit) s.on_fit(k, r + 1, s.restarts + s.splits);
     }
     measures.best_restart = int(std::min_element(measures.losses.begin(), measures.losses.end()) -

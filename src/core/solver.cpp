@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "nmfuse/errors.hpp"
+
 namespace nmfuse::core {
 namespace {
 
@@ -45,8 +47,11 @@ SolverSettings settings_for(const Options& opt, index_t m, index_t n, double ent
 }
 
 template <class T>
-SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
+std::vector<SolverOutcome> solve_batch(Backend<T>& b, const SolverSettings& s) {
   const auto start = std::chrono::steady_clock::now();
+  const int restarts = b.batch();
+  if (restarts > 1 && (s.resume || s.on_checkpoint))
+    throw Error("internal: checkpoints are kept for one run, not a batch of restarts");
   // With a mask every β takes the general path, which multiplies by it.
   const bool frobenius = s.beta == 2 && !s.masked, kl = s.beta == 1 && !s.masked;
   // Févotte & Idier's exponent, which keeps the multiplicative updates' loss falling.
@@ -54,6 +59,7 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   const T gamma = T(s.beta < 1 ? 1 / (2 - s.beta) : s.beta > 2 ? 1 / (s.beta - 1) : 1);
   const double v_squared = frobenius ? b.data_squared_norm() : 0;
 
+  // The losses are the selected block's.
   // ½‖V − W·Htᵀ‖² = ½(‖V‖² − 2·Σ X_s ⊙ P_s + Σ G_W ⊙ G_H), valid right after the
   // half-step of side s, from products the loop has made anyway; clamped at 0.
   auto frobenius_loss = [&](Side s_done) {
@@ -79,129 +85,190 @@ SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
   const bool extrapolating = s.extrapolate;  // settings_for: HALS, so Frobenius
   constexpr double kGrow = 1.05, kGrowCap = 1.01, kShrink = 1.5;
 
-  // A half-step leaves G_side up to date, unless extrapolation will move X_side on
-  // anyway (and recompute it).
-  auto half_step = [&](Side side, bool then_extrapolated) {
-    const auto pen = cast<T>(side == Side::W ? s.penalty_W : s.penalty_H);
-    if (kl) {
-      b.column_sums(partner(side));
-      b.kl_product(side);
-      b.update_mu_kl(side, pen);
-      return;
-    }
-    if (!frobenius && s.solver == Solver::MU) {
-      b.beta_products(side, loss_beta);
-      b.update_mu_beta(side, pen, gamma);
-      return;
-    }
-    if (s.masked) {  // HALS with a mask: products and Grams row by row
-      b.update_hals_masked(side, pen, side == Side::W ? s.inner_sweeps_W : s.inner_sweeps_H,
-                           T(s.inner_tol));
-      if (!then_extrapolated) b.gram(side);
-      return;
-    }
-    b.product(side);
-    if (s.solver == Solver::HALS)
-      b.update_hals(side, pen, side == Side::W ? s.inner_sweeps_W : s.inner_sweeps_H,
-                    T(s.inner_tol));
-    else
-      b.update_mu_frobenius(side, pen);
-    if (!then_extrapolated) b.gram(side);
+  // Restart running[slot] lies in block `slot`; blocks 0 … active − 1 still run.
+  std::vector<int> running(restarts);
+  for (int r = 0; r < restarts; ++r) running[r] = r;
+  int active = restarts;
+  std::vector<SolverState> state(restarts);
+  std::vector<SolverOutcome> out(restarts);
+  std::vector<int> stopped;  // slots whose restart stopped this iteration
+  auto finish = [&](int slot, StopReason why) {
+    SolverState& st = state[running[slot]];
+    SolverOutcome& o = out[running[slot]];
+    o.stop_reason = why;
+    o.iterations = st.iteration;
+    o.loss_history = std::move(st.loss_history);
+    o.loss_iterations = std::move(st.loss_iterations);
+    stopped.push_back(slot);
   };
-  auto extrapolate = [&](Side side, double step) {
-    b.extrapolate(side, T(step));
-    if (step > 0) b.gram(side);
+  // Stopped restarts trade blocks with the last running ones (highest slot first, so
+  // the block traded in still runs): the running blocks stay 0 … active − 1.
+  auto compact = [&] {
+    std::sort(stopped.rbegin(), stopped.rend());
+    for (int slot : stopped) {
+      --active;
+      if (slot != active) {
+        b.swap_blocks(slot, active);
+        std::swap(running[slot], running[active]);
+      }
+    }
+    stopped.clear();
   };
 
-  SolverOutcome out;
-  SolverState state;
-  if (s.resume) {  // the backend holds the factors: remake the Grams the loop expects
-    state = *s.resume;
-    b.gram(Side::W);
-    b.gram(Side::H);
-  } else {
-    double initial_loss;
+  // A half-step of every running restart. The Frobenius products are one product for
+  // all of them, and the updates and Grams one call; the other losses go block by
+  // block. A half-step leaves G_side up to date, unless extrapolation will move X_side
+  // on anyway (and recompute it).
+  auto half_steps = [&](Side side, bool then_extrapolated) {
+    const auto pen = cast<T>(side == Side::W ? s.penalty_W : s.penalty_H);
+    const int sweeps = side == Side::W ? s.inner_sweeps_W : s.inner_sweeps_H;
     if (frobenius) {
-      b.gram(Side::W);
-      b.gram(Side::H);
-      b.product(Side::W);
-      initial_loss = checked_loss(frobenius_loss(Side::W));
-    } else {
-      initial_loss = divergence();
+      b.select(0);
+      b.product(side, active);
+      if (s.solver == Solver::HALS)
+        b.update_hals(side, pen, sweeps, T(s.inner_tol), active);
+      else
+        b.update_mu_frobenius(side, pen, active);
+      if (!then_extrapolated) b.gram(side, active);
+      return;
     }
-    state.loss_history.push_back(initial_loss);
-    state.loss_iterations.push_back(0);
-    // scikit-learn's test on e = √(2·loss): stop when (e_previous − e) / e_initial < tol;
-    // in magnitude, since an extrapolated step may raise the loss for a while.
-    state.e_initial = state.e_previous = std::sqrt(2 * initial_loss);
-    state.last_loss = initial_loss;
-    if (extrapolating) {  // remember the start
-      if (s.update_W) extrapolate(Side::W, 0);
-      extrapolate(Side::H, 0);
+    for (int slot = 0; slot < active; ++slot) {
+      b.select(slot);
+      if (kl) {
+        b.column_sums(partner(side));
+        b.kl_product(side);
+        b.update_mu_kl(side, pen);
+      } else if (s.solver == Solver::MU) {
+        b.beta_products(side, loss_beta);
+        b.update_mu_beta(side, pen, gamma);
+      } else {  // HALS with a mask: products and Grams row by row
+        b.update_hals_masked(side, pen, sweeps, T(s.inner_tol));
+        if (!then_extrapolated) b.gram(side, 1);
+      }
+    }
+  };
+  auto extrapolate = [&](Side side, double step) {  // the selected block
+    b.extrapolate(side, T(step));
+    if (step > 0) b.gram(side, 1);
+  };
+
+  if (s.resume) {  // the backend holds the factors: remake the Grams the loop expects
+    state[0] = *s.resume;
+    b.select(0);
+    b.gram(Side::W, 1);
+    b.gram(Side::H, 1);
+  } else {
+    if (frobenius) {
+      b.select(0);
+      b.gram(Side::W, active);
+      b.gram(Side::H, active);
+      b.product(Side::W, active);
+    }
+    for (int slot = 0; slot < active; ++slot) {
+      b.select(slot);
+      SolverState& st = state[running[slot]];
+      const double initial_loss = frobenius ? checked_loss(frobenius_loss(Side::W)) : divergence();
+      st.loss_history.push_back(initial_loss);
+      st.loss_iterations.push_back(0);
+      // scikit-learn's test on e = √(2·loss): stop when (e_previous − e) / e_initial < tol;
+      // in magnitude, since an extrapolated step may raise the loss for a while.
+      st.e_initial = st.e_previous = std::sqrt(2 * initial_loss);
+      st.last_loss = initial_loss;
+      if (extrapolating) {  // remember the start
+        if (s.update_W) extrapolate(Side::W, 0);
+        extrapolate(Side::H, 0);
+      }
     }
   }
-  auto finish = [&](StopReason why) {
-    out.stop_reason = why;
-    out.iterations = state.iteration;
-    out.loss_history = state.loss_history;
-    out.loss_iterations = state.loss_iterations;
-    return out;
-  };
-  if (state.e_initial == 0 && s.max_iter > 0) return finish(StopReason::Converged);
+  for (int slot = 0; slot < active; ++slot)
+    if (state[running[slot]].e_initial == 0 && s.max_iter > 0) finish(slot, StopReason::Converged);
+  compact();
 
-  for (int it = state.iteration + 1; it <= s.max_iter; ++it) {
+  for (int it = state[running[0]].iteration + 1; it <= s.max_iter && active > 0; ++it) {
     if (s.update_W) {
-      half_step(Side::W, extrapolating);
-      if (extrapolating) extrapolate(Side::W, state.step);
+      half_steps(Side::W, extrapolating);
+      if (extrapolating) {
+        for (int slot = 0; slot < active; ++slot) {
+          b.select(slot);
+          b.extrapolate(Side::W, T(state[running[slot]].step));
+        }
+        b.select(0);
+        b.gram(Side::W, active);
+      }
     }
-    half_step(Side::H, false);
-    state.iteration = it;
+    half_steps(Side::H, false);
     const bool check = it % s.check_every == 0 || it == s.max_iter;
-    if (check || extrapolating) {
+    for (int slot = 0; slot < active; ++slot) {
+      b.select(slot);
+      SolverState& st = state[running[slot]];
+      st.iteration = it;
+      if (!check && !extrapolating) continue;
       // The loss of (W, H) as they are now, before H is extrapolated. Any rise counts,
       // also one within rounding: near an exact fit that is what keeps β from growing
       // and the iterates from drifting along the fit's flat directions.
       double loss = frobenius ? frobenius_loss(Side::H) : divergence();
-      const bool rose = loss > state.last_loss;
-      state.last_loss = loss;
+      const bool rose = loss > st.last_loss;
+      st.last_loss = loss;
       if (check) {
         loss = checked_loss(loss);
         const double e = std::sqrt(2 * loss);
         Progress p;
+        p.restart = running[slot];
         p.iteration = it;
         p.loss = loss;
-        p.relative_decrease = (state.e_previous - e) / state.e_initial;
+        p.relative_decrease = (st.e_previous - e) / st.e_initial;
         p.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        state.loss_history.push_back(loss);
-        state.loss_iterations.push_back(it);
-        if (s.on_progress && !s.on_progress(p)) return finish(StopReason::Callback);
-        if (s.tol > 0 && std::fabs(p.relative_decrease) < s.tol)
-          return finish(StopReason::Converged);
-        state.e_previous = e;
+        st.loss_history.push_back(loss);
+        st.loss_iterations.push_back(it);
+        if (s.on_progress && !s.on_progress(p)) {
+          finish(slot, StopReason::Callback);
+          continue;
+        }
+        if (s.tol > 0 && std::fabs(p.relative_decrease) < s.tol) {
+          finish(slot, StopReason::Converged);
+          continue;
+        }
+        st.e_previous = e;
       }
       if (extrapolating && it < s.max_iter) {
         if (rose) {  // overshot: a smaller step, and none for H this time
-          state.step_cap = state.step;
-          state.step /= kShrink;
+          st.step_cap = st.step;
+          st.step /= kShrink;
           extrapolate(Side::H, 0);
         } else {
-          state.step = std::min(state.step_cap, kGrow * state.step);
-          state.step_cap = std::min(1.0, kGrowCap * state.step_cap);
-          extrapolate(Side::H, state.step);
+          st.step = std::min(st.step_cap, kGrow * st.step);
+          st.step_cap = std::min(1.0, kGrowCap * st.step_cap);
+          extrapolate(Side::H, st.step);
         }
       }
     }
     const bool interrupted = s.interrupt && s.interrupt();
-    if (s.on_checkpoint && it < s.max_iter &&
+    if (s.on_checkpoint && stopped.empty() && it < s.max_iter &&
         (interrupted || (s.checkpoint_every > 0 && it % s.checkpoint_every == 0)))
-      s.on_checkpoint(state);
-    if (interrupted && it < s.max_iter) return finish(StopReason::Interrupted);
+      s.on_checkpoint(state[0]);
+    if (interrupted && it < s.max_iter) {
+      for (int slot = 0; slot < active; ++slot)
+        if (std::find(stopped.begin(), stopped.end(), slot) == stopped.end())
+          finish(slot, StopReason::Interrupted);
+    }
+    compact();
   }
-  return finish(StopReason::MaxIter);
+  for (int slot = 0; slot < active; ++slot) finish(slot, StopReason::MaxIter);
+  for (int slot = 0; slot < restarts; ++slot) out[running[slot]].block = slot;
+  b.select(0);
+  return out;
+}
+
+template <class T>
+SolverOutcome solve(Backend<T>& b, const SolverSettings& s) {
+  if (b.batch() != 1) throw Error("internal: solve() runs one restart; solve_batch() several");
+  return std::move(solve_batch(b, s).front());
 }
 
 template SolverOutcome solve(Backend<float>&, const SolverSettings&);
 template SolverOutcome solve(Backend<double>&, const SolverSettings&);
+template std::vector<SolverOutcome> solve_batch(Backend<float>&, const SolverSettings&);
+template std::vector<SolverOutcome> solve_batch(Backend<double>&, const SolverSettings&);
 
 }  // namespace nmfuse::core

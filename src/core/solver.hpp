@@ -45,10 +45,18 @@ struct SolverOutcome {
   std::vector<int> loss_iterations;
   int iterations = 0;
   StopReason stop_reason = StopReason::MaxIter;
+  int block = 0;  // the backend's block that holds its final factors
 };
 
 // Runs from the factors the backend holds; leaves the final ones there.
 template <class T>
 SolverOutcome solve(Backend<T>& b, const SolverSettings& s);
+
+// Runs b.batch() restarts at once from the factors its blocks hold, restart r from
+// block r, each stopping on its own rule and then leaving the batch (its factors go
+// to the block its outcome names). Every restart takes the steps it would take alone.
+// No checkpoints.
+template <class T>
+std::vector<SolverOutcome> solve_batch(Backend<T>& b, const SolverSettings& s);
 
 }  // namespace nmfuse::core

@@ -7,10 +7,12 @@
 
 namespace nmfuse::cpu {
 
+// `batch`: the restarts it holds side by side (core/backend.hpp).
 template <class T>
-std::unique_ptr<core::Backend<T>> make_dense_backend(DenseView<const T> V, int rank);
+std::unique_ptr<core::Backend<T>> make_dense_backend(DenseView<const T> V, int rank,
+                                                    int batch = 1);
 
 template <class T, class I>
-std::unique_ptr<core::Backend<T>> make_sparse_backend(CsrView<T, I> V, int rank);
+std::unique_ptr<core::Backend<T>> make_sparse_backend(CsrView<T, I> V, int rank, int batch = 1);
 
 }  // namespace nmfuse::cpu

@@ -25,8 +25,8 @@ class CpuDenseBackend final : public CpuFactors<T> {
       Base::k, Base::size;
 
  public:
-  CpuDenseBackend(DenseView<const T> V, int k)
-      : Base(V.rows, V.cols, k), V_(V),
+  CpuDenseBackend(DenseView<const T> V, int k, int batch)
+      : Base(V.rows, V.cols, k, batch), V_(V),
         A_(core::column_view(V.rows, V.cols, V.ld, V.layout)) {}
 
   double data_sum() override {
@@ -45,14 +45,15 @@ class CpuDenseBackend final : public CpuFactors<T> {
          T(1), V_.data, X, T(0), out);
   }
 
-  void product(Side s) override {
+  void product(Side s, int blocks) override {
     const Side p = partner(s);
-    if (k() <= StreamedProducts<T>::kMaxRank)
-      return stream(s, factor(p).data(), k(), big_product(s).data());
+    const int width = k() * blocks;
+    if (width <= StreamedProducts<T>::kMaxRank)
+      return stream(s, factor(p, blocks).data(), width, big_product(s, blocks).data());
     gemm(core::plan_gemm(core::stored(V_), s == Side::H,
-                         core::column_major(this->factor_rows(p), k()), false,
+                         core::column_major(this->factor_rows(p), width), false,
                          this->factor_rows(s)),
-         T(1), V_.data, factor(p).data(), T(0), big_product(s).data());
+         T(1), V_.data, factor(p, blocks).data(), T(0), big_product(s, blocks).data());
   }
 
   // Row i of X_s against partner row j meets V at A(i, j) when s is A's left side, at
@@ -220,13 +221,15 @@ class CpuDenseBackend final : public CpuFactors<T> {
 }  // namespace
 
 template <class T>
-std::unique_ptr<core::Backend<T>> make_dense_backend(DenseView<const T> V, int rank) {
+std::unique_ptr<core::Backend<T>> make_dense_backend(DenseView<const T> V, int rank,
+                                                    int batch) {
   warn_once_if_slower();
-  return std::make_unique<CpuDenseBackend<T>>(V, rank);
+  return std::make_unique<CpuDenseBackend<T>>(V, rank, batch);
 }
 
-template std::unique_ptr<core::Backend<float>> make_dense_backend(DenseView<const float>, int);
-template std::unique_ptr<core::Backend<double>> make_dense_backend(DenseView<const double>,
+template std::unique_ptr<core::Backend<float>> make_dense_backend(DenseView<const float>, int,
+                                                                  int);
+template std::unique_ptr<core::Backend<double>> make_dense_backend(DenseView<const double>, int,
                                                                    int);
 
 }  // namespace nmfuse::cpu

@@ -52,6 +52,18 @@ class FlushSubnormals {
 #endif
 };
 
+// The entries of one block (or of a run of blocks) in a batch's buffer.
+template <class T>
+struct Block {
+  T* first;
+  std::size_t count;
+  T* data() const { return first; }
+  std::size_t size() const { return count; }
+  T* begin() const { return first; }
+  T* end() const { return first + count; }
+  T& operator[](std::size_t i) const { return first[i]; }
+};
+
 template <class T>
 class CpuFactors : public core::Backend<T> {
  public:
@@ -62,54 +74,30 @@ class CpuFactors : public core::Backend<T> {
     std::copy(factor(s).begin(), factor(s).end(), host);
   }
 
-  void gram(Side s) override {
+  void gram(Side s, int blocks) override {
     const core::StoredMatrix x = core::column_major(this->factor_rows(s), k());
-    gemm(core::plan_gemm(x, true, x, false, k()), T(1), factor(s).data(), factor(s).data(),
-         T(0), gram_of(s).data());
-  }
-
-  void update_mu_frobenius(Side s, Penalty<T> pen) override {
-    const std::vector<T>& G = gram_of(core::partner(s));
-    dispatch_width(k(), [&](auto width) {
-      constexpr int K = decltype(width)::value;
-      const std::vector<T> Q = padded<K>(G);
-      if constexpr (K > 0) {
-        for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
-          std::decay_t<decltype(x[0])> next[K];
-          kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
-          std::copy(next, next + K, x);
-        });
-      } else {  // the new rows go to scratch, then replace X_s
-        const index_t r = this->factor_rows(s);
-        row_scratch_.resize(size(r, k()));
-        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
-          StridedRow<T> next{row_scratch_.data() + i, r};
-          kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
-          for (int t = 0; t < k(); ++t) x[t] = next[t];
-        });
-      }
+    each_block(blocks, [&] {
+      gemm(core::plan_gemm(x, true, x, false, k()), T(1), factor(s).data(), factor(s).data(),
+           T(0), gram_of(s).data());
     });
   }
 
-  void update_hals(Side s, Penalty<T> pen, int max_sweeps, T inner_tol) override {
-    const std::vector<T>& G = gram_of(core::partner(s));
-    dispatch_width(k(), [&](auto width) {
-      constexpr int K = decltype(width)::value;
-      const std::vector<T> Q = padded<K>(G);
-      if constexpr (K > 0) {
-        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
-          std::decay_t<decltype(x[0])> g[K];
-          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
-        });
-      } else {  // the gradients live in scratch
-        const index_t r = this->factor_rows(s);
-        row_scratch_.resize(size(r, k()));
-        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
-          StridedRow<T> g{row_scratch_.data() + i, r};
-          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
-        });
-      }
-    });
+  void update_mu_frobenius(Side s, Penalty<T> pen, int blocks) override {
+    each_block(blocks, [&] { update_mu_frobenius_block(s, pen); });
+  }
+
+  void update_hals(Side s, Penalty<T> pen, int max_sweeps, T inner_tol, int blocks) override {
+    each_block(blocks, [&] { update_hals_block(s, pen, max_sweeps, inner_tol); });
+  }
+
+  void swap_blocks(int a, int b) override {
+    for (Side s : {Side::W, Side::H}) {
+      const std::size_t f = size(this->factor_rows(s), k()), g = size(k(), k());
+      swap_entries(s == Side::W ? W_ : Ht_, f, a, b);
+      swap_entries(s == Side::W ? PW_ : PH_, f, a, b);
+      swap_entries(s == Side::W ? GW_ : GH_, g, a, b);
+      if (!previous(s).empty()) swap_entries(previous(s), f, a, b);
+    }
   }
 
   void update_mu_beta(Side s, Penalty<T> pen, T gamma) override {
@@ -126,13 +114,16 @@ class CpuFactors : public core::Backend<T> {
   }
 
   void extrapolate(Side s, T beta) override {
-    std::vector<T>& X = factor(s);
-    std::vector<T>& last = previous(s);
+    const Block<T> X = factor(s);
+    if (previous(s).empty()) {
+      if (beta != T(0)) throw Error("internal: extrapolation before its start was kept");
+      previous(s).resize(size(this->factor_rows(s), k()) * std::size_t(this->batch()));
+    }
+    const Block<T> last = previous_block(s);
     if (beta == T(0)) {
-      last = X;
+      std::copy(X.begin(), X.end(), last.begin());
       return;
     }
-    if (last.size() != X.size()) throw Error("internal: extrapolation before its start was kept");
     const index_t count = index_t(X.size());
 #pragma omp parallel for schedule(static)
     for (index_t e = 0; e < count; ++e) {
@@ -143,14 +134,15 @@ class CpuFactors : public core::Backend<T> {
   }
 
   void set_previous(Side s, const T* host) override {
-    previous(s).assign(host, host + factor(s).size());
+    previous(s).resize(size(this->factor_rows(s), k()) * std::size_t(this->batch()));
+    std::copy(host, host + factor(s).size(), previous_block(s).begin());
   }
   void get_previous(Side s, T* host) override {
-    std::copy(previous(s).begin(), previous(s).end(), host);
+    std::copy(previous_block(s).begin(), previous_block(s).end(), host);
   }
 
   void column_sums(Side s) override {
-    const std::vector<T>& X = factor(s);
+    const Block<T> X = factor(s);
     const index_t r = this->factor_rows(s);
     std::vector<T>& c = sums_of(s);
     for (int t = 0; t < k(); ++t)
@@ -174,23 +166,28 @@ class CpuFactors : public core::Backend<T> {
   }
 
   double dot_factor_product(Side s) override { return dot(factor(s), big_product(s)); }
-  double dot_grams() override { return dot(GW_, GH_); }
+  double dot_grams() override { return dot(gram_of(Side::W), gram_of(Side::H)); }
   double dot_column_sums() override { return dot(cW_, cH_); }
 
  protected:
-  CpuFactors(index_t m, index_t n, int k)
-      : core::Backend<T>(m, n, k), W_(size(m, k)), Ht_(size(n, k)), PW_(size(m, k)),
-        PH_(size(n, k)), GW_(size(k, k)), GH_(size(k, k)), cW_(k), cH_(k) {}
+  CpuFactors(index_t m, index_t n, int k, int batch)
+      : core::Backend<T>(m, n, k, batch), W_(size(m, k) * batch), Ht_(size(n, k) * batch),
+        PW_(size(m, k) * batch), PH_(size(n, k) * batch), GW_(size(k, k) * batch),
+        GH_(size(k, k) * batch), cW_(k), cH_(k) {}
 
   static std::size_t size(index_t r, index_t c) { return static_cast<std::size_t>(r * c); }
   int k() const { return this->rank(); }
 
-  std::vector<T>& factor(Side s) { return s == Side::W ? W_ : Ht_; }
-  std::vector<T>& big_product(Side s) { return s == Side::W ? PW_ : PH_; }
-  std::vector<T>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
+  // The selected block's entries, or `blocks` blocks' from it on.
+  Block<T> factor(Side s, int blocks = 1) {
+    return block_of(s == Side::W ? W_ : Ht_, size(this->factor_rows(s), k()), blocks);
+  }
+  Block<T> big_product(Side s, int blocks = 1) {
+    return block_of(s == Side::W ? PW_ : PH_, size(this->factor_rows(s), k()), blocks);
+  }
+  Block<T> gram_of(Side s) { return block_of(s == Side::W ? GW_ : GH_, size(k(), k()), 1); }
   std::vector<T>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
-  std::vector<T>& previous(Side s) { return s == Side::W ? previous_W_ : previous_H_; }
-  // β's denominator products, made when first needed.
+  // β's denominator products (the selected block's), made when first needed.
   std::vector<T>& denominator_product(Side s) {
     std::vector<T>& D = s == Side::W ? DW_ : DH_;
     D.resize(size(this->factor_rows(s), k()));
@@ -202,7 +199,8 @@ class CpuFactors : public core::Backend<T> {
     return {nb, index_t(k()), this->factor_rows(s), Layout::ColMajor};
   }
 
-  static double dot(const std::vector<T>& a, const std::vector<T>& b) {
+  template <class A, class B>
+  static double dot(const A& a, const B& b) {
     return fixed_sum(index_t(a.size()), [&](index_t begin, index_t end) {
       double sum = 0;
       for (index_t i = begin; i < end; ++i) sum += double(a[i]) * double(b[i]);
@@ -211,14 +209,81 @@ class CpuFactors : public core::Backend<T> {
   }
 
  private:
+  Block<T> block_of(std::vector<T>& buffer, std::size_t per_block, int blocks) {
+    return {buffer.data() + per_block * std::size_t(this->selected()),
+            per_block * std::size_t(blocks)};
+  }
+  std::vector<T>& previous(Side s) { return s == Side::W ? previous_W_ : previous_H_; }
+  Block<T> previous_block(Side s) {
+    return block_of(previous(s), size(this->factor_rows(s), k()), 1);
+  }
+  static void swap_entries(std::vector<T>& buffer, std::size_t per_block, int a, int b) {
+    std::swap_ranges(buffer.begin() + per_block * a, buffer.begin() + per_block * (a + 1),
+                     buffer.begin() + per_block * b);
+  }
+  // Runs f once with each of `blocks` blocks from the selected one selected.
+  template <class F>
+  void each_block(int blocks, F f) {
+    const int first = this->selected();
+    for (int b = first; b < first + blocks; ++b) {
+      this->select(b);
+      f();
+    }
+    this->select(first);
+  }
+
+  void update_mu_frobenius_block(Side s, Penalty<T> pen) {
+    const Block<T> G = gram_of(core::partner(s));
+    dispatch_width(k(), [&](auto width) {
+      constexpr int K = decltype(width)::value;
+      const std::vector<T> Q = padded<K>(G);
+      if constexpr (K > 0) {
+        for_each_row<K>(s, [&](index_t, auto& x, const auto& p) {
+          std::decay_t<decltype(x[0])> next[K];
+          kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
+          std::copy(next, next + K, x);
+        });
+      } else {  // the new rows go to scratch, then replace X_s
+        const index_t r = this->factor_rows(s);
+        row_scratch_.resize(size(r, k()));
+        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+          StridedRow<T> next{row_scratch_.data() + i, r};
+          kernels::mu_frobenius_row<K>(x, p, next, Q.data(), ld<K>(), k(), pen);
+          for (int t = 0; t < k(); ++t) x[t] = next[t];
+        });
+      }
+    });
+  }
+
+  void update_hals_block(Side s, Penalty<T> pen, int max_sweeps, T inner_tol) {
+    const Block<T> G = gram_of(core::partner(s));
+    dispatch_width(k(), [&](auto width) {
+      constexpr int K = decltype(width)::value;
+      const std::vector<T> Q = padded<K>(G);
+      if constexpr (K > 0) {
+        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+          std::decay_t<decltype(x[0])> g[K];
+          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
+        });
+      } else {  // the gradients live in scratch
+        const index_t r = this->factor_rows(s);
+        row_scratch_.resize(size(r, k()));
+        for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
+          StridedRow<T> g{row_scratch_.data() + i, r};
+          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
+        });
+      }
+    });
+  }
+
   template <int K>
   int ld() const { return K > 0 ? K : k(); }
 
   // Q zero-padded to K×K for the fast path; Q itself for the strided path.
   template <int K>
-  std::vector<T> padded(const std::vector<T>& G) const {
+  std::vector<T> padded(const Block<T>& G) const {
     if constexpr (K == 0) {
-      return G;
+      return std::vector<T>(G.begin(), G.end());
     } else {
       std::vector<T> Q(size(K, K), T(0));
       for (int t = 0; t < k(); ++t)
@@ -264,8 +329,9 @@ class CpuFactors : public core::Backend<T> {
   }
 
   FlushSubnormals flush_subnormals_;
-  std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_;
-  std::vector<T> previous_W_, previous_H_;  // the iterates extrapolate() saw last
+  std::vector<T> W_, Ht_, PW_, PH_, GW_, GH_;  // batch() blocks each
+  std::vector<T> cW_, cH_;                     // the selected block's
+  std::vector<T> previous_W_, previous_H_;     // the iterates extrapolate() saw last
   std::vector<T> DW_, DH_;
   std::vector<T> row_scratch_;  // scratch: k values a row on the large-k path
 };

@@ -47,9 +47,9 @@ class CpuSparseBackend final : public CpuFactors<T> {
       Base::k, Base::size;
 
  public:
-  CpuSparseBackend(CsrView<T, I> V, int k)
-      : Base(V.rows, V.cols, k), V_(V), nnz_(V.nnz()), zeros_absent_(V.absent == Absent::Zero),
-        scatter_(scatter_pays(V, k)) {
+  CpuSparseBackend(CsrView<T, I> V, int k, int batch)
+      : Base(V.rows, V.cols, k, batch), V_(V), nnz_(V.nnz()),
+        zeros_absent_(V.absent == Absent::Zero), scatter_(scatter_pays(V, k * batch)) {
     if (!scatter_) Vt_ = core::transposed(V);
   }
 
@@ -90,16 +90,18 @@ class CpuSparseBackend final : public CpuFactors<T> {
     }
   }
 
-  // P_s row i = Σ v·y over the stored entries of row i.
-  void product(Side s) override {
+  // P_s row i = Σ v·y over the stored entries of row i, y `blocks` blocks wide.
+  void product(Side s, int blocks) override {
+    const Operands o{k() * blocks, factor(s, blocks).data(), factor(partner(s), blocks).data(),
+                     big_product(s, blocks).data(), nullptr};
     if (s == Side::H && scatter_)
-      return scatter_h([](auto& row, T v, const T*, T* p) { row.add(p, v, row.x); });
+      return scatter_h([](auto& row, T v, const T*, T* p) { row.add(p, v, row.x); }, o);
     for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
       for (index_t e = begin; e < end; ++e) {
         row.prefetch(e);
         row.add(row.p, row.val[e], row.partner(e));
       }
-    });
+    }, o);
   }
 
   // SDDMM and SpMM fused: the ratio v / wh at each stored entry, then P_s row i = Σ ratio·y.
@@ -107,14 +109,14 @@ class CpuSparseBackend final : public CpuFactors<T> {
     if (s == Side::H && scatter_)
       return scatter_h([](auto& row, T v, const T* h, T* p) {
         row.add(p, kernels::kl_ratio(v, row.dot(row.x, h)), row.x);
-      });
+      }, operands(s, Sums::P));
     for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
       for (index_t e = begin; e < end; ++e) {
         row.prefetch(e);
         const T* y = row.partner(e);
         row.add(row.p, kernels::kl_ratio(row.val[e], row.dot(row.x, y)), y);
       }
-    });
+    }, operands(s, Sums::P));
   }
 
   void set_mask(const std::uint8_t*) override {
@@ -127,7 +129,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
     if (s == Side::H && scatter_)  // zeros absent: the denominators come from dense blocks
       scatter_h([beta](auto& row, T v, const T* h, T* p) {
         row.add(p, kernels::beta_numerator(v, row.dot(row.x, h), beta), row.x);
-      });
+      }, operands(s, Sums::P));
     else
       for_each_row(s, stored_denominator ? Sums::PD : Sums::P,
                    [&](index_t, index_t begin, index_t end, auto& row) {
@@ -138,7 +140,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
                        if (stored_denominator)
                          row.add(row.d, kernels::beta_denominator(wh, beta), y);
                      }
-                   });
+                   }, operands(s, stored_denominator ? Sums::PD : Sums::P));
     if (stored_denominator) return;
     // Zeros have a denominator too: D_s = (W·Htᵀ)^(β−1)·partner over every entry.
     T* D = denominator_product(s).data();
@@ -171,7 +173,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
       T* gradient = row.d;
       kernels::hals_row<0>(x, static_cast<const T*>(row.p), gradient, row.Q, k, k, pen,
                            max_sweeps, inner_tol, i);
-    });
+    }, operands(s, Sums::None));
   }
 
   double beta_divergence_sum(T beta) override {
@@ -211,6 +213,20 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
  private:
   enum class Sums { None, P, PD };  // which of a row's p, d a pass stores to P_s, D_s
+
+  // What a pass over side s's rows reads and writes: X_s and its partner Y (column-major,
+  // k columns: the selected block, or several blocks side by side) and P_s, D_s.
+  struct Operands {
+    int k;
+    const T* X;
+    const T* Y;
+    T* P;
+    T* D;
+  };
+  Operands operands(Side s, Sums sums) {
+    return {k(), factor(s).data(), factor(partner(s)).data(), big_product(s).data(),
+            sums == Sums::PD ? denominator_product(s).data() : nullptr};
+  }
 
   // A thread's view of one row of side s: x (its row of X_s), p and d (its rows of the
   // products to come) and Q (k×k) in thread-local buffers; its stored entries' values
@@ -255,16 +271,15 @@ class CpuSparseBackend final : public CpuFactors<T> {
                         : CsrRows<T, I>{Vt_.row_ptr.data(), Vt_.col_idx.data(), Vt_.values.data()};
   }
 
-  // The partner of side s, copied row-major, `width` values a row (zero-padded past k).
-  const T* partner_rows(Side s, int width) {
-    const Side p = partner(s);
-    const index_t r = this->factor_rows(p);
-    const T* Y = factor(p).data();
+  // Y, the partner of side s (k columns), copied row-major, `width` values a row
+  // (zero-padded past k).
+  const T* partner_rows(Side s, const T* Y, int k, int width) {
+    const index_t r = this->factor_rows(partner(s));
     partner_rows_.assign(size(r, width), T(0));
     T* out = partner_rows_.data();
 #pragma omp parallel for schedule(static)
     for (index_t j = 0; j < r; ++j)
-      for (int t = 0; t < k(); ++t) out[j * width + t] = Y[j + t * r];
+      for (int t = 0; t < k; ++t) out[j * width + t] = Y[j + t * r];
     return out;
   }
 
@@ -272,16 +287,16 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // Row<K> (its stored entries are begin..end); then stores row.p (and row.d) as row i
   // of P_s (and D_s), as `sums` says.
   template <class Fn>
-  void for_each_row(Side s, Sums sums, Fn fn) {
-    dispatch_width(k(), [&](auto fast_width) {
+  void for_each_row(Side s, Sums sums, Fn fn, const Operands& o) {
+    dispatch_width(o.k, [&](auto fast_width) {
       constexpr int K = decltype(fast_width)::value;
-      const int k = this->k(), width = K > 0 ? K : k;
+      const int k = o.k, width = K > 0 ? K : k;
       const CsrRows<T, I> A = rows_of(s);
-      const T* Y = partner_rows(s, width);
+      const T* Y = partner_rows(s, o.Y, k, width);
       const index_t r = this->factor_rows(s);
-      const T* X = factor(s).data();
-      T* P = big_product(s).data();
-      T* D = sums == Sums::PD ? denominator_product(s).data() : nullptr;
+      const T* X = o.X;
+      T* P = o.P;
+      T* D = o.D;
 #pragma omp parallel
       {
         std::vector<T> buffers(size(3, width) + (sums == Sums::None ? size(k, k) : 0), T(0));
@@ -310,13 +325,13 @@ class CpuSparseBackend final : public CpuFactors<T> {
   // where gathering W's rows through Vᵀ waits on the cache once W outgrows it. A fixed
   // number of chunks keeps the sums independent of the thread count.
   template <class Entry>
-  void scatter_h(Entry entry) {
-    dispatch_width(k(), [&](auto fast_width) {
+  void scatter_h(Entry entry, const Operands& o) {
+    dispatch_width(o.k, [&](auto fast_width) {
       constexpr int K = decltype(fast_width)::value;
-      const int k = this->k(), width = K > 0 ? K : k;
+      const int k = o.k, width = K > 0 ? K : k;
       const index_t m = this->rows(), n = this->cols();
-      const T* Ht_rows = partner_rows(Side::W, width);
-      const T* W = factor(Side::W).data();
+      const T* Ht_rows = partner_rows(Side::W, o.X, k, width);
+      const T* W = o.Y;
       const std::size_t block = size(n, width);
       accumulators_.assign(kScatterChunks * block, T(0));
 #pragma omp parallel for schedule(dynamic, 1)
@@ -332,7 +347,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
           }
         }
       }
-      T* PH = big_product(Side::H).data();
+      T* PH = o.P;
 #pragma omp parallel for schedule(static)
       for (index_t j = 0; j < n; ++j)
         for (int t = 0; t < k; ++t) {
@@ -360,7 +375,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
     return dispatch_width(k(), [&](auto fast_width) {
       constexpr int K = decltype(fast_width)::value;
       const int k = this->k(), width = K > 0 ? K : k;
-      const T* Y = partner_rows(Side::W, width);
+      const T* Y = partner_rows(Side::W, factor(Side::H).data(), k, width);
       const T* X = factor(Side::W).data();
       const index_t m = this->rows();
       return fixed_sum(m, [&](index_t begin, index_t end) {
@@ -414,18 +429,18 @@ class CpuSparseBackend final : public CpuFactors<T> {
 }  // namespace
 
 template <class T, class I>
-std::unique_ptr<core::Backend<T>> make_sparse_backend(CsrView<T, I> V, int rank) {
+std::unique_ptr<core::Backend<T>> make_sparse_backend(CsrView<T, I> V, int rank, int batch) {
   warn_once_if_slower();
-  return std::make_unique<CpuSparseBackend<T, I>>(V, rank);
+  return std::make_unique<CpuSparseBackend<T, I>>(V, rank, batch);
 }
 
 template std::unique_ptr<core::Backend<float>> make_sparse_backend(CsrView<float, std::int32_t>,
-                                                                   int);
+                                                                   int, int);
 template std::unique_ptr<core::Backend<float>> make_sparse_backend(CsrView<float, std::int64_t>,
-                                                                   int);
+                                                                   int, int);
 template std::unique_ptr<core::Backend<double>> make_sparse_backend(
-    CsrView<double, std::int32_t>, int);
+    CsrView<double, std::int32_t>, int, int);
 template std::unique_ptr<core::Backend<double>> make_sparse_backend(
-    CsrView<double, std::int64_t>, int);
+    CsrView<double, std::int64_t>, int, int);
 
 }  // namespace nmfuse::cpu

@@ -99,11 +99,11 @@ class CudaDenseBackend final : public CudaFactors {
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
   }
 
-  void product(Side s) override {
+  void product(Side s, int blocks) override {
     const Side p = core::partner(s);
-    gemm(plan_gemm(stored_V(), s == Side::H, core::column_major(factor_rows(p), k()), false,
-                   factor_rows(s)),
-         V_, factor(p).data(), big_product(s).data());
+    gemm(plan_gemm(stored_V(), s == Side::H, core::column_major(factor_rows(p), k() * blocks),
+                   false, factor_rows(s)),
+         V_, factor(p, blocks).data(), big_product(s, blocks).data());
   }
 
   void update_hals_masked(Side s, kernels::Penalty<float> pen, int max_sweeps,

@@ -55,6 +55,14 @@ inline std::string mib(double bytes) {
   return s.str();
 }
 
+// The entries of one block (or of a run of blocks) in a batch's buffer, on the GPU.
+struct DeviceBlock {
+  float* first;
+  std::size_t count;
+  float* data() const { return first; }
+  std::size_t size() const { return count; }
+};
+
 class CudaFactors : public core::Backend<float> {
  public:
   void set_factor(Side s, const float* host) override {
@@ -68,21 +76,38 @@ class CudaFactors : public core::Backend<float> {
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
   }
 
-  void gram(Side s) override {
-    const StoredMatrix x = core::column_major(factor_rows(s), k());
-    gemm(plan_gemm(x, true, x, false, k()), factor(s).data(), factor(s).data(),
-         gram_of(s).data());
+  // One strided-batched GEMM: block b's Gram from block b's factor.
+  void gram(Side s, int blocks) override {
+    const long long rows = factor_rows(s), kk = k();
+    const float one = 1.0f, zero = 0.0f;
+    NMFUSE_CUBLAS_TRY(cublasSgemmStridedBatched(
+        blas(), CUBLAS_OP_T, CUBLAS_OP_N, k(), k(), int(rows), &one, factor(s).data(), int(rows),
+        rows * kk, factor(s).data(), int(rows), rows * kk, &zero, gram_of(s).data(), k(), kk * kk,
+        blocks));
   }
 
-  void update_mu_frobenius(Side s, kernels::Penalty<float> pen) override {
+  void update_mu_frobenius(Side s, kernels::Penalty<float> pen, int blocks) override {
     kernels::mu_frobenius(factor(s).data(), big_product(s).data(),
                           gram_of(core::partner(s)).data(), row_scratch_.data(), factor_rows(s),
-                          k(), pen, stream());
+                          k(), blocks, pen, stream());
   }
 
-  void update_hals(Side s, kernels::Penalty<float> pen, int max_sweeps, float inner_tol) override {
+  void update_hals(Side s, kernels::Penalty<float> pen, int max_sweeps, float inner_tol,
+                   int blocks) override {
     kernels::hals(factor(s).data(), big_product(s).data(), gram_of(core::partner(s)).data(),
-                  row_scratch_.data(), factor_rows(s), k(), pen, max_sweeps, inner_tol, stream());
+                  row_scratch_.data(), factor_rows(s), k(), blocks, pen, max_sweeps, inner_tol,
+                  stream());
+  }
+
+  void swap_blocks(int a, int b) override {
+    for (Side s : {Side::W, Side::H}) {
+      const std::size_t f = std::size_t(factor_rows(s)) * k(), g = std::size_t(k()) * k();
+      swap_entries(s == Side::W ? W_ : Ht_, f, a, b);
+      swap_entries(s == Side::W ? PW_ : PH_, f, a, b);
+      swap_entries(s == Side::W ? GW_ : GH_, g, a, b);
+      DeviceBuffer<float>& last = s == Side::W ? previous_W_ : previous_H_;
+      if (last.size() != 0) swap_entries(last, f, a, b);
+    }
   }
 
   void update_mu_beta(Side s, kernels::Penalty<float> pen, float gamma) override {
@@ -91,8 +116,7 @@ class CudaFactors : public core::Backend<float> {
   }
 
   void extrapolate(Side s, float beta) override {
-    DeviceBuffer<float>& previous = s == Side::W ? previous_W_ : previous_H_;
-    if (previous.size() == 0) previous = DeviceBuffer<float>(factor(s).size());
+    const DeviceBlock previous = previous_block(s);
     if (beta == 0.0f) {
       NMFUSE_CUDA_TRY(cudaMemcpyAsync(previous.data(), factor(s).data(),
                                       previous.size() * sizeof(float), cudaMemcpyDeviceToDevice,
@@ -104,14 +128,13 @@ class CudaFactors : public core::Backend<float> {
   }
 
   void set_previous(Side s, const float* host) override {
-    DeviceBuffer<float>& last = s == Side::W ? previous_W_ : previous_H_;
-    if (last.size() == 0) last = DeviceBuffer<float>(factor(s).size());
+    const DeviceBlock last = previous_block(s);
     NMFUSE_CUDA_TRY(cudaMemcpyAsync(last.data(), host, last.size() * sizeof(float),
                                     cudaMemcpyHostToDevice, stream()));
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
   }
   void get_previous(Side s, float* host) override {
-    const DeviceBuffer<float>& last = s == Side::W ? previous_W_ : previous_H_;
+    const DeviceBlock last = previous_block(s);
     NMFUSE_CUDA_TRY(cudaMemcpyAsync(host, last.data(), last.size() * sizeof(float),
                                     cudaMemcpyDeviceToHost, stream()));
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
@@ -132,7 +155,7 @@ class CudaFactors : public core::Backend<float> {
   }
 
   double dot_factor_product(Side s) override { return dot(factor(s), big_product(s)); }
-  double dot_grams() override { return dot(GW_, GH_); }
+  double dot_grams() override { return dot(gram_of(Side::W), gram_of(Side::H)); }
   double dot_column_sums() override { return dot(cW_, cH_); }
 
   std::pair<DeviceMatrix, DeviceMatrix> take_factors() {
@@ -146,11 +169,11 @@ class CudaFactors : public core::Backend<float> {
   // default stream, as device.hpp promises).
   struct OwnStream {};
   CudaFactors(index_t m, index_t n, int k, OwnStream, GpuSettings settings)
-      : Backend(m, n, k), settings_(settings), stream_(std::in_place) {
+      : Backend(m, n, k, settings.batch), settings_(settings), stream_(std::in_place) {
     blas_.emplace(stream(), settings.allow_tf32);
   }
   CudaFactors(index_t m, index_t n, int k, cudaStream_t caller_stream, GpuSettings settings)
-      : Backend(m, n, k), settings_(settings), caller_stream_(caller_stream) {
+      : Backend(m, n, k, settings.batch), settings_(settings), caller_stream_(caller_stream) {
     blas_.emplace(stream(), settings.allow_tf32);
   }
 
@@ -159,9 +182,16 @@ class CudaFactors : public core::Backend<float> {
   // Thrust on our stream, with temporary storage that is kept (resources.hpp).
   auto thrust_policy() { return thrust::cuda::par(thrust_scratch_).on(stream()); }
 
-  DeviceBuffer<float>& factor(Side s) { return s == Side::W ? W_ : Ht_; }
-  DeviceBuffer<float>& big_product(Side s) { return s == Side::W ? PW_ : PH_; }
-  DeviceBuffer<float>& gram_of(Side s) { return s == Side::W ? GW_ : GH_; }
+  // The selected block's entries, or `blocks` blocks' from it on.
+  DeviceBlock factor(Side s, int blocks = 1) {
+    return block_of(s == Side::W ? W_ : Ht_, std::size_t(factor_rows(s)) * k(), blocks);
+  }
+  DeviceBlock big_product(Side s, int blocks = 1) {
+    return block_of(s == Side::W ? PW_ : PH_, std::size_t(factor_rows(s)) * k(), blocks);
+  }
+  DeviceBlock gram_of(Side s) {
+    return block_of(s == Side::W ? GW_ : GH_, std::size_t(k()) * k(), 1);
+  }
   DeviceBuffer<float>& sums_of(Side s) { return s == Side::W ? cW_ : cH_; }
   DeviceBuffer<float>& denominator_product(Side s) {
     DeviceBuffer<float>& D = s == Side::W ? DW_ : DH_;
@@ -176,10 +206,11 @@ class CudaFactors : public core::Backend<float> {
   // The factor side's memory, in floats: factors, products, Grams, sums, and what the
   // settings add (extrapolation's copies, β's denominators, the large-k scratch).
   std::size_t factor_floats() const {
-    const std::size_t m = rows(), n = cols(), kk = k();
-    const std::size_t scratch = kernels::fast_path(std::max(m, n), k()) ? 0 : std::max(m, n) * kk;
-    return (2 + settings_.extrapolation + settings_.general_beta) * (m + n) * kk + 2 * kk * kk +
-           2 * kk + scratch;
+    const std::size_t m = rows(), n = cols(), kk = k(), b = batch();
+    const std::size_t scratch =
+        kernels::fast_path(std::max(m, n), k()) ? 0 : b * std::max(m, n) * kk;
+    return b * ((2 + settings_.extrapolation) * (m + n) * kk + 2 * kk * kk) +
+           settings_.general_beta * (m + n) * kk + 2 * kk + scratch;
   }
 
   // Throws OutOfDeviceMemory, naming the sizes, unless `bytes` of the backend's buffers
@@ -191,24 +222,26 @@ class CudaFactors : public core::Backend<float> {
     std::size_t free = 0, total = 0;
     NMFUSE_CUDA_TRY(cudaMemGetInfo(&free, &total));
     if (bytes <= double(free)) return;
+    const std::string restarts = batch() > 1 ? ", " + std::to_string(batch()) + " restarts," : "";
     throw OutOfDeviceMemory("a " + std::to_string(rows()) + "×" + std::to_string(cols()) +
-                            " problem at rank " + std::to_string(k()) + " needs " + mib(bytes) +
+                            " problem at rank " + std::to_string(k()) + restarts + " needs " +
+                            mib(bytes) +
                             " of GPU memory, but only " + mib(double(free)) + " of " +
                             mib(double(total)) + " is free");
   }
 
   void allocate_factors() {
-    const std::size_t m = rows(), n = cols(), kk = k();
-    W_ = DeviceBuffer<float>(m * kk);
-    Ht_ = DeviceBuffer<float>(n * kk);
-    PW_ = DeviceBuffer<float>(m * kk);
-    PH_ = DeviceBuffer<float>(n * kk);
-    GW_ = DeviceBuffer<float>(kk * kk);
-    GH_ = DeviceBuffer<float>(kk * kk);
+    const std::size_t m = rows(), n = cols(), kk = k(), b = batch();
+    W_ = DeviceBuffer<float>(b * m * kk);
+    Ht_ = DeviceBuffer<float>(b * n * kk);
+    PW_ = DeviceBuffer<float>(b * m * kk);
+    PH_ = DeviceBuffer<float>(b * n * kk);
+    GW_ = DeviceBuffer<float>(b * kk * kk);
+    GH_ = DeviceBuffer<float>(b * kk * kk);
     cW_ = DeviceBuffer<float>(kk);
     cH_ = DeviceBuffer<float>(kk);
     if (!kernels::fast_path(std::max(m, n), k()))
-      row_scratch_ = DeviceBuffer<float>(std::max(m, n) * kk);
+      row_scratch_ = DeviceBuffer<float>(b * std::max(m, n) * kk);
   }
 
   // C = op(A)·op(B) (+ C when beta = 1), with the arguments CBLAS would take.
@@ -235,7 +268,8 @@ class CudaFactors : public core::Backend<float> {
     exact == Exact::Yes ? gemm_exact(p, a, b, c) : gemm(p, a, b, c);
   }
 
-  double dot(const DeviceBuffer<float>& a, const DeviceBuffer<float>& b) {
+  template <class A, class B>
+  double dot(const A& a, const B& b) {
     return thrust::transform_reduce(thrust_policy(), thrust::counting_iterator<index_t>(0),
                                     thrust::counting_iterator<index_t>(index_t(a.size())),
                                     Product{a.data(), b.data()}, 0.0, thrust::plus<double>());
@@ -244,12 +278,33 @@ class CudaFactors : public core::Backend<float> {
   GpuSettings settings_;
 
  private:
+  DeviceBlock block_of(const DeviceBuffer<float>& buffer, std::size_t per_block, int blocks) {
+    return {buffer.data() + per_block * std::size_t(selected()), per_block * std::size_t(blocks)};
+  }
+  // Extrapolation's copies, made when first needed.
+  DeviceBlock previous_block(Side s) {
+    DeviceBuffer<float>& last = s == Side::W ? previous_W_ : previous_H_;
+    const std::size_t per_block = std::size_t(factor_rows(s)) * k();
+    if (last.size() == 0) last = DeviceBuffer<float>(per_block * batch());
+    return block_of(last, per_block, 1);
+  }
+  // Blocks a and b of `buffer` trade places, through swap_scratch_.
+  void swap_entries(DeviceBuffer<float>& buffer, std::size_t per_block, int a, int b) {
+    if (swap_scratch_.size() < per_block) swap_scratch_ = DeviceBuffer<float>(per_block);
+    float *x = buffer.data() + per_block * a, *y = buffer.data() + per_block * b;
+    const std::size_t bytes = per_block * sizeof(float);
+    NMFUSE_CUDA_TRY(cudaMemcpyAsync(swap_scratch_.data(), x, bytes, cudaMemcpyDeviceToDevice, stream()));
+    NMFUSE_CUDA_TRY(cudaMemcpyAsync(x, y, bytes, cudaMemcpyDeviceToDevice, stream()));
+    NMFUSE_CUDA_TRY(cudaMemcpyAsync(y, swap_scratch_.data(), bytes, cudaMemcpyDeviceToDevice, stream()));
+  }
+
   std::optional<Stream> stream_;          // ours, for host data
   cudaStream_t caller_stream_ = nullptr;  // the caller's, for device data
   std::optional<CublasHandle> blas_;
   DeviceBuffer<float> W_, Ht_, PW_, PH_, GW_, GH_, cW_, cH_, row_scratch_;
   DeviceBuffer<float> previous_W_, previous_H_;  // the iterates extrapolate() saw last
   DeviceBuffer<float> DW_, DH_;                  // β's denominator products
+  DeviceBuffer<float> swap_scratch_;             // swap_blocks' one block
   ThrustScratch thrust_scratch_;
 };
 

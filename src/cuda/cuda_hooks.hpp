@@ -23,6 +23,7 @@ struct GpuSettings {
   bool extrapolation = false;  // HALS extrapolation: two more factor-sized buffers
   bool general_beta = false;   // β ∉ {1, 2}: denominator products, a second ratio block
   bool masked = false;         // a byte per entry of V
+  int batch = 1;               // restarts side by side (core/backend.hpp)
 };
 
 bool compiled();  // by libnmfuse, not the module

@@ -150,8 +150,9 @@ class CudaSparseBackend final : public CudaFactors {
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
   }
 
-  void product(Side s) override {
-    spmm(s, nullptr, factor(core::partner(s)).data(), k(), big_product(s).data());
+  void product(Side s, int blocks) override {
+    spmm(s, nullptr, factor(core::partner(s), blocks).data(), k() * blocks,
+         big_product(s, blocks).data());
   }
 
   void kl_product(Side s) override {

@@ -132,6 +132,24 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa,
   return CUBLAS_STATUS_SUCCESS;
 }
 
+// One cublasSgemm per batch entry, the operands `stride` floats apart.
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, cublasOperation_t transa,
+                                         cublasOperation_t transb, int m, int n, int k,
+                                         const float* alpha, const float* A, int lda,
+                                         long long int strideA, const float* B, int ldb,
+                                         long long int strideB, const float* beta, float* C,
+                                         int ldc, long long int strideC, int batchCount) {
+  if (batchCount < 0)
+    return invalid("cublasSgemmStridedBatched",
+                   "batchCount = " + std::to_string(batchCount) + ": may not be negative");
+  for (int b = 0; b < batchCount; ++b)
+    if (cublasStatus_t s = cublasSgemm_v2(handle, transa, transb, m, n, k, alpha, A + b * strideA,
+                                          lda, B + b * strideB, ldb, beta, C + b * strideC, ldc);
+        s != CUBLAS_STATUS_SUCCESS)
+      return s;
+  return CUBLAS_STATUS_SUCCESS;
+}
+
 cublasStatus_t cublasSgeam(cublasHandle_t handle, cublasOperation_t transa,
                            cublasOperation_t transb, int m, int n, const float* alpha,
                            const float* A, int lda, const float* beta, const float* B, int ldb,
