@@ -65,8 +65,9 @@ class Backend {
   // each of `blocks` blocks.
   virtual void update_hals(Side s, kernels::Penalty<T> pen, int max_sweeps, T inner_tol,
                            int blocks) = 0;
-  // Blocks a and b trade their factors, Grams and remembered iterates: a restart that
-  // has stopped leaves the blocks still running contiguous.
+  // Blocks a and b trade their factors, Grams and remembered iterates (the products are
+  // remade each half-step): a restart that has stopped leaves the running blocks
+  // contiguous.
   virtual void swap_blocks(int a, int b) = 0;
 
   // X_s ← max(0, X_s + β·(X_s − X_s as this call last saw it)), and remember X_s as it

@@ -94,7 +94,6 @@ class CpuFactors : public core::Backend<T> {
     for (Side s : {Side::W, Side::H}) {
       const std::size_t f = size(this->factor_rows(s), k()), g = size(k(), k());
       swap_entries(s == Side::W ? W_ : Ht_, f, a, b);
-      swap_entries(s == Side::W ? PW_ : PH_, f, a, b);
       swap_entries(s == Side::W ? GW_ : GH_, g, a, b);
       if (!previous(s).empty()) swap_entries(previous(s), f, a, b);
     }

@@ -92,8 +92,7 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
   // P_s row i = Σ v·y over the stored entries of row i, y `blocks` blocks wide.
   void product(Side s, int blocks) override {
-    const Operands o{k() * blocks, factor(s, blocks).data(), factor(partner(s), blocks).data(),
-                     big_product(s, blocks).data(), nullptr};
+    const Operands o = operands(s, Sums::P, blocks);
     if (s == Side::H && scatter_)
       return scatter_h([](auto& row, T v, const T*, T* p) { row.add(p, v, row.x); }, o);
     for_each_row(s, Sums::P, [&](index_t, index_t begin, index_t end, auto& row) {
@@ -223,9 +222,10 @@ class CpuSparseBackend final : public CpuFactors<T> {
     T* P;
     T* D;
   };
-  Operands operands(Side s, Sums sums) {
-    return {k(), factor(s).data(), factor(partner(s)).data(), big_product(s).data(),
-            sums == Sums::PD ? denominator_product(s).data() : nullptr};
+  Operands operands(Side s, Sums sums, int blocks = 1) {
+    return {k() * blocks, factor(s, blocks).data(), factor(partner(s), blocks).data(),
+            big_product(s, blocks).data(),
+            sums == Sums::PD ? denominator_product(s).data() : nullptr};  // D: one block
   }
 
   // A thread's view of one row of side s: x (its row of X_s), p and d (its rows of the

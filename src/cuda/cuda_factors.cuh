@@ -103,7 +103,6 @@ class CudaFactors : public core::Backend<float> {
     for (Side s : {Side::W, Side::H}) {
       const std::size_t f = std::size_t(factor_rows(s)) * k(), g = std::size_t(k()) * k();
       swap_entries(s == Side::W ? W_ : Ht_, f, a, b);
-      swap_entries(s == Side::W ? PW_ : PH_, f, a, b);
       swap_entries(s == Side::W ? GW_ : GH_, g, a, b);
       DeviceBuffer<float>& last = s == Side::W ? previous_W_ : previous_H_;
       if (last.size() != 0) swap_entries(last, f, a, b);
