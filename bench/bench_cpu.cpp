@@ -9,10 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
-#include "core/gemm_plan.hpp"
-#include "cpu/blas.hpp"
-#include "cpu/streamed_products.hpp"
 #include "bench_files.hpp"
+#include "products_floor.hpp"
 #include "io/atomic_file.hpp"
 #include "io/matrix_files.hpp"
 #include "nmfuse/nmfuse.hpp"
@@ -27,34 +25,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// P_W = V·Ht and P_H = Vᵀ·W, best of `reps`: through the BLAS, or (streamed) as the
-// CPU backend computes them up to rank 64 (src/cpu/streamed_products.hpp).
-double products(const Matrix<float>& V, int k, int reps, bool streamed) {
-  const index_t m = V.rows(), n = V.cols();
-  std::vector<float> Ht(std::size_t(n) * k, 0.5f), W(std::size_t(m) * k, 0.5f),
-      PW(std::size_t(m) * k), PH(std::size_t(n) * k);
-  using nmfuse::core::column_major;
-  using nmfuse::core::plan_gemm;
-  using nmfuse::core::stored;
-  const auto pw = plan_gemm(stored(V.view()), false, column_major(n, k), false, m);
-  const auto ph = plan_gemm(stored(V.view()), true, column_major(m, k), false, n);
-  nmfuse::cpu::StreamedProducts<float> stream;
-  const bool row_major = V.layout() == nmfuse::Layout::RowMajor;
-  const index_t rows = row_major ? m : n, cols = row_major ? n : m;
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    const auto t = Clock::now();
-    if (streamed) {
-      stream.multiply(V.data(), rows, cols, cols, row_major, Ht.data(), k, PW.data());
-      stream.multiply(V.data(), rows, cols, cols, !row_major, W.data(), k, PH.data());
-    } else {
-      nmfuse::cpu::gemm(pw, 1.0f, V.data(), Ht.data(), 0.0f, PW.data());
-      nmfuse::cpu::gemm(ph, 1.0f, V.data(), W.data(), 0.0f, PH.data());
-    }
-    best = std::min(best, seconds_since(t));
-  }
-  return best;
-}
 
 struct Timing {
   double per_iteration = 0;

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "nmfuse/view.hpp"
@@ -43,9 +44,16 @@ class Backend {
   // The relative rounding of the big products: T's, or TF32's on a GPU allowed it.
   virtual double product_epsilon() const { return std::numeric_limits<T>::epsilon(); }
 
-  // Statistics of V, in double.
-  virtual double data_sum() = 0;
-  virtual double data_squared_norm() = 0;
+  // Statistics of V, in double; each pass over V is made once (V does not change),
+  // not once per restart.
+  double data_sum() {
+    if (!data_sum_) data_sum_ = sum_of_data();
+    return *data_sum_;
+  }
+  double data_squared_norm() {
+    if (!data_squared_norm_) data_squared_norm_ = sum_of_squared_data();
+    return *data_squared_norm_;
+  }
 
   // For initialization only: out = V·X (s = W; X is n×cols, out m×cols) or Vᵀ·X
   // (s = H; X is m×cols, out n×cols), host column-major buffers.
@@ -115,10 +123,14 @@ class Backend {
  protected:
   Backend(index_t m, index_t n, int k, int batch) : m_(m), n_(n), k_(k), batch_(batch) {}
 
+  virtual double sum_of_data() = 0;          // Σ V
+  virtual double sum_of_squared_data() = 0;  // Σ V²
+
  private:
   index_t m_, n_;
   int k_, batch_;
   int selected_ = 0;
+  std::optional<double> data_sum_, data_squared_norm_;
 };
 
 }  // namespace nmfuse::core

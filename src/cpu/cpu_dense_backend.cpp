@@ -29,10 +29,10 @@ class CpuDenseBackend final : public CpuFactors<T> {
       : Base(V.rows, V.cols, k, batch), V_(V),
         A_(core::column_view(V.rows, V.cols, V.ld, V.layout)) {}
 
-  double data_sum() override {
+  double sum_of_data() override {
     return reduce_data([](T v) { return double(v); });
   }
-  double data_squared_norm() override {
+  double sum_of_squared_data() override {
     return reduce_data([](T v) { return double(v) * double(v); });
   }
 
@@ -193,12 +193,21 @@ class CpuDenseBackend final : public CpuFactors<T> {
     }
   }
 
+  // Eight running sums, entry i going to sum i mod 8: one sum would wait on each add.
   template <class F>
   double reduce_data(F f) const {
     return fixed_sum(A_.cols, [&](index_t begin, index_t end) {
+      constexpr int kSums = 8;
+      double sums[kSums] = {};
+      for (index_t j = begin; j < end; ++j) {
+        const T* a = V_.data + j * A_.ld;
+        index_t i = 0;
+        for (; i + kSums <= A_.rows; i += kSums)
+          for (int l = 0; l < kSums; ++l) sums[l] += f(a[i + l]);
+        for (; i < A_.rows; ++i) sums[i % kSums] += f(a[i]);
+      }
       double sum = 0;
-      for (index_t j = begin; j < end; ++j)
-        for (index_t i = 0; i < A_.rows; ++i) sum += f(A(i, j));
+      for (double part : sums) sum += part;
       return sum;
     });
   }

@@ -55,10 +55,10 @@ class CpuSparseBackend final : public CpuFactors<T> {
 
   double product_entries() const override { return double(nnz_); }
 
-  double data_sum() override {
+  double sum_of_data() override {
     return sum_values([](T v) { return double(v); });
   }
-  double data_squared_norm() override {
+  double sum_of_squared_data() override {
     return sum_values([](T v) { return double(v) * double(v); });
   }
 

@@ -83,8 +83,8 @@ class CudaDenseBackend final : public CudaFactors {
     allocate_factors();
   }
 
-  double data_sum() override { return reduce_data(Identity{}); }
-  double data_squared_norm() override { return reduce_data(Square{}); }
+  double sum_of_data() override { return reduce_data(Identity{}); }
+  double sum_of_squared_data() override { return reduce_data(Square{}); }
 
   void multiply_host(Side s, const float* X, int width, float* out) override {
     const bool w = s == Side::W;

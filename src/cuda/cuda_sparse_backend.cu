@@ -136,8 +136,8 @@ class CudaSparseBackend final : public CudaFactors {
 
   double product_entries() const override { return double(nnz_); }
 
-  double data_sum() override { return sum_stored_values(ValueOf{}); }
-  double data_squared_norm() override { return sum_stored_values(SquareOfValue{}); }
+  double sum_of_data() override { return sum_stored_values(ValueOf{}); }
+  double sum_of_squared_data() override { return sum_stored_values(SquareOfValue{}); }
 
   void multiply_host(Side s, const float* X, int width, float* out) override {
     const index_t r = factor_rows(s), other = factor_rows(core::partner(s));
