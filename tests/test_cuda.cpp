@@ -14,6 +14,7 @@
 
 #include "cuda/module_api.hpp"
 #include "batched_restarts.hpp"
+#include "online_stream.hpp"
 #include "helpers.hpp"
 
 namespace {
@@ -410,6 +411,58 @@ TEST_P(GpuRestarts, EachEqualsItsLoneRun) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, GpuRestarts, ::testing::ValuesIn(kRestartCases),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// Online steps on the GPU: each batch's H solve and the products of W's update run there,
+// the sums on the host. Five batches in float end as far from the double CPU run as the
+// float CPU run does (~2e-7), within a factor of 3 and one float ε (rounding in other
+// orders, as in GpuMatchesCpu).
+class GpuOnline : public ::testing::TestWithParam<OnlineCase> {};
+
+TEST_P(GpuOnline, PartialFitMatchesTheCpu) {
+  REQUIRE_GPU();
+  const OnlineCase c = GetParam();
+  const Matrix<double> planted = planted_dictionary(40, 4);
+  nmfuse::Options opt = online_options(c, 4);
+  opt.max_iter = 30;
+  opt.tol = 0;  // the same inner iterations on every device
+  opt.batch_size = 100;
+  auto run = [&](auto zero, nmfuse::Device device) {
+    using T = decltype(zero);
+    nmfuse::Options o = opt;
+    o.device = device;
+    nmfuse::Model<T> model(o);
+    for (unsigned b = 0; b < 5; ++b) {
+      const Matrix<T> V = stream_batch<T>(planted, 100, 50 + b, c.sparse);
+      const nmfuse::OnlineInfo& info =
+          c.sparse ? model.partial_fit(to_csr<T>(V).view()) : model.partial_fit(V.view());
+      EXPECT_EQ(info.device, device);
+    }
+    return model.W();
+  };
+  const Matrix<double> ref = run(0.0, nmfuse::Device::Cpu);
+  const Matrix<float> cpu = run(0.0f, nmfuse::Device::Cpu), gpu = run(0.0f, nmfuse::Device::Cuda);
+  EXPECT_LT(relative_difference(gpu, ref), 3 * relative_difference(cpu, ref) + 1e-7);
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, GpuOnline, ::testing::ValuesIn(kOnlineCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// fit_online with double data runs its batches in float on the GPU.
+TEST(Gpu, FitOnlineWithDoubleDataRunsOnTheGpu) {
+  REQUIRE_GPU();
+  const Matrix<double> V = stream_batch<double>(planted_dictionary(30, 3), 300, 3, false);
+  nmfuse::Options opt = online_options(kOnlineCases[0], 3);
+  opt.device = nmfuse::Device::Cuda;
+  opt.batch_size = 100;
+  opt.max_passes = 3;
+  nmfuse::Model<double> gpu(opt);
+  EXPECT_EQ(gpu.fit_online(V.view()).steps, 9);
+  EXPECT_EQ(gpu.fit_online(V.view()).device, nmfuse::Device::Cuda);
+  opt.device = nmfuse::Device::Cpu;
+  nmfuse::Model<double> cpu(opt);
+  cpu.fit_online(V.view());
+  EXPECT_LT(relative_difference(gpu.W(), cpu.W()), 1e-3);
+}
 
 // Restarts that do not fit in GPU memory together run in smaller groups: with room for
 // one restart (a rank-16 restart of a 2000×60 V takes 0.37 MiB more than the last),

@@ -34,6 +34,25 @@ std::vector<Result<T>> factorize_many(DenseView<const T> V, const Options& opt, 
                                       const std::vector<DenseView<const T>>* H0);
 template <class T, class I>
 std::vector<Result<T>> factorize_many(CsrView<T, I> V, const Options& opt, int restarts);
+
+// What online fitting carries from one batch to the next (core/online.cpp).
+template <class T>
+struct OnlineState {
+  Matrix<T> W;  // m×k; empty before the first batch
+  // HALS: A = Σ V_b·H_bᵀ (m×k), B = Σ H_b·H_bᵀ (k×k); MU: the numerator and denominator
+  // of W's update (m×k each). Each sum discounted by the forget factor, step by step.
+  std::vector<double> A, B;
+  double columns = 0;  // the columns the sums hold, discounted alike
+  OnlineInfo info;
+};
+template <class T>
+void partial_fit(OnlineState<T>& state, DenseView<const T> V, const Options& opt, double rho);
+template <class T, class I>
+void partial_fit(OnlineState<T>& state, CsrView<T, I> V, const Options& opt, double rho);
+template <class T>
+void fit_online(OnlineState<T>& state, DenseView<const T> V, const Options& opt);
+template <class T, class I>
+void fit_online(OnlineState<T>& state, CsrView<T, I> V, const Options& opt);
 }  // namespace detail
 
 // Factor V (m×n, non-negative, finite) into W (m×k) and H (k×n). float and double;
@@ -139,18 +158,50 @@ class Model {
   explicit Model(Options opt) : opt_(std::move(opt)) { opt_.validate(); }
 
   const Result<T>& fit(DenseView<const T> V) {
+    online_ = {};
     fit_ = detail::factorize<T>(V, opt_, nullptr, nullptr, nullptr);
     return *fit_;
   }
   const Result<T>& fit(DenseView<const T> V, MaskView observed) {
+    online_ = {};
     fit_ = detail::factorize<T>(V, opt_, nullptr, nullptr, &observed);
     return *fit_;
   }
 
   template <class I>
   const Result<T>& fit(CsrView<T, I> V) {
+    online_ = {};
     fit_ = detail::factorize<T, I>(V, opt_, nullptr, nullptr);
     return *fit_;
+  }
+
+  // Online NMF (README, "Online fitting"): one step on a batch of new columns V (m×b).
+  // The first batch starts W (opt.init), unless fit() has given the model one; each
+  // batch then solves its H with W fixed, adds what it teaches W to the statistics the
+  // earlier batches left (discounted by opt.forget_factor) and moves W on them.
+  const OnlineInfo& partial_fit(DenseView<const T> V) {
+    online_step(V);
+    return online_.info;
+  }
+  template <class I>
+  const OnlineInfo& partial_fit(CsrView<T, I> V) {
+    online_step(V);
+    return online_.info;
+  }
+
+  // A fresh online fit: passes over V's columns in batches of opt.batch_size, until
+  // the stopping rules of opt (max_passes, tol, max_no_improvement). Afterwards
+  // transform() gives H; only W and the batch are held meanwhile.
+  const OnlineInfo& fit_online(DenseView<const T> V) {
+    online_ = {};
+    detail::fit_online<T>(online_, V, opt_);
+    return online_.info;
+  }
+  template <class I>
+  const OnlineInfo& fit_online(CsrView<T, I> V) {
+    online_ = {};
+    detail::fit_online<T, I>(online_, V, opt_);
+    return online_.info;
   }
 
   // H (k×n', row-major) for new columns V (m×n'), with W fixed.
@@ -167,8 +218,16 @@ class Model {
   const Options& options() const { return opt_; }
 
  private:
+  template <class View>
+  void online_step(View V) {
+    if (fit_ && online_.info.steps == 0) online_.W = fit_->W;  // go on from fit()'s W
+    detail::partial_fit(online_, V, opt_, -1);
+  }
+
   Options opt_;
-  std::optional<Result<T>> fit_;
+  std::optional<Result<T>> fit_;   // fit()'s
+  detail::OnlineState<T> online_;  // partial_fit() and fit_online()'s; its W, once it has
+                                   // one, is the model's
 };
 
 // What this copy of nmfuse was built with and can use now.

@@ -85,6 +85,18 @@ struct Options {
   // memory); the others run in later groups of as many.
   int restarts_at_once = 0;
 
+  // Online fitting (Model::partial_fit and Model::fit_online, scikit-learn's
+  // MiniBatchNMF): W learns from batches of columns. A step keeps forget_factor^(its
+  // columns / batch_size) of what the earlier batches taught W (fit_online: of its
+  // columns / V's columns, so that a pass forgets that much). A batch's H is solved as
+  // transform() solves it (max_iter, tol). fit_online runs at most max_passes passes and
+  // stops when a step moves W by less than tol (relative) or after max_no_improvement
+  // steps (0: never) without a new low of the smoothed batch cost.
+  int batch_size = 1024;
+  int max_passes = 200;
+  double forget_factor = 0.7;
+  int max_no_improvement = 10;
+
   Device device = Device::Auto;
   // Let cuBLAS use TF32 tensor cores for the big products on the GPU: several times
   // faster, with products rounded to 10-bit mantissas. Off: plain float throughout.

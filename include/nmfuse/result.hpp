@@ -28,6 +28,19 @@ struct RunInfo {
   double seconds = 0;           // wall time of the whole call
 };
 
+// How online fitting (Model::partial_fit, Model::fit_online) has gone so far.
+struct OnlineInfo {
+  int steps = 0;                     // batches learned from, every call together
+  int passes = 0;                    // fit_online: passes over V
+  std::vector<double> batch_cost;    // per step: D(V_b | W·H_b) per column, before W moves
+  std::vector<double> smoothed_cost;  // fit_online: its running average, which
+                                      // max_no_improvement watches
+  StopReason stop_reason = StopReason::MaxIter;  // of the last fit_online
+  Device device = Device::Cpu;  // which backend ran the last step
+  std::string device_reason;
+  double seconds = 0;  // wall time of the last call
+};
+
 template <class T>
 struct Result : RunInfo {
   Matrix<T> W;  // m×k, column-major

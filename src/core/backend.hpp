@@ -63,6 +63,11 @@ class Backend {
   virtual void set_factor(Side s, const T* host) = 0;
   virtual void get_factor(Side s, T* host) = 0;
 
+  // The selected block's big product P_s, or β's denominator product D_s, to a host
+  // column-major buffer: online fitting sums them over batches.
+  virtual void get_product(Side s, T* host) = 0;
+  virtual void get_denominator(Side s, T* host) = 0;
+
   // P_s = V·Ht (s = W) or Vᵀ·W (s = H), for `blocks` blocks in one product.
   virtual void product(Side s, int blocks) = 0;
   // G_s = XᵀX for the factor X of side s, in each of `blocks` blocks.

@@ -3,6 +3,7 @@
 // arguments, the backend for a device, the starting factors, and what a run reports.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -160,6 +161,20 @@ void set_start(Backend<T>& b, const Options& opt, const DenseView<const T>* W0,
   const Factors<T> f = initialize(b, resolved_init(opt, b.rows(), b.cols()), opt.seed);
   b.set_factor(Side::W, f.W.data());
   b.set_factor(Side::H, f.Ht.data());
+}
+
+// H for the columns of V with W (m×k, column-major) fixed, on b, from scikit-learn's
+// transform start: every entry √(mean(V)/k).
+template <class T>
+SolverOutcome solve_H_on(Backend<T>& b, const T* W, const Options& opt, bool masked) {
+  const int k = b.rank();
+  b.set_factor(Side::W, W);
+  const double mean = b.data_sum() / (double(b.rows()) * double(b.cols()));
+  b.set_factor(Side::H, std::vector<T>(std::size_t(b.cols()) * k, T(std::sqrt(mean / k))).data());
+  SolverSettings s = settings_for(opt, b.rows(), b.cols(), b.product_entries());
+  s.update_W = false;
+  s.masked = masked;
+  return solve(b, s);
 }
 
 inline void record(RunInfo& info, SolverOutcome&& outcome, const DeviceChoice& choice,

@@ -119,20 +119,10 @@ Result<T> factorize(CsrView<T, I> V, const Options& options, const DenseView<con
   return result_of(*backend, std::move(outcome), choice, start);
 }
 
-// H for the columns of V with W fixed, starting from scikit-learn's transform start:
-// every entry √(mean(V)/k).
 template <class T>
 Matrix<T> solve_H_with(core::Backend<T>& b, const Matrix<T>& W, const Options& opt,
                        bool masked) {
-  const int k = int(W.cols());
-  b.set_factor(core::Side::W, W.data());
-  const double mean = b.data_sum() / (double(b.rows()) * double(b.cols()));
-  b.set_factor(core::Side::H,
-               std::vector<T>(std::size_t(b.cols()) * k, T(std::sqrt(mean / k))).data());
-  core::SolverSettings s = core::settings_for(opt, b.rows(), b.cols(), b.product_entries());
-  s.update_W = false;
-  s.masked = masked;
-  core::solve(b, s);
+  core::solve_H_on(b, W.data(), opt, masked);
   return factor_matrix(b, core::Side::H);
 }
 
@@ -225,7 +215,8 @@ DeviceResult factorize(const DeviceView& V, const Options& opt, CUstream_st* str
 
 template <class T>
 const Matrix<T>& Model<T>::W() const {
-  if (!fit_) throw InvalidArgument("Model has no W yet: call fit() first");
+  if (online_.W.size() > 0) return online_.W;
+  if (!fit_) throw InvalidArgument("Model has no W yet: call fit(), partial_fit() or fit_online() first");
   return fit_->W;
 }
 

@@ -26,6 +26,12 @@ void Options::validate() const {
   if (check_every < 1) reject("check_every", check_every, "must be at least 1");
   if (restarts_at_once < 0)
     reject("restarts_at_once", restarts_at_once, "must be at least 0 (0: as many as fit)");
+  if (batch_size < 1) reject("batch_size", batch_size, "must be at least 1");
+  if (max_passes < 1) reject("max_passes", max_passes, "must be at least 1");
+  if (!(forget_factor > 0 && forget_factor <= 1))
+    reject("forget_factor", forget_factor, "must be in (0, 1]");
+  if (max_no_improvement < 0)
+    reject("max_no_improvement", max_no_improvement, "must be at least 0 (0: never stop for it)");
   if (checkpoint_every < 0)
     reject("checkpoint_every", checkpoint_every, "must be at least 0 (0: never)");
   if (!(alpha_W >= 0) || !std::isfinite(alpha_W))

@@ -26,6 +26,12 @@ kernels::Penalty<T> cast(kernels::Penalty<double> p) {
 
 }  // namespace
 
+kernels::Penalty<double> penalty_of(const Options& opt, Side side, double other) {
+  const double rho = opt.l1_ratio,
+               alpha = side == Side::W ? opt.alpha_W : opt.alpha_H.value_or(opt.alpha_W);
+  return {alpha * rho * other, alpha * (1 - rho) * other, opt.hals_restart_dead};
+}
+
 SolverSettings settings_for(const Options& opt, index_t m, index_t n, double entries) {
   SolverSettings s;
   s.beta = beta_of(opt);
@@ -33,11 +39,8 @@ SolverSettings settings_for(const Options& opt, index_t m, index_t n, double ent
   s.max_iter = opt.max_iter;
   s.tol = opt.tol;
   s.check_every = opt.check_every;
-  const double rho = opt.l1_ratio, alpha_W = opt.alpha_W,
-               alpha_H = opt.alpha_H.value_or(opt.alpha_W);
-  s.penalty_W = {alpha_W * rho * double(n), alpha_W * (1 - rho) * double(n)};
-  s.penalty_H = {alpha_H * rho * double(m), alpha_H * (1 - rho) * double(m)};
-  s.penalty_W.restart_dead = s.penalty_H.restart_dead = opt.hals_restart_dead;
+  s.penalty_W = penalty_of(opt, Side::W, double(n));
+  s.penalty_H = penalty_of(opt, Side::H, double(m));
   s.inner_sweeps_W = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(m, n, entries, opt.rank);
   s.inner_sweeps_H = opt.hals_inner_max > 0 ? opt.hals_inner_max : inner_sweeps(n, m, entries, opt.rank);
   s.inner_tol = opt.hals_inner_tol;

@@ -40,6 +40,10 @@ struct SolverSettings {
 // Gillis & Glineur's bound on the inner sweeps.
 SolverSettings settings_for(const Options& opt, index_t m, index_t n, double entries);
 
+// The penalties of a side's factor, scikit-learn's scaling: l1 = α·ρ·other and
+// l2 = α·(1 − ρ)·other, `other` the partner's rows (n for W, m for H).
+kernels::Penalty<double> penalty_of(const Options& opt, Side side, double other);
+
 struct SolverOutcome {
   std::vector<double> loss_history;
   std::vector<int> loss_iterations;

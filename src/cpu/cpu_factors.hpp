@@ -73,6 +73,12 @@ class CpuFactors : public core::Backend<T> {
   void get_factor(Side s, T* host) override {
     std::copy(factor(s).begin(), factor(s).end(), host);
   }
+  void get_product(Side s, T* host) override {
+    std::copy(big_product(s).begin(), big_product(s).end(), host);
+  }
+  void get_denominator(Side s, T* host) override {
+    std::copy(denominator_product(s).begin(), denominator_product(s).end(), host);
+  }
 
   void gram(Side s, int blocks) override {
     const core::StoredMatrix x = core::column_major(this->factor_rows(s), k());

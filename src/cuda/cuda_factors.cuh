@@ -70,10 +70,10 @@ class CudaFactors : public core::Backend<float> {
                                     cudaMemcpyHostToDevice, stream()));
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
   }
-  void get_factor(Side s, float* host) override {
-    NMFUSE_CUDA_TRY(cudaMemcpyAsync(host, factor(s).data(), factor(s).size() * sizeof(float),
-                                    cudaMemcpyDeviceToHost, stream()));
-    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
+  void get_factor(Side s, float* host) override { to_host(factor(s).data(), host, s); }
+  void get_product(Side s, float* host) override { to_host(big_product(s).data(), host, s); }
+  void get_denominator(Side s, float* host) override {
+    to_host(denominator_product(s).data(), host, s);
   }
 
   // One strided-batched GEMM: block b's Gram from block b's factor.
@@ -182,6 +182,12 @@ class CudaFactors : public core::Backend<float> {
   auto thrust_policy() { return thrust::cuda::par(thrust_scratch_).on(stream()); }
 
   // The selected block's entries, or `blocks` blocks' from it on.
+  // One factor-shaped buffer of side s (the selected block's) to the host.
+  void to_host(const float* device, float* host, Side s) {
+    NMFUSE_CUDA_TRY(cudaMemcpyAsync(host, device, std::size_t(factor_rows(s)) * k() * sizeof(float),
+                                    cudaMemcpyDeviceToHost, stream()));
+    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
+  }
   DeviceBlock factor(Side s, int blocks = 1) {
     return block_of(s == Side::W ? W_ : Ht_, std::size_t(factor_rows(s)) * k(), blocks);
   }

@@ -1,0 +1,344 @@
+// Online NMF (Model::partial_fit, Model::fit_online): W learns from batches of V's
+// columns. This is scikit-learn's MiniBatchNMF turned to nmfuse's orientation: the
+// columns are the samples, W is the dictionary and H_b holds a batch's coefficients.
+//  - HALS (Frobenius) uses the surrogate of Mairal, Bach, Ponce & Sapiro 2010. It keeps
+//    A = Σ V_b·H_bᵀ and B = Σ H_b·H_bᵀ, and W moves by HALS sweeps on them: the one
+//    loop's row update, with A for the product and B for the Gram.
+//  - MU (any β) follows Lefèvre, Bach & Févotte 2011, summed as scikit-learn sums it:
+//    A = Σ W ⊙ numerator and B = Σ denominator of W's multiplicative update, then
+//    W ← A ⊘ B.
+// Every sum is discounted by ρ at each step. A batch gets its own backend (the GPU where
+// one is chosen) for its H solve and for the products W's update reads. The sums and
+// W's move cost O(m·k²) and run on the host.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/csr_transpose.hpp"
+#include "core/entry_points.hpp"
+
+namespace nmfuse::detail {
+namespace {
+
+using core::Backend;
+using core::Clock;
+using core::DeviceChoice;
+using core::Side;
+
+// The options a batch's inner solve runs with: its progress is not the fit's.
+Options inner_options(const Options& opt) {
+  Options inner = opt;
+  inner.on_progress = nullptr;
+  inner.interrupt = nullptr;
+  inner.on_checkpoint = nullptr;
+  inner.checkpoint_every = 0;
+  return inner;
+}
+
+template <class T>
+void check_batch(const Options& opt, const OnlineState<T>& st, index_t rows, index_t cols) {
+  opt.validate();
+  if (opt.init == Init::Custom)
+    throw InvalidArgument(
+        "option init = custom: online fitting starts W from its first batch (fit() a Model "
+        "first to go on from a W of its own)");
+  if (opt.resume) throw InvalidArgument("option resume: online fitting keeps no checkpoints");
+  if (st.W.size() > 0 && rows != st.W.rows())
+    throw InvalidArgument("the batch has " + std::to_string(rows) +
+                          " rows, but the model's W has " + std::to_string(st.W.rows()));
+  if (st.W.size() == 0) core::check_rank(opt, rows, cols);
+}
+
+// HtᵀHt (k×k) of a batch's coefficients, in double.
+template <class U>
+std::vector<double> gram_of(const std::vector<U>& Ht, index_t nb, int k) {
+  std::vector<double> G(std::size_t(k) * k, 0.0);
+  for (int s = 0; s < k; ++s)
+    for (int t = s; t < k; ++t) {
+      double sum = 0;
+      for (index_t j = 0; j < nb; ++j) sum += double(Ht[j + s * nb]) * double(Ht[j + t * nb]);
+      G[s + t * k] = G[t + s * k] = sum;
+    }
+  return G;
+}
+
+// One step on the batch that backend b holds (its values U: float on the GPU).
+template <class T, class U>
+void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, double rho) {
+  const index_t m = b.rows(), nb = b.cols();
+  const int k = b.rank();
+  const std::size_t mk = std::size_t(m) * std::size_t(k);
+  const double beta = beta_of(opt);
+  const bool hals = resolved_solver(opt) == Solver::HALS;
+  if (st.W.size() == 0) {
+    const core::Factors<U> f = core::initialize(b, resolved_init(opt, m, nb), opt.seed);
+    st.W = Matrix<T>(m, k, Layout::ColMajor);
+    std::copy(f.W.begin(), f.W.end(), st.W.data());
+  }
+  if (st.A.empty()) {  // HALS's sums start empty; MU's at scikit-learn's A = W, B = 1
+    st.A = hals ? std::vector<double>(mk, 0.0) : std::vector<double>(st.W.data(), st.W.data() + mk);
+    st.B.assign(hals ? std::size_t(k) * k : mk, hals ? 0.0 : 1.0);
+    st.columns = 0;
+  }
+
+  // The batch's H with W fixed; its final loss is the batch's cost.
+  std::vector<U> W(st.W.data(), st.W.data() + mk);
+  const core::SolverOutcome solved = core::solve_H_on(b, W.data(), inner_options(opt), false);
+  st.info.batch_cost.push_back(solved.loss_history.back() / double(nb));
+  std::vector<U> Ht(std::size_t(nb) * k), P(mk);
+  b.get_factor(Side::H, Ht.data());
+  st.columns = rho * st.columns + double(nb);
+  std::vector<double> Wd(st.W.data(), st.W.data() + mk);  // W in double while it moves
+  double* w = Wd.data();
+
+  if (hals) {
+    b.product(Side::W, 1);
+    b.get_product(Side::W, P.data());
+    const std::vector<double> G = gram_of(Ht, nb, k);
+    for (std::size_t e = 0; e < mk; ++e) st.A[e] = rho * st.A[e] + double(P[e]);
+    for (std::size_t e = 0; e < G.size(); ++e) st.B[e] = rho * st.B[e] + G[e];
+    // The sums stand for st.columns columns: so do the penalties.
+    const kernels::Penalty<double> pen = core::penalty_of(opt, Side::W, st.columns);
+    const core::SolverSettings s = core::settings_for(opt, m, nb, b.product_entries());
+#pragma omp parallel
+    {
+      std::vector<double> row(3 * std::size_t(k));  // x, p and the gradient's workspace
+#pragma omp for schedule(static)
+      for (index_t i = 0; i < m; ++i) {
+        double* x = row.data();
+        const double* p = x + k;
+        double* g = x + 2 * k;
+        for (int t = 0; t < k; ++t) {
+          x[t] = w[i + t * m];
+          x[k + t] = st.A[i + t * m];
+        }
+        kernels::hals_row<0>(x, p, g, st.B.data(), k, k, pen, s.inner_sweeps_W,
+                             opt.hals_inner_tol, i);
+        for (int t = 0; t < k; ++t) w[i + t * m] = x[t];
+      }
+    }
+  } else {
+    std::vector<double> D(mk);
+    if (beta == 2) {  // numerator V_b·Ht, denominator W·(HtᵀHt)
+      b.product(Side::W, 1);
+      b.get_product(Side::W, P.data());
+      const std::vector<double> G = gram_of(Ht, nb, k);
+      for (index_t i = 0; i < m; ++i)
+        for (int t = 0; t < k; ++t) {
+          double sum = 0;
+          for (int s = 0; s < k; ++s) sum += w[i + s * m] * G[s + t * k];
+          D[i + t * m] = sum;
+        }
+    } else if (beta == 1) {  // numerator (V_b ⊘ W·Htᵀ)·Ht, denominator Ht's column sums
+      b.kl_product(Side::W);
+      b.get_product(Side::W, P.data());
+      for (int t = 0; t < k; ++t) {
+        double sum = 0;
+        for (index_t j = 0; j < nb; ++j) sum += double(Ht[j + t * nb]);
+        if (sum == 0) sum = 1;  // scikit-learn's guard
+        for (index_t i = 0; i < m; ++i) D[i + t * m] = sum;
+      }
+    } else {
+      b.beta_products(Side::W, U(beta));
+      b.get_product(Side::W, P.data());
+      std::vector<U> Du(mk);
+      b.get_denominator(Side::W, Du.data());
+      std::copy(Du.begin(), Du.end(), D.begin());
+    }
+    // Févotte & Idier's exponent, as in the one loop.
+    const double gamma = beta < 1 ? 1 / (2 - beta) : beta > 2 ? 1 / (beta - 1) : 1;
+    const kernels::Penalty<double> pen = core::penalty_of(opt, Side::W, double(nb));
+    for (std::size_t e = 0; e < mk; ++e) {
+      double den = D[e] + pen.l1 + pen.l2 * w[e];
+      if (den == 0) den = kernels::kDenominatorFloor;
+      const double x = gamma == 1 ? w[e] : std::pow(w[e], 1 / gamma);
+      st.A[e] = rho * st.A[e] + x * double(P[e]);
+      st.B[e] = rho * st.B[e] + den;
+      double next = st.A[e] / st.B[e];
+      if (gamma != 1) next = std::pow(next, gamma);
+      // scikit-learn's floor for β ≤ 1, where tiny entries make the powers unstable.
+      if (beta <= 1 && next < std::numeric_limits<double>::epsilon()) next = 0;
+      w[e] = next;
+    }
+  }
+  std::copy(Wd.begin(), Wd.end(), st.W.data());
+  ++st.info.steps;
+}
+
+// A dense batch on the device the options choose (the GPU computes in float).
+template <class T>
+void dense_step(OnlineState<T>& st, DenseView<const T> V, const Options& opt, double rho) {
+  const auto start = Clock::now();
+  check_batch(opt, st, V.rows, V.cols);
+  core::check_matrix("the batch", V);
+  if (beta_of(opt) <= 0) core::check_positive("the batch", V, beta_of(opt), nullptr);
+  const DeviceChoice choice = core::choose_device_for(V, opt.device);
+  if (rho < 0) rho = std::pow(opt.forget_factor, double(V.cols) / opt.batch_size);
+  if (choice.device == Device::Cuda && !std::is_same_v<T, float>) {
+    const Matrix<float> Vf = core::convert<float>(V);
+    auto b = core::make_backend<float>(Device::Cuda, Vf.view(), opt.rank, opt);
+    learn_from_batch(st, *b, opt, rho);
+  } else {
+    auto b = core::make_backend<T>(choice.device, V, opt.rank, opt);
+    learn_from_batch(st, *b, opt, rho);
+  }
+  st.info.device = choice.device;
+  st.info.device_reason = choice.reason;
+  st.info.seconds = core::seconds_since(start);
+}
+
+template <class T, class I>
+void sparse_step(OnlineState<T>& st, CsrView<T, I> V, const Options& opt, double rho) {
+  const auto start = Clock::now();
+  check_batch(opt, st, V.rows, V.cols);
+  core::check_csr("the batch", V, beta_of(opt));
+  if (V.absent == Absent::Unknown)
+    throw InvalidArgument("the batch's absent entries are unknown: online fitting takes them "
+                          "as zeros (Absent::Zero)");
+  const DeviceChoice choice = core::choose_device_for(V, opt.device);
+  if (rho < 0) rho = std::pow(opt.forget_factor, double(V.cols) / opt.batch_size);
+  if (choice.device == Device::Cuda && !std::is_same_v<T, float>) {
+    std::vector<float> values;
+    auto b = core::make_backend<float, I>(Device::Cuda, core::float_values(V, values), opt.rank,
+                                          opt);
+    learn_from_batch(st, *b, opt, rho);
+  } else {
+    auto b = core::make_backend<T, I>(choice.device, V, opt.rank, opt);
+    learn_from_batch(st, *b, opt, rho);
+  }
+  st.info.device = choice.device;
+  st.info.device_reason = choice.reason;
+  st.info.seconds = core::seconds_since(start);
+}
+
+// scikit-learn's stopping rules for a fit over a fixed V (MiniBatchNMF's
+// _minibatch_convergence): the first step only starts; W's relative change at most
+// tol; max_no_improvement steps without a new low of the running average of the
+// batch cost, which weighs a batch by its share of V's columns.
+class OnlineStop {
+ public:
+  OnlineStop(const Options& opt, index_t n) : opt_(opt), n_(double(n)) {}
+
+  template <class T>
+  bool after_step(OnlineInfo& info, const Matrix<T>& W_before, const Matrix<T>& W,
+                  index_t batch_cols) {
+    const double cost = info.batch_cost.back();
+    if (info.steps == 1) {
+      info.smoothed_cost.push_back(cost);
+      return false;
+    }
+    const double alpha = std::min(1.0, double(batch_cols) / (n_ + 1));
+    smoothed_ = std::isnan(smoothed_) ? cost : smoothed_ * (1 - alpha) + cost * alpha;
+    info.smoothed_cost.push_back(smoothed_);
+    double moved = 0, norm = 0;
+    for (std::size_t e = 0; e < W.size(); ++e) {
+      const double d = double(W.data()[e]) - double(W_before.data()[e]);
+      moved += d * d;
+      norm += double(W.data()[e]) * double(W.data()[e]);
+    }
+    const double change = norm > 0 ? std::sqrt(moved / norm) : 0;
+    if (opt_.on_progress) {
+      Progress p;
+      p.iteration = info.steps;
+      p.loss = smoothed_;
+      p.relative_decrease = change;
+      p.seconds = core::seconds_since(start_);
+      if (!opt_.on_progress(p)) return stop(info, StopReason::Callback);
+    }
+    if (opt_.tol > 0 && change <= opt_.tol) return stop(info, StopReason::Converged);
+    if (smoothed_ < lowest_) {
+      lowest_ = smoothed_;
+      since_lowest_ = 0;
+    } else if (opt_.max_no_improvement > 0 && ++since_lowest_ >= opt_.max_no_improvement) {
+      return stop(info, StopReason::Converged);
+    }
+    if (opt_.interrupt && opt_.interrupt()) return stop(info, StopReason::Interrupted);
+    return false;
+  }
+
+ private:
+  static bool stop(OnlineInfo& info, StopReason why) {
+    info.stop_reason = why;
+    return true;
+  }
+  const Options& opt_;
+  double n_;
+  Clock::time_point start_ = Clock::now();
+  double smoothed_ = std::numeric_limits<double>::quiet_NaN();
+  double lowest_ = std::numeric_limits<double>::infinity();
+  int since_lowest_ = 0;
+};
+
+// Passes over V's columns in batches; batch(j0, j1) runs the step on columns j0 … j1 − 1.
+template <class T, class Step>
+void passes(OnlineState<T>& st, index_t n, const Options& opt, Step step) {
+  const auto start = Clock::now();
+  opt.validate();
+  const index_t size = std::min<index_t>(opt.batch_size, n);
+  OnlineStop stop(opt, n);
+  st.info.stop_reason = StopReason::MaxIter;
+  bool stopped = false;
+  for (int pass = 0; pass < opt.max_passes && !stopped; ++pass) {
+    st.info.passes = pass + 1;
+    for (index_t j0 = 0; j0 < n && !stopped; j0 += size) {
+      const index_t j1 = std::min(n, j0 + size);
+      const Matrix<T> before = st.W;
+      // A pass forgets forget_factor of what came before it.
+      step(j0, j1, std::pow(opt.forget_factor, double(j1 - j0) / double(n)));
+      stopped = stop.after_step(st.info, before, st.W, j1 - j0);
+    }
+  }
+  st.info.seconds = core::seconds_since(start);
+}
+
+}  // namespace
+
+template <class T>
+void partial_fit(OnlineState<T>& st, DenseView<const T> V, const Options& opt, double rho) {
+  dense_step(st, V, opt, rho);
+}
+
+template <class T, class I>
+void partial_fit(OnlineState<T>& st, CsrView<T, I> V, const Options& opt, double rho) {
+  sparse_step(st, V, opt, rho);
+}
+
+template <class T>
+void fit_online(OnlineState<T>& st, DenseView<const T> V, const Options& opt) {
+  passes(st, V.cols, opt, [&](index_t j0, index_t j1, double rho) {
+    DenseView<const T> batch = V;
+    batch.data = V.layout == Layout::RowMajor ? V.data + j0 : V.data + j0 * V.ld;
+    batch.cols = j1 - j0;
+    dense_step(st, batch, opt, rho);
+  });
+}
+
+template <class T, class I>
+void fit_online(OnlineState<T>& st, CsrView<T, I> V, const Options& opt) {
+  core::check_csr("V", V, beta_of(opt));
+  const CsrMatrix<T, I> Vt = core::transposed(V);  // a batch of columns is rows of Vᵀ
+  passes(st, V.cols, opt, [&](index_t j0, index_t j1, double rho) {
+    std::vector<I> row_ptr(Vt.row_ptr.begin() + j0, Vt.row_ptr.begin() + j1 + 1);
+    const I first = row_ptr.front();
+    for (I& r : row_ptr) r -= first;
+    const CsrView<T, I> rows_of_Vt{row_ptr.data(), Vt.col_idx.data() + first,
+                                   Vt.values.data() + first, j1 - j0, V.rows, Absent::Zero};
+    const CsrMatrix<T, I> batch = core::transposed(rows_of_Vt);
+    sparse_step(st, batch.view(V.absent), opt, rho);
+  });
+}
+
+template void partial_fit(OnlineState<float>&, DenseView<const float>, const Options&, double);
+template void partial_fit(OnlineState<double>&, DenseView<const double>, const Options&, double);
+template void fit_online(OnlineState<float>&, DenseView<const float>, const Options&);
+template void fit_online(OnlineState<double>&, DenseView<const double>, const Options&);
+#define NMFUSE_SPARSE_ONLINE(T, I)                                                        \
+  template void partial_fit(OnlineState<T>&, CsrView<T, I>, const Options&, double); \
+  template void fit_online(OnlineState<T>&, CsrView<T, I>, const Options&);
+NMFUSE_SPARSE_ONLINE(float, std::int32_t)
+NMFUSE_SPARSE_ONLINE(float, std::int64_t)
+NMFUSE_SPARSE_ONLINE(double, std::int32_t)
+NMFUSE_SPARSE_ONLINE(double, std::int64_t)
+#undef NMFUSE_SPARSE_ONLINE
+
+}  // namespace nmfuse::detail
