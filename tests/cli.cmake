@@ -131,3 +131,18 @@ if(json_error OR NOT restarts EQUAL 3)
 endif()
 expect_exit(3 "--restarts 2 runs several fits" factor ${OUT}/v.csv --rank 2 --restarts 2
   --checkpoint-every 5 --out ${OUT}/restarts)
+
+# factor --batch-size: an online fit, its steps in the summary, and the exact rank-2 V
+# fitted to a small relative error.
+run_ok(factor ${OUT}/v.csv --rank 2 --batch-size 2 --out ${OUT}/online)
+expect_outputs(${OUT}/online W.npy H.npy summary.json)
+file(READ ${OUT}/online/summary.json summary)
+string(JSON steps ERROR_VARIABLE json_error GET "${summary}" online steps)
+string(JSON error GET "${summary}" relative_error)
+if(json_error OR steps LESS 2 OR error GREATER 0.05)
+  message(FATAL_ERROR "online fit: steps ${steps}, relative error ${error} (${json_error})")
+endif()
+expect_exit(3 "fits online once: no --restarts" factor ${OUT}/v.csv --rank 2 --batch-size 2
+  --restarts 2 --out ${OUT}/online)
+expect_exit(3 "option forget_factor = 2" factor ${OUT}/v.csv --rank 2 --batch-size 2
+  --forget-factor 2 --out ${OUT}/online)

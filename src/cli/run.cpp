@@ -81,6 +81,20 @@ void add_common_flags(CLI::App& cmd, CommonFlags& f, bool out_required) {
                  "consensus written beside it (consensus.npy, consensus.png)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd.add_option("--batch-size", f.opt.batch_size,
+                 "fit online, in batches of this many columns (scikit-learn's MiniBatchNMF); "
+                 "only W and a batch are held while W learns")
+      ->check(CLI::PositiveNumber)
+      ->each([&f](const std::string&) { f.online = true; });
+  cmd.add_option("--forget-factor", f.opt.forget_factor,
+                 "online: the share of what W has learnt that a pass keeps, in (0, 1]")
+      ->capture_default_str();
+  cmd.add_option("--max-passes", f.opt.max_passes, "online: passes over V at most")
+      ->capture_default_str();
+  cmd.add_option("--max-no-improvement", f.opt.max_no_improvement,
+                 "online: stop after this many batches without a new low of the smoothed "
+                 "batch cost (0: never)")
+      ->capture_default_str();
 }
 
 nmfuse::ProgressCallback progress_printer(int max_iter, int first_iteration) {

@@ -4,6 +4,7 @@
 // atomically).
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <cmath>
 #include <filesystem>
@@ -53,6 +54,7 @@ struct CommonFlags {
   std::string checkpoint_path;  // default: OUT/checkpoint.npz
   std::string resume_path;
   int restarts = 1;  // factor: fits from starts seeded seed, seed + 1, …; the best is kept
+  bool online = false;  // factor --batch-size: Model::fit_online, then H by transform
 };
 
 // The flags every subcommand that factors takes; --out is required or has a default.
@@ -126,13 +128,47 @@ const char* dtype_name() {
   return sizeof(T) == 4 ? "float32" : "float64";
 }
 
-// What factor_and_write runs: one fit by factorize() (which keeps checkpoints), or
-// several restarts at once by factorize_many(); V dense (with an optional mask) or CSR.
+// An online fit as a Result: W from fit_online, H from transform, and as its loss
+// D(V | WH) over all of V (a run of 0 iterations from them); its iterations are steps.
+template <class View>
+auto fit_online(View V, const nmfuse::Options& opt, nmfuse::OnlineInfo& info) {
+  using T = std::remove_const_t<typename View::value_type>;
+  const auto start = std::chrono::steady_clock::now();
+  bool fitting = true;  // the progress shown is the fit's steps, not transform's solve
+  nmfuse::Options shown = opt;
+  if (opt.on_progress)
+    shown.on_progress = [&](const nmfuse::Progress& p) { return !fitting || opt.on_progress(p); };
+  nmfuse::Model<T> model(shown);
+  info = model.fit_online(V);
+  fitting = false;
+  const nmfuse::Matrix<T> H = model.transform(V);
+  nmfuse::Options evaluate = opt;
+  evaluate.init = nmfuse::Init::Custom;
+  evaluate.max_iter = 0;
+  evaluate.on_progress = nullptr;
+  nmfuse::Result<T> r = nmfuse::factorize(V, evaluate, model.W().view(), H.view());
+  r.loss_iterations = {info.steps};
+  r.iterations = info.steps;
+  r.stop_reason = info.stop_reason;
+  r.converged = info.stop_reason == nmfuse::StopReason::Converged;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+// What factor_and_write runs: one fit by factorize() (which keeps checkpoints), several
+// restarts at once by factorize_many(), or an online fit (Model::fit_online, then H by
+// transform, and the loss of both on all of V); V dense (with an optional mask) or CSR.
 template <class View>
 auto fits_of(View V, std::optional<nmfuse::MaskView> mask = std::nullopt) {
-  return [=](const nmfuse::Options& opt, int restarts) {
+  return [=](const nmfuse::Options& opt, int restarts, nmfuse::OnlineInfo* online) {
     constexpr bool dense = std::is_same_v<View, nmfuse::DenseView<const typename View::value_type>>;
     decltype(nmfuse::factorize_many(V, opt, 1)) runs;
+    if (online) {
+      if (mask) throw InvalidArgument("--batch-size fits online, which takes no --mask");
+      if (restarts > 1) throw InvalidArgument("--batch-size fits online once: no --restarts");
+      runs.push_back(fit_online(V, opt, *online));
+      return runs;
+    }
     if constexpr (dense) {
       if (mask) {
         if (restarts > 1) return nmfuse::factorize_many(V, opt, restarts, *mask);
@@ -153,8 +189,12 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
   std::filesystem::create_directories(f.out_dir);
   const nlohmann::json run = run_description(in, f);
   if (!f.resume_path.empty()) f.opt.resume = resumed(f.resume_path, run);
+  // An online fit's progress counts its steps (batches) up to max_passes passes.
+  const index_t batch = std::min<index_t>(f.opt.batch_size, in.cols);
+  const int progress_end =
+      f.online ? int(f.opt.max_passes * ((in.cols + batch - 1) / batch)) : f.opt.max_iter;
   if (!f.quiet && !f.json)
-    f.opt.on_progress = progress_printer(f.opt.max_iter, f.opt.resume ? f.opt.resume->iteration : 0);
+    f.opt.on_progress = progress_printer(progress_end, f.opt.resume ? f.opt.resume->iteration : 0);
   const std::string checkpoint =
       f.checkpoint_path.empty() ? join(f.out_dir, "checkpoint.npz") : f.checkpoint_path;
   f.opt.on_checkpoint = [&](const nmfuse::Checkpoint& c) {
@@ -164,17 +204,22 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
   if (f.restarts > 1 && (f.opt.resume || f.opt.checkpoint_every > 0))
     throw InvalidArgument("--restarts " + std::to_string(f.restarts) +
                           " runs several fits: it takes no --resume or --checkpoint-every");
+  if (f.online && (f.opt.resume || f.opt.checkpoint_every > 0))
+    throw InvalidArgument("--batch-size " + std::to_string(f.opt.batch_size) +
+                          " fits online, which keeps no checkpoints: no --resume or "
+                          "--checkpoint-every");
   // Restarts (restart_options), all at once: the least loss is kept, and the consensus
   // of all of them is written beside it. The progress shown is the first restart's.
   auto options_of = [&](int restart) {
     return f.restarts > 1 ? nmfuse::restart_options(f.opt, restart) : f.opt;
   };
-  if (f.restarts > 1) f.opt.on_checkpoint = nullptr;  // refused above: nothing to save
+  if (f.restarts > 1 || f.online) f.opt.on_checkpoint = nullptr;  // refused above
   if (f.restarts > 1 && f.opt.on_progress)
     f.opt.on_progress = [show = f.opt.on_progress](const nmfuse::Progress& p) {
       return p.restart != 0 || show(p);
     };
-  std::vector<nmfuse::Result<T>> runs = fit(f.opt, f.restarts);
+  nmfuse::OnlineInfo online;
+  std::vector<nmfuse::Result<T>> runs = fit(f.opt, f.restarts, f.online ? &online : nullptr);
   std::size_t best = 0;
   for (std::size_t i = 1; i < runs.size(); ++i)
     if (runs[i].loss_history.back() < runs[best].loss_history.back()) best = i;
@@ -204,12 +249,25 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
   };
   if (!in.sparse.is_null()) summary["sparse"] = in.sparse;
   if (f.restarts > 1) write_restarts(summary, runs, best, f.out_dir);
+  if (f.online)
+    summary["online"] = {{"batch_size", f.opt.batch_size},
+                         {"forget_factor", f.opt.forget_factor},
+                         {"max_passes", f.opt.max_passes},
+                         {"max_no_improvement", f.opt.max_no_improvement},
+                         {"steps", online.steps},
+                         {"passes", online.passes},
+                         {"batch_cost", online.batch_cost},
+                         {"smoothed_cost", online.smoothed_cost}};
   if (f.opt.loss == nmfuse::Loss::Frobenius && in.squared_norm > 0)
     summary["relative_error"] = std::sqrt(2 * final_loss / in.squared_norm);
   nmfuse::io::write_atomically(join(f.out_dir, "W.npy"), nmfuse::io::encode_npy(r.W));
   nmfuse::io::write_atomically(join(f.out_dir, "H.npy"), nmfuse::io::encode_npy(r.H));
   nmfuse::io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
   if (f.json) std::cout << summary.dump(2) << "\n";
+  if (r.stop_reason == nmfuse::StopReason::Interrupted && f.online)
+    throw Interrupted("interrupted by signal " + std::to_string(g_stop_signal) + " after " +
+                      std::to_string(r.iterations) +
+                      " online steps; W.npy and H.npy hold the factors so far");
   if (r.stop_reason == nmfuse::StopReason::Interrupted)
     throw Interrupted("interrupted by signal " + std::to_string(g_stop_signal) + " after " +
                       std::to_string(r.iterations) + " iterations; checkpoint written to " +
@@ -217,7 +275,8 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
                       "); W.npy and H.npy hold the factors so far");
   if (!f.quiet && !f.json) {
     std::cout << "ran on " << nmfuse::to_string(r.device) << " (" << r.device_reason << "), "
-              << r.iterations << " iterations, " << nmfuse::to_string(r.stop_reason) << ", "
+              << r.iterations << (f.online ? " online steps, " : " iterations, ")
+              << nmfuse::to_string(r.stop_reason) << ", "
               << r.seconds << " s\n";
     if (summary.contains("relative_error"))
       std::cout << "relative error ‖V − WH‖/‖V‖ = " << summary["relative_error"] << "\n";
