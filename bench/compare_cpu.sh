@@ -3,12 +3,13 @@
 # data and start, in one run: per iteration on dense 5000×2000 at rank 32 and 1000×500
 # at rank 10, and sparse 20000×5000 counts at 1% density, rank 20 (KL and Frobenius);
 # then the readers beside scipy's and numpy's, and whole runs (start, read, initialize,
-# iterate, write) beside scikit-learn's whole process. float32, all cores.
+# iterate, write) beside scikit-learn's whole process; online fitting beside
+# MiniBatchNMF on a 500×40000 stream. float32, all cores.
 # Usage: bench/compare_cpu.sh [build-dir]   (log in bench/results/cpu-<date>.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-cmake --build "$build" --target bench_cpu bench_sparse bench_readers nmfuse_cli
+cmake --build "$build" --target bench_cpu bench_sparse bench_readers bench_online nmfuse_cli
 venv="$build/bench-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet scikit-learn threadpoolctl
@@ -37,4 +38,8 @@ mkdir -p bench/results
   echo
   "$venv/bin/python" bench/whole_runs.py --nmfuse "$build/nmfuse" --whole "$whole" \
     --dense "$build/bench-data/5000x2000k32" --out "$whole/nmfuse-out"
+  online="$build/bench-data/online"
+  "$venv/bin/python" bench/sklearn_online_peer.py --out "$online"
+  echo
+  "$build/bench/bench_online" "$online"
 } | tee "$log"
