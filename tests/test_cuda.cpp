@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 
 #include "cuda/module_api.hpp"
@@ -462,6 +463,117 @@ TEST(Gpu, FitOnlineWithDoubleDataRunsOnTheGpu) {
   nmfuse::Model<double> cpu(opt);
   cpu.fit_online(V.view());
   EXPECT_LT(relative_difference(gpu.W(), cpu.W()), 1e-3);
+}
+
+// Out of core: a V that does not fit in GPU memory streams to it in blocks of its
+// stored columns, two stages on a copy stream of their own. With the emulated GPU's
+// memory shrunk below what V needs, each run equals the run with V in GPU memory: the
+// products sum the same terms, a block's partial sums added in float (≈1e-7 an entry,
+// grown through the updates' divisions over 10 iterations: 1e-4 leaves a margin), and
+// the emulator runs the kernels only where events or synchronizations say they must
+// have run, and the copies as early as they may.
+struct OutOfCoreCase {
+  const char* name;
+  nmfuse::Loss loss;
+  nmfuse::Solver solver;
+  Layout layout;
+  index_t padding;  // of the leading dimension
+};
+
+class GpuOutOfCore : public ::testing::TestWithParam<OutOfCoreCase> {};
+
+// The "needs X MiB" of an OutOfDeviceMemory, in bytes.
+double needed_bytes(const std::function<void()>& run) {
+  try {
+    run();
+  } catch (const nmfuse::OutOfDeviceMemory& e) {
+    const std::string what = e.what();
+    return std::stod(what.substr(what.find(" needs ") + 7)) * 1024 * 1024;
+  }
+  return 0;
+}
+
+TEST_P(GpuOutOfCore, StreamedVEqualsVInGpuMemory) {
+  REQUIRE_GPU();
+  const EmulatorKnob<std::size_t> set_memory("nmfuse_emulator_set_memory");
+  if (!set_memory) GTEST_SKIP() << "only the emulated GPU's memory can be shrunk";
+  const OutOfCoreCase c = GetParam();
+  const index_t m = 600, n = 400;
+  const Matrix<float> dense = random_matrix<float>(m, n, 8);
+  // The same entries with a padded leading dimension, in the case's layout.
+  const index_t ld = (c.layout == Layout::RowMajor ? n : m) + c.padding;
+  std::vector<float> storage(std::size_t(ld * (c.layout == Layout::RowMajor ? m : n)), -1.0f);
+  const nmfuse::DenseView<float> V(storage.data(), m, n, c.layout, ld);
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j < n; ++j) V(i, j) = dense(i, j);
+  nmfuse::Options opt;
+  opt.rank = 6;
+  opt.loss = c.loss;
+  opt.beta = 1.5;
+  opt.solver = c.solver;
+  opt.device = nmfuse::Device::Cuda;
+  opt.max_iter = 10;
+  opt.tol = 0;
+  opt.out_of_core = nmfuse::OutOfCore::Off;
+  const nmfuse::Result<float> resident = nmfuse::factorize(V, opt);
+  EXPECT_THAT(resident.device_reason, ::testing::Not(::testing::HasSubstr("streamed")));
+
+  set_memory(std::size_t(64) << 10);
+  const double in_memory = needed_bytes([&] { nmfuse::factorize(V, opt); });
+  ASSERT_GT(in_memory, 0);
+  const double v_bytes = sizeof(float) * double(m) * double(n);
+  set_memory(std::size_t(in_memory - 0.9 * v_bytes));  // V does not fit
+  EXPECT_GT(needed_bytes([&] { nmfuse::factorize(V, opt); }), 0) << "out_of_core = off";
+  opt.out_of_core = nmfuse::OutOfCore::Auto;
+  const EmulatorKnob<int> set_eager_copies("nmfuse_emulator_set_eager_copies");
+  set_eager_copies(1);  // copies run ahead of the kernels that read the stages
+  const nmfuse::Result<float> streamed = nmfuse::factorize(V, opt);
+  set_eager_copies(0);
+  set_memory(0);
+  EXPECT_THAT(streamed.device_reason, ::testing::HasSubstr("streamed to the GPU in blocks of"));
+  EXPECT_THAT(streamed.device_reason, ::testing::HasSubstr("does not fit in free GPU memory"));
+  const std::string& why = streamed.device_reason;
+  const index_t block = std::stoll(why.substr(why.find("blocks of ") + 10));
+  const index_t stored_cols = c.layout == Layout::RowMajor ? m : n;
+  EXPECT_LE(3 * block, 2 * stored_cols) << "at least two blocks a pass: " << why;
+  EXPECT_EQ(streamed.iterations, resident.iterations);
+  EXPECT_LT(relative_difference(streamed.W, resident.W), 1e-4);
+  EXPECT_LT(relative_difference(streamed.H, resident.H), 1e-4);
+  for (std::size_t e = 0; e < resident.loss_history.size(); ++e)
+    EXPECT_NEAR(streamed.loss_history[e], resident.loss_history[e], 1e-4 * resident.loss_history[e]);
+
+  // Asked for, V streams even where it fits, and the run says why.
+  opt.out_of_core = nmfuse::OutOfCore::On;
+  const nmfuse::Result<float> asked = nmfuse::factorize(V, opt);
+  EXPECT_THAT(asked.device_reason, ::testing::HasSubstr("as out_of_core = on asks"));
+  EXPECT_LT(relative_difference(asked.W, resident.W), 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Paths, GpuOutOfCore,
+    ::testing::Values(
+        OutOfCoreCase{"mu_rows", nmfuse::Loss::Frobenius, nmfuse::Solver::MU, Layout::RowMajor, 0},
+        OutOfCoreCase{"hals_columns", nmfuse::Loss::Frobenius, nmfuse::Solver::HALS,
+                      Layout::ColMajor, 0},
+        OutOfCoreCase{"hals_rows_padded", nmfuse::Loss::Frobenius, nmfuse::Solver::HALS,
+                      Layout::RowMajor, 7},
+        OutOfCoreCase{"kl_columns_padded", nmfuse::Loss::KullbackLeibler, nmfuse::Solver::MU,
+                      Layout::ColMajor, 5},
+        OutOfCoreCase{"beta_rows", nmfuse::Loss::Beta, nmfuse::Solver::MU, Layout::RowMajor, 0}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Gpu, OutOfCoreOnTakesNoMask) {
+  REQUIRE_GPU();
+  const Matrix<float> V = random_matrix<float>(30, 20, 1);
+  Matrix<std::uint8_t> observed(30, 20, Layout::RowMajor);
+  for (std::size_t e = 0; e < observed.size(); ++e) observed.data()[e] = e % 3 != 0;
+  nmfuse::Options opt;
+  opt.rank = 2;
+  opt.device = nmfuse::Device::Cuda;
+  opt.out_of_core = nmfuse::OutOfCore::On;
+  EXPECT_THAT([&] { nmfuse::factorize(V.view(), opt, observed.view()); },
+              ::testing::ThrowsMessage<nmfuse::InvalidArgument>(
+                  ::testing::HasSubstr("option out_of_core = on")));
 }
 
 // Restarts that do not fit in GPU memory together run in smaller groups: with room for

@@ -39,6 +39,13 @@ enum class Device {
   Cuda,  // an error when CUDA is not compiled in or no GPU is usable
 };
 
+// Where a dense V lives while the GPU factors it.
+enum class OutOfCore {
+  Auto,  // in GPU memory where it fits; else streamed to the GPU in blocks of columns
+  Off,   // in GPU memory, or OutOfDeviceMemory
+  On,    // streamed in blocks of columns even where it would fit
+};
+
 // What a progress callback sees at each convergence check.
 struct Progress {
   int restart = 0;                // of factorize_many(); 0 for factorize()
@@ -98,6 +105,10 @@ struct Options {
   int max_no_improvement = 10;
 
   Device device = Device::Auto;
+  // A dense V on the host that the GPU factors: in its memory, or streamed to it block
+  // by block on a second stream, each copy overlapping the previous block's products
+  // (the same iterates, to float rounding). The CPU reads V in place either way.
+  OutOfCore out_of_core = OutOfCore::Auto;
   // Let cuBLAS use TF32 tensor cores for the big products on the GPU: several times
   // faster, with products rounded to 10-bit mantissas. Off: plain float throughout.
   bool allow_tf32 = false;
@@ -121,6 +132,7 @@ std::string to_string(Loss);
 std::string to_string(Solver);
 std::string to_string(Init);
 std::string to_string(Device);
+std::string to_string(OutOfCore);
 
 // The solver that Solver::Auto stands for with this loss.
 Solver resolved_solver(const Options&);

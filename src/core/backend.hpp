@@ -44,6 +44,10 @@ class Backend {
   // The relative rounding of the big products: T's, or TF32's on a GPU allowed it.
   virtual double product_epsilon() const { return std::numeric_limits<T>::epsilon(); }
 
+  // How V is held, where the run should say so (a V streamed to the GPU in blocks);
+  // empty otherwise. Entry points add it to RunInfo::device_reason.
+  virtual std::string data_placement() const { return {}; }
+
   // Statistics of V, in double; each pass over V is made once (V does not change),
   // not once per restart.
   double data_sum() {

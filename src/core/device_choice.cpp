@@ -29,7 +29,10 @@ DeviceChoice masked_hals_rule(DeviceChoice choice, const Options& opt, bool mask
 cuda::GpuSettings gpu_settings(const Options& opt, bool masked) {
   const double beta = beta_of(opt);
   const bool extrapolation = opt.hals_extrapolate && resolved_solver(opt) == Solver::HALS;
-  return {opt.allow_tf32, extrapolation, masked || (beta != 1 && beta != 2), masked};
+  cuda::GpuSettings settings{opt.allow_tf32, extrapolation, masked || (beta != 1 && beta != 2),
+                             masked};
+  settings.out_of_core = opt.out_of_core;
+  return settings;
 }
 
 }  // namespace nmfuse::core

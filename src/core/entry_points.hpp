@@ -197,6 +197,7 @@ Result<T> result_of(Backend<T>& b, SolverOutcome&& outcome, const DeviceChoice& 
   r.W = factor_matrix(b, Side::W);
   r.H = factor_matrix(b, Side::H);
   record(r, std::move(outcome), choice, start);
+  if (const std::string how = b.data_placement(); !how.empty()) r.device_reason += "; " + how;
   return r;
 }
 

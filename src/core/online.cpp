@@ -62,6 +62,12 @@ std::vector<double> gram_of(const std::vector<U>& Ht, index_t nb, int k) {
   return G;
 }
 
+template <class U>
+std::string placement_of(const Backend<U>& b) {
+  const std::string how = b.data_placement();
+  return how.empty() ? how : "; " + how;
+}
+
 // One step on the batch that backend b holds (its values U: float on the GPU).
 template <class T, class U>
 void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, double rho) {
@@ -178,12 +184,13 @@ void dense_step(OnlineState<T>& st, DenseView<const T> V, const Options& opt, do
     const Matrix<float> Vf = core::convert<float>(V);
     auto b = core::make_backend<float>(Device::Cuda, Vf.view(), opt.rank, opt);
     learn_from_batch(st, *b, opt, rho);
+    st.info.device_reason = choice.reason + placement_of(*b);
   } else {
     auto b = core::make_backend<T>(choice.device, V, opt.rank, opt);
     learn_from_batch(st, *b, opt, rho);
+    st.info.device_reason = choice.reason + placement_of(*b);
   }
   st.info.device = choice.device;
-  st.info.device_reason = choice.reason;
   st.info.seconds = core::seconds_since(start);
 }
 

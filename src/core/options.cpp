@@ -99,6 +99,15 @@ std::string to_string(Init v) {
   return "?";
 }
 
+std::string to_string(OutOfCore v) {
+  switch (v) {
+    case OutOfCore::Auto: return "auto";
+    case OutOfCore::Off: return "off";
+    case OutOfCore::On: return "on";
+  }
+  return "?";
+}
+
 std::string to_string(Device v) {
   switch (v) {
     case Device::Auto: return "auto";

@@ -218,11 +218,19 @@ class CudaFactors : public core::Backend<float> {
            settings_.general_beta * (m + n) * kk + 2 * kk + scratch;
   }
 
+  // What the libraries' workspaces may take (cuBLAS's, cuSPARSE's, Thrust's and the
+  // init's temporary products): an allowance beside the backend's own buffers.
+  static constexpr double kWorkspaces = 64.0 * 1024 * 1024;
+  // Free GPU memory left for the backend's own buffers.
+  double free_for_buffers() const {
+    std::size_t free = 0, total = 0;
+    NMFUSE_CUDA_TRY(cudaMemGetInfo(&free, &total));
+    return double(free) - kWorkspaces;
+  }
+
   // Throws OutOfDeviceMemory, naming the sizes, unless `bytes` of the backend's buffers
-  // and the libraries' workspaces (cuBLAS's, cuSPARSE's, Thrust's and the init's
-  // temporary products: an allowance) fit in free GPU memory.
+  // and the workspaces fit in free GPU memory.
   void check_memory(double buffer_bytes) const {
-    constexpr double kWorkspaces = 64.0 * 1024 * 1024;
     const double bytes = buffer_bytes + kWorkspaces;
     std::size_t free = 0, total = 0;
     NMFUSE_CUDA_TRY(cudaMemGetInfo(&free, &total));

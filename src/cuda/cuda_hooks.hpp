@@ -8,6 +8,7 @@
 
 #include "core/backend.hpp"
 #include "nmfuse/device.hpp"
+#include "nmfuse/options.hpp"
 #include "nmfuse/sparse.hpp"
 
 namespace nmfuse::cuda {
@@ -24,6 +25,7 @@ struct GpuSettings {
   bool general_beta = false;   // β ∉ {1, 2}: denominator products, a second ratio block
   bool masked = false;         // a byte per entry of V
   int batch = 1;               // restarts side by side (core/backend.hpp)
+  OutOfCore out_of_core = OutOfCore::Auto;  // dense host V: in GPU memory or streamed
 };
 
 bool compiled();  // by libnmfuse, not the module

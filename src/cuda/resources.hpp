@@ -79,6 +79,39 @@ class Stream {
   cudaStream_t stream_ = nullptr;
 };
 
+class Event {
+ public:
+  Event() { NMFUSE_CUDA_TRY(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming)); }
+  ~Event() { NMFUSE_CUDA_TRY_NO_THROW(cudaEventDestroy(event_)); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  cudaEvent_t get() const { return event_; }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+// Host memory pinned for asynchronous copies while this lives, where the driver allows
+// it (a read-only mapping, for one, may not be pinned): pinned() says.
+class PinnedRange {
+ public:
+  PinnedRange(const void* p, std::size_t bytes)
+      : p_(const_cast<void*>(p)),
+        pinned_(cudaHostRegister(p_, bytes, cudaHostRegisterPortable) == cudaSuccess) {
+    if (!pinned_) (void)cudaGetLastError();  // a refusal is not an error of ours
+  }
+  ~PinnedRange() {
+    if (pinned_) NMFUSE_CUDA_TRY_NO_THROW(cudaHostUnregister(p_));
+  }
+  PinnedRange(const PinnedRange&) = delete;
+  PinnedRange& operator=(const PinnedRange&) = delete;
+  bool pinned() const { return pinned_; }
+
+ private:
+  void* p_;
+  bool pinned_;
+};
+
 class CublasHandle {
  public:
   CublasHandle(cudaStream_t stream, bool allow_tf32) {

@@ -3,7 +3,9 @@
 // for direction and bounds, streams whose work runs only at synchronizations.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +24,14 @@
 struct CUstream_st {
   std::deque<nmfuse::emulator::Task> queue;
   unsigned flags = cudaStreamDefault;
+  std::uint64_t queued = 0, done = 0;  // tasks ever queued, and run
+  bool running = false;                // a task of it is running now
+};
+
+// An event marks a point in a stream's work: the tasks queued before its record.
+struct CUevent_st {
+  CUstream_st* stream = nullptr;  // null: never recorded (waits on it return at once)
+  std::uint64_t mark = 0;
 };
 
 namespace nmfuse::emulator {
@@ -56,11 +66,17 @@ CUstream_st* resolve(cudaStream_t s) {
   return s;
 }
 
-void drain(CUstream_st& s) {
-  while (!s.queue.empty()) {
+// Runs s's tasks in order until `mark` of them have run (all of them by default).
+void drain(CUstream_st& s, std::uint64_t mark = UINT64_MAX) {
+  if (s.running && s.done < std::min(mark, s.queued))
+    fault("a stream waits on work of its own queued after the wait (a cycle of events)");
+  while (!s.queue.empty() && s.done < mark) {
     Task t = std::move(s.queue.front());
     s.queue.pop_front();
+    s.running = true;
     t();
+    s.running = false;
+    ++s.done;
   }
 }
 
@@ -69,6 +85,11 @@ void drain_blocking_streams() {
   for (CUstream_st* s : streams())
     if (!(s->flags & cudaStreamNonBlocking)) drain(*s);
 }
+
+// While set, a copy or an event wait queued on a non-blocking stream with nothing
+// before it runs at once, while kernels still wait for a synchronization: a legal order,
+// the most hostile to a copy that overwrites what a queued kernel has yet to read.
+std::atomic<bool> eager_copies{false};
 
 thread_local cudaError_t last_error = cudaSuccess;
 std::atomic<int> compute_capability{config().compute_capability};
@@ -123,7 +144,21 @@ bool is_device_range(const void* p, std::size_t bytes) {
   return a.base != nullptr && static_cast<const char*>(p) + bytes <= a.base + a.bytes;
 }
 
-void enqueue(cudaStream_t stream, Task task) { resolve(stream)->queue.push_back(std::move(task)); }
+void enqueue(cudaStream_t stream, Task task) {
+  CUstream_st* s = resolve(stream);
+  s->queue.push_back(std::move(task));
+  ++s->queued;
+}
+
+// A copy (or an event wait) runs at once where eager_copies says so and nothing on its
+// stream is queued before it.
+void enqueue_copy(cudaStream_t stream, Task task) {
+  CUstream_st* s = resolve(stream);
+  const bool now = eager_copies && (s->flags & cudaStreamNonBlocking) && s->queue.empty() &&
+                   !s->running;
+  enqueue(stream, std::move(task));
+  if (now) drain(*s);
+}
 
 void synchronize(cudaStream_t stream) {
   CUstream_st* s = resolve(stream);
@@ -188,6 +223,11 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
     case cudaDevAttrMaxSharedMemoryPerBlock: *value = 48 * 1024; return cudaSuccess;
     default: return fail(cudaErrorInvalidValue);  // not emulated: say so, never guess
   }
+}
+
+// The tests' knob for races that appear when the GPU runs behind the host (enqueue_copy).
+__attribute__((visibility("default"))) void nmfuse_emulator_set_eager_copies(int on) {
+  eager_copies = on != 0;
 }
 
 // The tests' knob: the emulated GPU's memory, in bytes (0: the configured size again).
@@ -289,6 +329,57 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   return cudaSuccess;
 }
 
+// Events: a wait on one runs, when the waiting stream reaches it, the recorded stream's
+// work up to the record; nothing of the recorded stream past it.
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
+  *event = new CUevent_st;
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, 0); }
+
+cudaError_t cudaEventDestroy(cudaEvent_t event) {
+  if (event == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  delete event;
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
+  if (event == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  event->stream = resolve(stream);
+  event->mark = event->stream->queued;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned) {
+  if (event == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  if (event->stream == nullptr) return cudaSuccess;
+  CUstream_st* recorded = event->stream;
+  const std::uint64_t mark = event->mark;
+  enqueue_copy(stream, [recorded, mark] {
+    if (streams().count(recorded) || recorded == &legacy_stream()) drain(*recorded, mark);
+  });
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t event) {
+  if (event == nullptr) return fail(cudaErrorInvalidResourceHandle);
+  if (event->stream) drain(*event->stream, event->mark);
+  return cudaSuccess;
+}
+
+// Pinning changes nothing here: host memory is host memory.
+cudaError_t cudaHostRegister(void* p, std::size_t bytes, unsigned) {
+  if (p == nullptr || bytes == 0) return fail(cudaErrorInvalidValue);
+  if (!is_host(p)) return fail(cudaErrorInvalidValue);
+  return cudaSuccess;
+}
+
+cudaError_t cudaHostUnregister(void* p) {
+  if (p == nullptr) return fail(cudaErrorInvalidValue);
+  return cudaSuccess;
+}
+
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   synchronize(stream);
   return cudaSuccess;
@@ -302,7 +393,7 @@ cudaError_t cudaDeviceSynchronize() {
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
                             cudaStream_t stream) {
   if (cudaError_t err = check_copy(dst, src, bytes, kind, "cudaMemcpyAsync")) return err;
-  if (bytes) enqueue(stream, [=] { std::memcpy(dst, src, bytes); });
+  if (bytes) enqueue_copy(stream, [=] { std::memcpy(dst, src, bytes); });
   return cudaSuccess;
 }
 
@@ -326,7 +417,7 @@ cudaError_t cudaMemcpy2DAsync(void* dst, std::size_t dpitch, const void* src, st
                                    static_cast<const char*>(src) + src_span - width, width, kind,
                                    "cudaMemcpy2DAsync (its last row)"))
     return err;
-  enqueue(stream, [=] {
+  enqueue_copy(stream, [=] {
     for (std::size_t r = 0; r < height; ++r)
       std::memcpy(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch,
                   width);
