@@ -2,11 +2,13 @@
 // run, seconds per iteration beside DESIGN.md §5's floor: max(bytes / bandwidth,
 // flops / flop rate) on an H200 (4.3 TB/s, 60 TFLOP/s plain fp32). One JSON line per
 // run goes to --json for gpu_peers.py, which sets PyTorch and scikit-learn beside it.
+// --out-of-core times a host V streamed to the GPU beside it copied there once.
 #include <CLI/CLI.hpp>
 #include <cuda_runtime.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -105,6 +107,51 @@ void sparse_kl(index_t rows, index_t cols, double density, int k, std::ofstream&
        << "\n";
 }
 
+// Out of core: V on the host streamed to the GPU (out_of_core = on) beside V copied
+// there once, Frobenius MU. The model: each half-step moves V across once, so an
+// iteration's floor is 2·4·m·n bytes at the measured host-to-device bandwidth (a plain
+// copy of 1 GiB from pinned memory).
+void out_of_core(index_t rows, index_t cols, int k, std::ofstream& json) {
+  std::vector<float> host = uniform_matrix(rows * cols);
+  const std::size_t probe_bytes = std::size_t(1) << 30;
+  float* device = nullptr;
+  cuda_check(cudaMalloc(&device, probe_bytes), "cudaMalloc probe");
+  cuda_check(cudaHostRegister(host.data(), probe_bytes, cudaHostRegisterPortable), "pin probe");
+  cuda_check(cudaMemcpy(device, host.data(), probe_bytes, cudaMemcpyHostToDevice), "warm copy");
+  const auto start = std::chrono::steady_clock::now();
+  cuda_check(cudaMemcpy(device, host.data(), probe_bytes, cudaMemcpyHostToDevice), "timed copy");
+  const double h2d = double(probe_bytes) /
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  cuda_check(cudaHostUnregister(host.data()), "unpin probe");
+  cuda_check(cudaFree(device), "cudaFree probe");
+  const nmfuse::DenseView<const float> V(host.data(), rows, cols, nmfuse::Layout::RowMajor);
+  const double bytes = 2.0 * sizeof(float) * double(rows) * double(cols);
+  std::printf("out of core %lld×%lld rank %d, host-to-device %.1f GB/s measured\n",
+              (long long)rows, (long long)cols, k, h2d / 1e9);
+  for (nmfuse::OutOfCore how : {nmfuse::OutOfCore::Off, nmfuse::OutOfCore::On}) {
+    nmfuse::Options opt;
+    opt.rank = k;
+    opt.solver = nmfuse::Solver::MU;
+    opt.init = nmfuse::Init::Random;
+    opt.device = nmfuse::Device::Cuda;
+    opt.tol = 0;
+    opt.out_of_core = how;
+    const int iters = 5;
+    const double one = solver_seconds(V, opt, 1);
+    const double per_iteration = (solver_seconds(V, opt, 1 + iters) - one) / iters;
+    std::printf("  out_of_core %-3s %.4f s/iteration, %.1f GB/s of V across, %.2f of the "
+                "floor %.4f s\n",
+                nmfuse::to_string(how).c_str(), per_iteration, bytes / per_iteration / 1e9,
+                bytes / h2d / per_iteration, bytes / h2d);
+    json << nlohmann::json{{"m", rows}, {"n", cols}, {"k", k}, {"run", "out_of_core"},
+                           {"out_of_core", nmfuse::to_string(how)},
+                           {"seconds_per_iteration", per_iteration},
+                           {"host_to_device_bytes_per_second", h2d}}
+                .dump()
+         << "\n";
+  }
+}
+
 }  // namespace
 
 int run(int argc, char** argv);
@@ -128,6 +175,9 @@ int run(int argc, char** argv) {
   std::vector<double> sparse;  // rows, cols, density, rank
   app.add_option("--sparse", sparse, "instead: KL on a sparse count matrix ROWS COLS DENSITY RANK")
       ->expected(4);
+  std::vector<double> streamed;  // rows, cols, rank
+  app.add_option("--out-of-core", streamed, "instead: V on the host, streamed or copied: ROWS COLS RANK")
+      ->expected(3);
   app.add_option("--sizes", sizes, "square sizes m = n");
   app.add_option("--ranks", ranks, "ranks k");
   app.add_option("--json", json_path, "where to write one JSON line per run");
@@ -138,6 +188,10 @@ int run(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   std::ofstream json(json_path);
+  if (!streamed.empty()) {
+    out_of_core(index_t(streamed[0]), index_t(streamed[1]), int(streamed[2]), json);
+    return 0;
+  }
   if (!sparse.empty()) {
     sparse_kl(index_t(sparse[0]), index_t(sparse[1]), sparse[2], int(sparse[3]), json);
     return 0;

@@ -36,6 +36,7 @@ void add_solver_flags(CLI::App& cmd, CommonFlags& f) {
   using nmfuse::Init;
   using nmfuse::Loss;
   using nmfuse::Solver;
+  using nmfuse::OutOfCore;
   cmd.add_option("--loss", f.opt.loss, "frobenius, kl, is (Itakura-Saito) or beta")
       ->transform(CLI::CheckedTransformer(
           names({Loss::Frobenius, Loss::KullbackLeibler, Loss::ItakuraSaito, Loss::Beta})));
@@ -61,6 +62,11 @@ void add_solver_flags(CLI::App& cmd, CommonFlags& f) {
   cmd.add_flag("--tf32", f.opt.allow_tf32, "TF32 tensor cores for the GPU's products");
   cmd.add_option("--device", f.opt.device, "auto, cpu or cuda")
       ->transform(CLI::CheckedTransformer(names({Device::Auto, Device::Cpu, Device::Cuda})));
+  cmd.add_option("--out-of-core", f.opt.out_of_core,
+                 "a dense V the GPU factors: auto (streamed to it in blocks where it does not "
+                 "fit in its memory), off or on")
+      ->transform(CLI::CheckedTransformer(names({OutOfCore::Auto, OutOfCore::Off, OutOfCore::On})))
+      ->capture_default_str();
   cmd.add_flag("--quiet", f.quiet, "print nothing but errors");
   cmd.add_flag("--json", f.json, "print the summary as JSON (and nothing else) on stdout");
 }
