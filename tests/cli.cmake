@@ -142,6 +142,14 @@ string(JSON error GET "${summary}" relative_error)
 if(json_error OR steps LESS 2 OR error GREATER 0.05)
   message(FATAL_ERROR "online fit: steps ${steps}, relative error ${error} (${json_error})")
 endif()
+# factor X.npy --out-of-core on: the file mapped and read block by block.
+run_ok(factor ${OUT}/demo/W.npy --rank 3 --out-of-core on --device cpu --out ${OUT}/mapped)
+expect_outputs(${OUT}/mapped W.npy H.npy summary.json)
+file(READ ${OUT}/mapped/summary.json summary)
+string(JSON reason GET "${summary}" device_reason)
+if(NOT reason MATCHES "V read block by block")
+  message(FATAL_ERROR "a mapped V out of core, but device_reason says: ${reason}")
+endif()
 expect_exit(3 "fits online once: no --restarts" factor ${OUT}/v.csv --rank 2 --batch-size 2
   --restarts 2 --out ${OUT}/online)
 expect_exit(3 "option forget_factor = 2" factor ${OUT}/v.csv --rank 2 --batch-size 2

@@ -107,8 +107,13 @@ struct Options {
   Device device = Device::Auto;
   // A dense V on the host that the GPU factors: in its memory, or streamed to it block
   // by block on a second stream, each copy overlapping the previous block's products
-  // (the same iterates, to float rounding). The CPU reads V in place either way.
+  // (the same iterates, to float rounding). Auto on the CPU reads V in place.
   OutOfCore out_of_core = OutOfCore::Auto;
+  // Out of core, the most bytes of V a pass holds at once (0: on the GPU what its memory
+  // allows, at most 64 MiB; on the CPU 64 MiB). On the CPU, out_of_core = on reads V
+  // block by block and drops each block's pages once read: for a memory-mapped V larger
+  // than RAM (io's MappedNpy, `nmfuse factor X.npy --out-of-core on`).
+  std::int64_t out_of_core_block = 0;
   // Let cuBLAS use TF32 tensor cores for the big products on the GPU: several times
   // faster, with products rounded to 10-bit mantissas. Off: plain float throughout.
   bool allow_tf32 = false;

@@ -144,6 +144,11 @@ int main(int argc, char** argv) {
         factor_sparse(nmfuse::io::read_sparse(input), input, absent, factor_flags);
         return kOk;
       }
+      if (maps_input(input, factor_flags.opt)) {  // V stays in the file, read block by block
+        const nmfuse::io::MappedNpy mapped(input);
+        std::visit([&](auto V) { factor_dense(V, input, factor_flags); }, mapped.view());
+        return kOk;
+      }
       const nmfuse::io::AnyMatrix V = nmfuse::io::read_matrix(input);
       std::visit(
           [&](const auto& A) {

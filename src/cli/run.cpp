@@ -1,8 +1,9 @@
 #include "cli/run.hpp"
 
-#include "io/plots.hpp"
-
 #include <unistd.h>
+
+#include "io/plots.hpp"
+#include "io/reading.hpp"
 
 namespace nmfuse::cli {
 
@@ -179,6 +180,18 @@ void write_consensus(const std::string& stem, const Consensus& c, int rank) {
     for (index_t j = 0; j < c.samples; ++j) ordered(i, j) = c(c.order[i], c.order[j]);
   io::write_atomically(stem + ".npy", io::encode_npy(ordered));
   io::write_consensus_plot(stem + ".png", c, rank);
+}
+
+bool maps_input(const std::string& path, nmfuse::Options& opt) {
+  if (!io::has_extension(path, ".npy") || opt.out_of_core == OutOfCore::Off) return false;
+  if (opt.out_of_core == OutOfCore::On) return true;
+  std::error_code error;
+  const double bytes = double(std::filesystem::file_size(path, error));
+  const double free = double(sysconf(_SC_AVPHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+  if (error || bytes <= free / 2) return false;
+  if (opt.device == Device::Cpu || nmfuse::build_info().usable_gpus == 0)
+    opt.out_of_core = OutOfCore::On;
+  return true;
 }
 
 void factor_sparse(const nmfuse::io::SparseMatrix& S, const std::string& name,

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/check_input.hpp"
 #include "io/atomic_file.hpp"
 #include "io/checkpoint_file.hpp"
 #include "io/matrix_files.hpp"
@@ -286,21 +287,32 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
 
 // A dense V, with the mask of --mask if there is one.
 template <class T>
-nmfuse::Result<T> factor_dense(const nmfuse::Matrix<T>& V, const std::string& name,
+nmfuse::Result<T> factor_dense(nmfuse::DenseView<const T> V, const std::string& name,
                                CommonFlags& f) {
   std::optional<nmfuse::Matrix<std::uint8_t>> mask;
   if (!f.mask_path.empty()) mask = nmfuse::io::read_mask(f.mask_path);
-  if (mask && (mask->rows() != V.rows() || mask->cols() != V.cols()))
+  if (mask && (mask->rows() != V.rows || mask->cols() != V.cols))
     throw InvalidArgument("the mask of observed entries is " + std::to_string(mask->rows()) +
                           "×" + std::to_string(mask->cols()) + ", but V is " +
-                          std::to_string(V.rows()) + "×" + std::to_string(V.cols()));
-  InputInfo in{name, V.rows(), V.cols(), dtype_name<T>()};
-  for (index_t i = 0; i < V.rows(); ++i)
-    for (index_t j = 0; j < V.cols(); ++j)
-      if (!mask || (*mask)(i, j)) in.squared_norm += double(V(i, j)) * double(V(i, j));
-  return factor_and_write<T>(in, f,
-                             fits_of(V.view(), mask ? std::optional(mask->view()) : std::nullopt));
+                          std::to_string(V.rows) + "×" + std::to_string(V.cols));
+  InputInfo in{name, V.rows, V.cols, dtype_name<T>()};
+  // In storage order; out of core, each part's pages dropped once read.
+  core::for_each_entry(V, [&](index_t i, index_t j, T v) {
+    if (!mask || (*mask)(i, j)) in.squared_norm += double(v) * double(v);
+  }, f.opt.out_of_core == OutOfCore::On);
+  return factor_and_write<T>(in, f, fits_of(V, mask ? std::optional(mask->view()) : std::nullopt));
 }
+template <class T>
+nmfuse::Result<T> factor_dense(const nmfuse::Matrix<T>& V, const std::string& name,
+                               CommonFlags& f) {
+  return factor_dense<T>(V.view(), name, f);
+}
+
+// Whether `factor` maps a .npy input (io::MappedNpy) instead of reading it into memory:
+// where --out-of-core on asks, or at auto where the file is larger than half the free
+// memory. Where the CPU will then factor it, sets out_of_core = on, so that resident
+// memory stays within a few blocks (on a GPU, its backend decides for itself).
+bool maps_input(const std::string& path, nmfuse::Options& opt);
 
 // A sparse V in the precision its file holds, with 32-bit indices where they suffice.
 void factor_sparse(const io::SparseMatrix& S, const std::string& name, Absent absent,

@@ -32,6 +32,7 @@ cuda::GpuSettings gpu_settings(const Options& opt, bool masked) {
   cuda::GpuSettings settings{opt.allow_tf32, extrapolation, masked || (beta != 1 && beta != 2),
                              masked};
   settings.out_of_core = opt.out_of_core;
+  settings.out_of_core_block = opt.out_of_core_block;
   return settings;
 }
 

@@ -30,11 +30,21 @@ inline double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The CPU's out-of-core blocks, in bytes: where out_of_core = on asks for them (64 MiB
+// unless out_of_core_block says); 0 reads V in place.
+inline std::int64_t cpu_block_bytes(const Options& opt, bool masked) {
+  if (opt.out_of_core != OutOfCore::On) return 0;
+  if (masked)
+    throw InvalidArgument("option out_of_core = on: a mask of observed entries needs V in memory");
+  return opt.out_of_core_block > 0 ? opt.out_of_core_block : std::int64_t(64) << 20;
+}
+
 // The backend for `device`, holding `batch` restarts side by side.
 template <class T>
 std::unique_ptr<Backend<T>> make_backend(Device device, DenseView<const T> V, int rank,
                                          const Options& opt, bool masked = false, int batch = 1) {
-  if (device == Device::Cpu) return cpu::make_dense_backend<T>(V, rank, batch);
+  if (device == Device::Cpu)
+    return cpu::make_dense_backend<T>(V, rank, batch, cpu_block_bytes(opt, masked));
   if constexpr (std::is_same_v<T, float>) {
     cuda::GpuSettings settings = gpu_settings(opt, masked);
     settings.batch = batch;
@@ -109,7 +119,8 @@ struct DenseInput {
 template <class T>
 DenseInput<T> checked_dense_input(DenseView<const T> V, const Options& opt,
                                   const MaskView* observed) {
-  check_matrix("V", V);
+  const bool out_of_core = opt.out_of_core == OutOfCore::On;  // reading V drops its pages
+  check_matrix("V", V, out_of_core);
   const index_t m = V.rows, n = V.cols;
   check_rank(opt, m, n);
   DenseInput<T> in;
@@ -125,7 +136,7 @@ DenseInput<T> checked_dense_input(DenseView<const T> V, const Options& opt,
     if (std::find(in.mask->begin(), in.mask->end(), 1) == in.mask->end())
       throw InvalidArgument("the mask of observed entries marks no entry of V as observed");
   }
-  if (beta_of(opt) <= 0) check_positive("V", V, beta_of(opt), observed);
+  if (beta_of(opt) <= 0) check_positive("V", V, beta_of(opt), observed, out_of_core);
   if (in.mask) {
     in.observed_part = zero_where_unobserved(V, *in.mask);
     if (in.observed_part) in.V = in.observed_part->view();

@@ -32,6 +32,8 @@ void Options::validate() const {
     reject("forget_factor", forget_factor, "must be in (0, 1]");
   if (max_no_improvement < 0)
     reject("max_no_improvement", max_no_improvement, "must be at least 0 (0: never stop for it)");
+  if (out_of_core_block < 0)
+    reject("out_of_core_block", out_of_core_block, "must be at least 0 (0: automatic)");
   if (checkpoint_every < 0)
     reject("checkpoint_every", checkpoint_every, "must be at least 0 (0: never)");
   if (!(alpha_W >= 0) || !std::isfinite(alpha_W))

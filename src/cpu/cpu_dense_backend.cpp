@@ -1,10 +1,16 @@
 // The CPU backend for dense V: the big products streamed over V (streamed_products.hpp)
 // up to rank 64 and by BLAS past it, every other pass over V in column blocks of its
-// storage order (core/column_view.hpp). The factor side is CpuFactors.
+// storage order (core/column_view.hpp). The factor side is CpuFactors. Out of core
+// (a V larger than memory, memory-mapped), every pass goes block by block: the system
+// reads the next block ahead and drops each block's pages once it has been read.
 #include <algorithm>
+#include <cstdint>
+#include <string>
 #include <vector>
 
+
 #include "core/column_view.hpp"
+#include "core/pages.hpp"
 #include "cpu/blas_library.hpp"
 #include "cpu_backends.hpp"
 #include "cpu_factors.hpp"
@@ -25,9 +31,20 @@ class CpuDenseBackend final : public CpuFactors<T> {
       Base::k, Base::size;
 
  public:
-  CpuDenseBackend(DenseView<const T> V, int k, int batch)
+  // block_bytes > 0: out of core, with blocks of A's columns of at most that many bytes.
+  CpuDenseBackend(DenseView<const T> V, int k, int batch, std::int64_t block_bytes)
       : Base(V.rows, V.cols, k, batch), V_(V),
-        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)) {}
+        A_(core::column_view(V.rows, V.cols, V.ld, V.layout)) {
+    if (block_bytes > 0)
+      block_ = std::clamp<index_t>(index_t(block_bytes / (sizeof(T) * A_.ld)), 1, A_.cols);
+  }
+
+  std::string data_placement() const override {
+    if (block_ == 0) return {};
+    return "V read block by block, " + std::to_string(block_) + " of its " +
+           std::to_string(A_.cols) + (A_.left == Side::W ? " columns" : " rows") +
+           " at a time, each block's pages dropped once read (out_of_core = on)";
+  }
 
   double sum_of_data() override {
     return reduce_data([](T v) { return double(v); });
@@ -36,24 +53,10 @@ class CpuDenseBackend final : public CpuFactors<T> {
     return reduce_data([](T v) { return double(v) * double(v); });
   }
 
-  void multiply_host(Side s, const T* X, int width, T* out) override {
-    if (width <= StreamedProducts<T>::kMaxRank) return stream(s, X, width, out);
-    const bool w = s == Side::W;
-    const index_t inner = w ? this->cols() : this->rows();
-    const index_t outer = w ? this->rows() : this->cols();
-    gemm(core::plan_gemm(core::stored(V_), !w, core::column_major(inner, width), false, outer),
-         T(1), V_.data, X, T(0), out);
-  }
+  void multiply_host(Side s, const T* X, int width, T* out) override { multiply(s, X, width, out); }
 
   void product(Side s, int blocks) override {
-    const Side p = partner(s);
-    const int width = k() * blocks;
-    if (width <= StreamedProducts<T>::kMaxRank)
-      return stream(s, factor(p, blocks).data(), width, big_product(s, blocks).data());
-    gemm(core::plan_gemm(core::stored(V_), s == Side::H,
-                         core::column_major(this->factor_rows(p), width), false,
-                         this->factor_rows(s)),
-         T(1), V_.data, factor(p, blocks).data(), T(0), big_product(s, blocks).data());
+    multiply(s, factor(partner(s), blocks).data(), k() * blocks, big_product(s, blocks).data());
   }
 
   // Row i of X_s against partner row j meets V at A(i, j) when s is A's left side, at
@@ -176,31 +179,104 @@ class CpuDenseBackend final : public CpuFactors<T> {
 
   T A(index_t i, index_t j) const { return V_.data[j * A_.ld + i]; }
 
+  // out = V·Y (s = W; Y n×width, out m×width) or Vᵀ·Y (s = H): streamed over V up to
+  // width 64, else by BLAS; out of core, block by block of A's columns, a block's part
+  // added to the others' (side L) or put in its rows (side R), as on the GPU.
+  void multiply(Side s, const T* Y, int width, T* out) {
+    const bool streamed = width <= StreamedProducts<T>::kMaxRank;
+    if (block_ == 0) {
+      if (streamed) return stream(s, Y, width, out);
+      const bool w = s == Side::W;
+      gemm(core::plan_gemm(core::stored(V_), !w,
+                           core::column_major(w ? this->cols() : this->rows(), width), false,
+                           w ? this->rows() : this->cols()),
+           T(1), V_.data, Y, T(0), out);
+      return;
+    }
+    const bool left = s == A_.left;  // out has A's rows (and sums over the blocks)
+    each_data_block([&](index_t j0, index_t nb, const T* block) {
+      if (!streamed) {
+        const core::StoredMatrix r{A_.rows, nb, A_.ld, Layout::ColMajor};
+        if (left)
+          gemm(core::plan_gemm(r, false, core::StoredMatrix{nb, width, A_.cols, Layout::ColMajor},
+                               false, A_.rows),
+               T(1), block, Y + j0, T(j0 == 0 ? 0 : 1), out);
+        else
+          gemm(core::plan_gemm(r, true, core::column_major(A_.rows, width), false, A_.cols),
+               T(1), block, Y, T(0), out + j0);
+        return;
+      }
+      // The block is nb stored rows of A_.rows entries (row stride ld), row-major.
+      if (left) {
+        block_y_.resize(size(nb, width));
+        for (int t = 0; t < width; ++t)
+          std::copy(Y + j0 + t * A_.cols, Y + j0 + nb + t * A_.cols, block_y_.begin() + t * nb);
+        block_out_.resize(size(A_.rows, width));
+        streamed_.multiply(block, nb, A_.rows, A_.ld, false, block_y_.data(), width,
+                           block_out_.data());
+        for (std::size_t e = 0; e < block_out_.size(); ++e)
+          out[e] = j0 == 0 ? block_out_[e] : out[e] + block_out_[e];
+      } else {
+        block_out_.resize(size(nb, width));
+        streamed_.multiply(block, nb, A_.rows, A_.ld, true, Y, width, block_out_.data());
+        for (int t = 0; t < width; ++t)
+          std::copy(block_out_.begin() + t * nb, block_out_.begin() + (t + 1) * nb,
+                    out + j0 + t * A_.cols);
+      }
+    });
+  }
+
+  // Out of core: fn(j0, nb, block) for A's column blocks in order, block pointing into V.
+  // The system reads the next block ahead and drops each block's pages after fn.
+  template <class Fn>
+  void each_data_block(Fn fn) {
+    for (index_t j0 = 0; j0 < A_.cols; j0 += block_) {
+      const index_t nb = std::min(block_, A_.cols - j0);
+      if (j0 + nb < A_.cols) advise(j0 + nb, std::min(block_, A_.cols - j0 - nb), MADV_WILLNEED);
+      fn(j0, nb, V_.data + j0 * A_.ld);
+      advise(j0, nb, MADV_PAGEOUT);
+    }
+  }
+  // Advice (core/pages.hpp) for A's columns j0 … j0 + nb − 1.
+  void advise(index_t j0, index_t nb, int advice) const {
+    core::advise_pages(V_.data + j0 * A_.ld, V_.data + (j0 + nb) * A_.ld, advice);
+  }
+
   // Calls fn(j0, nb, WH) for column blocks of L·Rᵀ ≈ A (A_.rows×nb, column-major,
   // scratch that fn may overwrite), bounding the extra memory to kRatioBlockEntries.
   template <class Fn>
   void for_each_wh_block(Fn fn) {
     const index_t rows = A_.rows, cols = A_.cols;
     const Side left = A_.left, right = partner(left);
-    const index_t block = std::clamp<index_t>(kRatioBlockEntries / rows, 1, cols);
+    const index_t block = block_ ? block_ : std::clamp<index_t>(kRatioBlockEntries / rows, 1, cols);
     ratio_.resize(size(rows, block));
     for (index_t j0 = 0; j0 < cols; j0 += block) {
       const index_t nb = std::min(block, cols - j0);
+      if (block_ && j0 + nb < cols) advise(j0 + nb, std::min(block, cols - j0 - nb), MADV_WILLNEED);
       gemm(core::plan_gemm(core::column_major(rows, k()), false, factor_block(right, nb), true,
                            rows),
            T(1), factor(left).data(), factor(right).data() + j0, T(0), ratio_.data());
       fn(j0, nb, ratio_.data());
+      if (block_) advise(j0, nb, MADV_PAGEOUT);
     }
   }
 
   // Eight running sums, entry i going to sum i mod 8: one sum would wait on each add.
+  // Out of core, block by block.
   template <class F>
-  double reduce_data(F f) const {
-    return fixed_sum(A_.cols, [&](index_t begin, index_t end) {
+  double reduce_data(F f) {
+    if (block_ == 0) return reduce_columns(f, V_.data, A_.cols);
+    double total = 0;
+    each_data_block([&](index_t, index_t nb, const T* block) { total += reduce_columns(f, block, nb); });
+    return total;
+  }
+  template <class F>
+  double reduce_columns(F f, const T* first, index_t cols) const {
+    return fixed_sum(cols, [&](index_t begin, index_t end) {
       constexpr int kSums = 8;
       double sums[kSums] = {};
       for (index_t j = begin; j < end; ++j) {
-        const T* a = V_.data + j * A_.ld;
+        const T* a = first + j * A_.ld;
         index_t i = 0;
         for (; i + kSums <= A_.rows; i += kSums)
           for (int l = 0; l < kSums; ++l) sums[l] += f(a[i + l]);
@@ -225,20 +301,22 @@ class CpuDenseBackend final : public CpuFactors<T> {
   StreamedProducts<T> streamed_;  // scratch of the big products up to rank 64
   std::vector<std::uint8_t> mask_;  // observed entries in A's order; empty: all
   std::vector<T> ratio_, second_block_;  // scratch: ratio blocks
+  index_t block_ = 0;  // out of core: A's columns a pass holds at once; 0: V in memory
+  std::vector<T> block_y_, block_out_;  // out of core: a block's part of a streamed product
 };
 
 }  // namespace
 
 template <class T>
-std::unique_ptr<core::Backend<T>> make_dense_backend(DenseView<const T> V, int rank,
-                                                    int batch) {
+std::unique_ptr<core::Backend<T>> make_dense_backend(DenseView<const T> V, int rank, int batch,
+                                                    std::int64_t block_bytes) {
   warn_once_if_slower();
-  return std::make_unique<CpuDenseBackend<T>>(V, rank, batch);
+  return std::make_unique<CpuDenseBackend<T>>(V, rank, batch, block_bytes);
 }
 
 template std::unique_ptr<core::Backend<float>> make_dense_backend(DenseView<const float>, int,
-                                                                  int);
+                                                                  int, std::int64_t);
 template std::unique_ptr<core::Backend<double>> make_dense_backend(DenseView<const double>, int,
-                                                                   int);
+                                                                   int, std::int64_t);
 
 }  // namespace nmfuse::cpu

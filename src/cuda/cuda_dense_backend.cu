@@ -315,12 +315,16 @@ class CudaDenseBackend final : public CudaFactors {
            needed_bytes(true) > free_for_buffers();
   }
   // The widest stage (in columns of A) that fits beside the factors: two stages and the
-  // ratio blocks (one, or two for general β), at most the usual ratio block.
+  // ratio blocks (one, or two for general β), at most out_of_core_block bytes (or the
+  // usual ratio block).
   index_t stage_columns() const {
     const double per_column = sizeof(float) * double(A_.rows) * (3 + settings_.general_beta);
     const double room = free_for_buffers() - sizeof(float) * double(factor_floats());
     const index_t fits = room > 0 ? index_t(room / per_column) : 0;
-    return std::clamp<index_t>(std::min(fits, kRatioBlockEntries / A_.rows), 1, A_.cols);
+    const index_t asked = settings_.out_of_core_block > 0
+                              ? index_t(settings_.out_of_core_block / (sizeof(float) * A_.rows))
+                              : kRatioBlockEntries / A_.rows;
+    return std::clamp<index_t>(std::min(fits, asked), 1, A_.cols);
   }
   double needed_bytes_streamed(index_t block) const {
     return sizeof(float) * (double(factor_floats()) +

@@ -2,6 +2,7 @@
 // What the core asks of the CUDA backend. Implemented in src/cuda/ when CUDA is
 // compiled in (the CUDA module, behind module_loader.cpp), and by stub.cpp otherwise,
 // so the core has no #ifdef (Ginkgo's hooks).
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -26,6 +27,7 @@ struct GpuSettings {
   bool masked = false;         // a byte per entry of V
   int batch = 1;               // restarts side by side (core/backend.hpp)
   OutOfCore out_of_core = OutOfCore::Auto;  // dense host V: in GPU memory or streamed
+  std::int64_t out_of_core_block = 0;       // streamed: the most bytes of V a stage holds
 };
 
 bool compiled();  // by libnmfuse, not the module

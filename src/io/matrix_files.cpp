@@ -8,6 +8,11 @@
 #include <fstream>
 #include <regex>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "atomic_file.hpp"
 #include "nmfuse/errors.hpp"
 #include "reading.hpp"
@@ -233,6 +238,49 @@ Matrix<std::uint8_t> read_mask(const std::string& path) {
         return M;
       },
       read_matrix(path));
+}
+
+MappedNpy::MappedNpy(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError("cannot open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw IoError("cannot read " + path + ": " + std::strerror(err));
+  }
+  size_ = std::size_t(st.st_size);
+  base_ = size_ ? ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+  const int err = errno;
+  ::close(fd);  // the mapping keeps the file
+  if (base_ == MAP_FAILED) {
+    base_ = nullptr;
+    throw IoError("cannot map " + path + ": " + (size_ ? std::strerror(err) : "the file is empty"));
+  }
+  try {
+    const char* bytes = static_cast<const char*>(base_);
+    const NpyArray a = npy_header(std::string(bytes, std::min(size_, kNpyHeadMost)), size_, path);
+    if (a.shape.size() != 2) bad(path, "npy shape " + shape_text(a.shape) + " is not 2-D");
+    if (a.shape[0] == 0 || a.shape[1] == 0) bad(path, "npy matrix is empty");
+    const Layout layout = a.fortran ? Layout::ColMajor : Layout::RowMajor;
+    const index_t rows = a.shape[0], cols = a.shape[1];
+    auto as = [&](auto zero) {
+      using T = decltype(zero);
+      if (a.offset % sizeof(T) != 0) bad(path, "npy data is not aligned to its item size");
+      return DenseView<const T>(reinterpret_cast<const T*>(bytes + a.offset), rows, cols, layout);
+    };
+    if (a.descr == "<f4") view_ = as(float());
+    else if (a.descr == "<f8") view_ = as(double());
+    else bad(path, "npy dtype '" + a.descr + "' cannot be mapped: float32 '<f4' or float64 '<f8'");
+    data_bytes_ = a.bytes;
+  } catch (...) {
+    ::munmap(base_, size_);
+    throw;
+  }
+}
+
+MappedNpy::~MappedNpy() {
+  if (base_) ::munmap(base_, size_);
 }
 
 AnyMatrix read_matrix(const std::string& path) {

@@ -36,6 +36,25 @@ Matrix<double> parse_csv(const std::string& text, const std::string& name);
 // By extension: .npy or .csv.
 AnyMatrix read_matrix(const std::string& path);
 
+// A float32 or float64 .npy file mapped read-only into memory: its data is V, read from
+// the file as it is used and never copied (an out-of-core run pages it in block by block
+// and drops each block's pages once read).
+class MappedNpy {
+ public:
+  explicit MappedNpy(const std::string& path);
+  ~MappedNpy();
+  MappedNpy(const MappedNpy&) = delete;
+  MappedNpy& operator=(const MappedNpy&) = delete;
+
+  std::variant<DenseView<const float>, DenseView<const double>> view() const { return view_; }
+  std::size_t data_bytes() const { return data_bytes_; }
+
+ private:
+  void* base_ = nullptr;
+  std::size_t size_ = 0, data_bytes_ = 0;
+  std::variant<DenseView<const float>, DenseView<const double>> view_;
+};
+
 // A mask of observed entries: a .npy or .csv whose non-zero entries are the observed ones
 // (bool, uint8, float or double).
 Matrix<std::uint8_t> read_mask(const std::string& path);
