@@ -168,6 +168,27 @@ TEST(Online, PartialFitGoesOnFromAFittedModel) {
   EXPECT_EQ(model.partial_fit(V.view()).steps, 2);
 }
 
+// start_from: online steps go on from a W of the caller's (row-major here), which must
+// have the options' rank.
+TEST(Online, StartsFromAGivenW) {
+  const Matrix<double> planted = planted_dictionary(30, 3);
+  const Matrix<double> V = stream_batch<double>(planted, 300, 4, false);
+  nmfuse::Options opt = cpu(online_options(kOnlineCases[0], 3));
+  Model<double> model(opt);
+  Matrix<double> W0(30, 3, Layout::RowMajor);
+  for (index_t i = 0; i < 30; ++i)
+    for (int t = 0; t < 3; ++t) W0(i, t) = planted(i, t);
+  model.start_from(W0.view());
+  EXPECT_EQ(relative_difference(model.W(), W0), 0);
+  model.partial_fit(V.view());
+  EXPECT_LT(relative_difference(model.W(), W0), 0.05) << "the planted W fits V already";
+  Model<double> other(cpu(online_options(kOnlineCases[0], 2)));
+  other.start_from(W0.view());
+  EXPECT_THAT([&] { other.partial_fit(V.view()); },
+              ::testing::ThrowsMessage<nmfuse::InvalidArgument>(
+                  ::testing::HasSubstr("the model's W has 3 columns, but option rank = 2")));
+}
+
 TEST(Online, ProgressCountsStepsAndCanStopTheFit) {
   const Matrix<double> planted = planted_dictionary(30, 3);
   const Matrix<double> V = stream_batch<double>(planted, 1000, 4, false);

@@ -189,6 +189,16 @@ class Model {
     return online_.info;
   }
 
+  // Online fitting from a W of the caller's (m×k: one learnt earlier, say): the next
+  // partial_fit goes on from it, with no statistics yet.
+  void start_from(DenseView<const T> W) {
+    fit_.reset();
+    online_ = {};
+    online_.W = Matrix<T>(W.rows, W.cols, Layout::ColMajor);  // the layout online steps use
+    for (index_t t = 0; t < W.cols; ++t)
+      for (index_t i = 0; i < W.rows; ++i) online_.W(i, t) = W(i, t);
+  }
+
   // A fresh online fit: passes over V's columns in batches of opt.batch_size, until
   // the stopping rules of opt (max_passes, tol, max_no_improvement). Afterwards
   // transform() gives H; only W and the batch are held meanwhile.

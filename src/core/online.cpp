@@ -43,6 +43,9 @@ void check_batch(const Options& opt, const OnlineState<T>& st, index_t rows, ind
         "option init = custom: online fitting starts W from its first batch (fit() a Model "
         "first to go on from a W of its own)");
   if (opt.resume) throw InvalidArgument("option resume: online fitting keeps no checkpoints");
+  if (st.W.size() > 0 && st.W.cols() != opt.rank)
+    throw InvalidArgument("the model's W has " + std::to_string(st.W.cols()) +
+                          " columns, but option rank = " + std::to_string(opt.rank));
   if (st.W.size() > 0 && rows != st.W.rows())
     throw InvalidArgument("the batch has " + std::to_string(rows) +
                           " rows, but the model's W has " + std::to_string(st.W.rows()));

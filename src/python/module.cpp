@@ -368,6 +368,72 @@ nb::object swimmer_parts() {
 
 }  // namespace
 
+nb::dict online_info_of(const nmfuse::OnlineInfo& info) {
+  nb::dict d;
+  d["steps"] = info.steps;
+  d["passes"] = info.passes;
+  d["batch_cost"] = info.batch_cost;
+  d["smoothed_cost"] = info.smoothed_cost;
+  d["stop_reason"] = nmfuse::to_string(info.stop_reason);
+  d["device"] = nmfuse::to_string(info.device);
+  d["device_reason"] = info.device_reason;
+  d["seconds"] = info.seconds;
+  return d;
+}
+
+// nmfuse::Model<T> for online fitting (MiniBatchNMF in nmfuse/_estimator.py): batches of
+// V's columns, dense or CSR, each call returning the OnlineInfo so far.
+template <class T>
+void bind_online_model(nb::module_& m, const char* name) {
+  using Model = nmfuse::Model<T>;
+  auto dense = [](const HostArray& V) {
+    if (!holds<T>(V))
+      throw nmfuse::InvalidArgument(std::string("X must be ") +
+                                    (std::is_same_v<T, float> ? "float32" : "float64"));
+    return view_of<T>(V, "X");
+  };
+  auto sparse = [](auto&& call) {
+    return [call](Model& self, const HostVector& data, const HostVector& indices,
+                  const HostVector& indptr, index_t rows, index_t cols) {
+      return with_csr(data, indices, indptr, rows, cols, false, [&](auto V) {
+        if constexpr (std::is_same_v<typename decltype(V)::value_type, T>)
+          return online_info_of(without_gil([&] { return call(self, V); }));
+        else
+          throw nmfuse::InvalidArgument("the batch's dtype is not the model's");
+        return nb::dict();
+      });
+    };
+  };
+  nb::class_<Model>(m, name)
+      .def("__init__",
+           [](Model* self, const nmfuse::Options& options, bool verbose) {
+             new (self) Model(for_python(options, verbose));
+           },
+           "options"_a, "verbose"_a = false)
+      .def("partial_fit",
+           [dense](Model& self, const HostArray& V) {
+             const DenseView<const T> v = dense(V);
+             return online_info_of(without_gil([&] { return self.partial_fit(v); }));
+           },
+           "V"_a, "One step on a batch of new columns V (m×b).")
+      .def("fit_online",
+           [dense](Model& self, const HostArray& V) {
+             const DenseView<const T> v = dense(V);
+             return online_info_of(without_gil([&] { return self.fit_online(v); }));
+           },
+           "V"_a, "A fresh online fit over V's columns.")
+      .def("partial_fit_sparse",
+           sparse([](Model& self, auto V) { return self.partial_fit(V); }),
+           "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a)
+      .def("fit_online_sparse",
+           sparse([](Model& self, auto V) { return self.fit_online(V); }),
+           "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a)
+      .def("W", [](const Model& self) { return numpy_of(nmfuse::Matrix<T>(self.W())); },
+           "W (m×k), a copy.")
+      .def("start_from", [dense](Model& self, const HostArray& W) { self.start_from(dense(W)); },
+           "W"_a, "Online steps go on from W (m×k), with no statistics yet.");
+}
+
 NB_MODULE(_nmfuse, m) {
   m.doc() = "nmfuse's C++ library; use nmfuse.NMF";
 
@@ -424,9 +490,16 @@ NB_MODULE(_nmfuse, m) {
       .def_rw("hals_inner_tol", &nmfuse::Options::hals_inner_tol)
       .def_rw("hals_extrapolate", &nmfuse::Options::hals_extrapolate)
       .def_rw("hals_restart_dead", &nmfuse::Options::hals_restart_dead)
+      .def_rw("batch_size", &nmfuse::Options::batch_size)
+      .def_rw("forget_factor", &nmfuse::Options::forget_factor)
+      .def_rw("max_passes", &nmfuse::Options::max_passes)
+      .def_rw("max_no_improvement", &nmfuse::Options::max_no_improvement)
       .def_rw("device", &nmfuse::Options::device)
       .def_rw("allow_tf32", &nmfuse::Options::allow_tf32)
       .def("validate", &nmfuse::Options::validate);
+
+  bind_online_model<float>(m, "OnlineModel32");
+  bind_online_model<double>(m, "OnlineModel64");
 
   m.def("fit_dense", &fit_dense, "X"_a, "options"_a, "verbose"_a = false, "W"_a = nb::none(),
         "H"_a = nb::none(), "observed"_a = nb::none(),

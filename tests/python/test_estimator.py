@@ -258,3 +258,84 @@ def test_estimate_rank_suggests_the_planted_rank():
     assert four["consensus"].shape == (50, 50) and len(four["losses"]) == 3
     assert survey["ranks"][3]["holdout_mean"] > four["holdout_mean"]
     assert "one standard error" in survey["rule"]
+
+
+def planted_stream(n_samples, seed):
+    """Samples (rows) W_planted·h + noise: h sparse, W_planted banded (identifiable)."""
+    m, k = 40, 4
+    W = np.full((m, k), 0.05)
+    W[np.arange(m), np.arange(m) * k // m] = 1.0
+    rng = np.random.default_rng(seed)
+    H = rng.random((k, n_samples)) * (rng.random((k, n_samples)) > 0.6)
+    return (W @ H + 0.01 * rng.random((m, n_samples))).T.copy(), W
+
+
+def frobenius(X, model):
+    return 0.5 * np.sum((X - model.transform(X) @ model.components_) ** 2)
+
+
+def test_minibatch_fit_approaches_the_batch_solution_and_beats_scikit_learns():
+    from sklearn.decomposition import MiniBatchNMF as SklearnMiniBatchNMF
+    X, planted = planted_stream(2400, 7)
+    params = dict(batch_size=200, max_iter=20, max_no_improvement=None, random_state=0)
+    online = nmfuse.MiniBatchNMF(4, tol=1e-6, device="cpu", **params).fit(X)
+    assert online.n_steps_ == 240 and online.n_iter_ == 20
+    batch = nmfuse.NMF(4, solver="hals", max_iter=1000, tol=1e-7, device="cpu").fit(X)
+    assert frobenius(X, online) < 1.05 * frobenius(X, batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        peer = SklearnMiniBatchNMF(4, init="nndsvda", tol=0, **params).fit(X)
+    assert frobenius(X, online) < frobenius(X, peer)
+    cosines = planted.T @ online.components_.T
+    cosines /= np.outer(np.linalg.norm(planted, axis=0), np.linalg.norm(online.components_, axis=1))
+    assert np.all(cosines.max(axis=1) > 0.99)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_minibatch_partial_fit_sparse_equals_dense(dtype):
+    X, _ = planted_stream(600, 3)
+    X = (X * (X > 0.3)).astype(dtype)
+    dense, sparse = (nmfuse.MiniBatchNMF(4, beta_loss="kullback-leibler", solver="mu",
+                                         random_state=0, device="cpu") for _ in range(2))
+    for start in range(0, 600, 150):
+        dense.partial_fit(X[start:start + 150])
+        sparse.partial_fit(sp.csr_matrix(X[start:start + 150]))
+    assert dense.n_steps_ == sparse.n_steps_ == 4
+    assert dense.components_.dtype == dtype
+    tolerance = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(sparse.components_, dense.components_, rtol=tolerance,
+                               atol=tolerance * dense.components_.max())
+    assert dense.transform(X[:7]).shape == (7, 4)
+
+
+def test_minibatch_parameters_are_checked():
+    X, _ = planted_stream(100, 1)
+    with pytest.raises(ValueError, match="'solver' parameter of MiniBatchNMF"):
+        nmfuse.MiniBatchNMF(2, solver="cd").fit(X)
+    with pytest.raises(ValueError, match="forget_factor = 0"):
+        nmfuse.MiniBatchNMF(2, forget_factor=0, device="cpu").fit(X)
+    model = nmfuse.MiniBatchNMF(2, device="cpu").partial_fit(X)
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X[:, :10])
+    with pytest.raises(TypeError, match="learns from float64 batches"):
+        model.partial_fit(X.astype(np.float32))
+    assert nmfuse.MiniBatchNMF(3, batch_size=7).get_params()["batch_size"] == 7
+
+
+def test_minibatch_scikit_learn_estimator_checks():
+    check_estimator(nmfuse.MiniBatchNMF(device="cpu", max_iter=50))
+
+
+def test_minibatch_unpickled_goes_on_from_its_components():
+    import pickle
+    X, _ = planted_stream(800, 4)
+    model = nmfuse.MiniBatchNMF(4, random_state=0, device="cpu")
+    for start in range(0, 400, 100):
+        model.partial_fit(X[start:start + 100])
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.transform(X[:5]), model.transform(X[:5]))
+    before = copy.components_.copy()
+    copy.partial_fit(X[400:500])
+    assert copy.n_steps_ == 1  # its sums start afresh, from the components
+    unit = lambda H: H / np.linalg.norm(H, axis=1, keepdims=True)  # NMF's scale is free
+    assert np.all(np.sum(unit(copy.components_) * unit(before), axis=1) > 0.99)

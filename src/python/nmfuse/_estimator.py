@@ -287,6 +287,139 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return X @ self.components_
 
 
+class MiniBatchNMF(NMF):
+    """Online NMF by nmfuse: scikit-learn's ``MiniBatchNMF`` over ``Model::partial_fit``.
+
+    The parameters are scikit-learn's MiniBatchNMF's, with the same meaning (``max_iter``
+    counts passes over X; ``transform_max_iter``, default ``max_iter``, bounds each
+    batch's inner solve), plus ``device`` and ``solver``:
+
+    solver : {"hals", "mu"}, default="hals"
+        "hals" (Frobenius only) moves the components by HALS sweeps on the discounted
+        sums Σ X_bᵀ·W_b and Σ W_bᵀ·W_b (Mairal et al. 2010); "mu", every β, keeps
+        scikit-learn's sums of the multiplicative update (Lefèvre et al. 2011).
+
+    Where it differs from scikit-learn (README, "Online fitting"): a batch's W is solved
+    to ``tol`` rather than taken one multiplicative step; the first batch starts the
+    components; ``fresh_restarts`` is not available; X has no missing values.
+    """
+
+    def __init__(
+        self,
+        n_components="auto",
+        *,
+        init=None,
+        batch_size=1024,
+        beta_loss="frobenius",
+        tol=1e-4,
+        max_no_improvement=10,
+        max_iter=200,
+        alpha_W=0.0,
+        alpha_H="same",
+        l1_ratio=0.0,
+        forget_factor=0.7,
+        transform_max_iter=None,
+        random_state=None,
+        verbose=0,
+        solver="hals",
+        device="auto",
+    ):
+        super().__init__(n_components, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
+                         max_iter=max_iter, random_state=random_state, alpha_W=alpha_W,
+                         alpha_H=alpha_H, l1_ratio=l1_ratio, verbose=verbose, device=device)
+        self.batch_size = batch_size
+        self.max_no_improvement = max_no_improvement
+        self.forget_factor = forget_factor
+        self.transform_max_iter = transform_max_iter
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def _options(self, n_features, H=None, fitting=True):
+        if self.solver not in ("hals", "mu"):
+            raise ValueError("The 'solver' parameter of MiniBatchNMF must be 'hals' or 'mu'. "
+                             f"Got {self.solver!r} instead.")
+        opt = super()._options(n_features, H, fitting)
+        inner = self.max_iter if self.transform_max_iter is None else self.transform_max_iter
+        if not (_is(inner, numbers.Integral) and inner >= 1):
+            raise ValueError("The 'transform_max_iter' parameter of MiniBatchNMF must be an "
+                             f"int ≥ 1 or None. Got {inner!r} instead.")
+        opt.max_iter = int(inner)
+        opt.max_passes = int(self.max_iter)
+        opt.batch_size = int(self.batch_size)
+        opt.forget_factor = float(self.forget_factor)
+        opt.max_no_improvement = 0 if self.max_no_improvement is None else int(self.max_no_improvement)
+        return opt
+
+    def fit_transform(self, X, y=None, W=None, H=None):
+        """Learn the components from X's rows in batches, then return W for X."""
+        self.fit(X)
+        return self.transform(X)
+
+    def fit(self, X, y=None, W=None, H=None):
+        """A fresh online fit: passes over X's rows (samples) in batches of batch_size."""
+        X = self._checked(X, reset=True)
+        self._model = None
+        return self._learn(X, fresh=True)
+
+    def partial_fit(self, X, y=None, W=None, H=None):
+        """One step on a batch of new samples X (n × n_features)."""
+        X = self._checked(X, reset=not hasattr(self, "components_"))
+        return self._learn(X, fresh=False)
+
+    def transform(self, X):
+        """W for new samples X (n × n_features) with components_ fixed."""
+        check_array(X, accept_sparse=("csr", "csc"), dtype=None)  # no NaN: no missing values
+        return super().transform(X)
+
+    # A pickle keeps the components but not the C++ model with its sums: partial_fit
+    # after unpickling goes on from the components, its sums started afresh.
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_model", None)
+        return state
+
+    def _checked(self, X, reset):
+        if self.absent != "zero":
+            raise ValueError("MiniBatchNMF takes no missing values")
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
+                          reset=reset)
+        check_non_negative(X, "MiniBatchNMF (input X)")
+        return X
+
+    # The library's V is Xᵀ (features × samples): its columns are the samples, its W the
+    # components' transpose. A dense Xᵀ is a view; a sparse one is X in CSC, read as CSR.
+    def _learn(self, X, fresh):
+        model = getattr(self, "_model", None)
+        if model is None:
+            opt = self._options(X.shape[1])
+            kind = _nmfuse.OnlineModel32 if X.dtype == np.float32 else _nmfuse.OnlineModel64
+            model = self._model = kind(opt, bool(self.verbose))
+            if not fresh and hasattr(self, "components_"):  # unpickled: go on from them
+                model.start_from(np.asarray(self.components_, dtype=X.dtype).T)
+        elif (X.dtype == np.float32) != isinstance(model, _nmfuse.OnlineModel32):
+            raise TypeError(f"this model learns from {'float32' if X.dtype != np.float32 else 'float64'} "
+                            f"batches, not {X.dtype}")
+        if sp.issparse(X):
+            Vt = X.tocsc()
+            Vt.sort_indices()
+            call = model.fit_online_sparse if fresh else model.partial_fit_sparse
+            info = call(Vt.data, Vt.indices, Vt.indptr, X.shape[1], X.shape[0])
+        else:
+            V = _rows_or_columns_contiguous(X).T
+            info = model.fit_online(V) if fresh else model.partial_fit(V)
+        self.components_ = np.ascontiguousarray(model.W().T)
+        self.n_components_ = self.components_.shape[0]
+        self.n_steps_ = info["steps"]
+        self.n_iter_ = info["passes"]
+        self.batch_cost_ = np.asarray(info["batch_cost"])
+        self.device_ = info["device"]
+        self.device_reason_ = info["device_reason"]
+        return self
+
+
 def consensus(runs):
     """How much several fits agree about the samples (the rows of X), from each fit's W
     (n_samples × k, k may differ): a dict of the consensus matrix (n_samples ×
