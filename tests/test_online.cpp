@@ -40,6 +40,17 @@ nmfuse::Options cpu(nmfuse::Options opt) {
   return opt;
 }
 
+// The reference: the batch solver on all of V, run to a tight tolerance.
+Model<double> fitted_by_the_batch_solver(const OnlineCase& c, int k, const Matrix<double>& V) {
+  nmfuse::Options opt = cpu(online_options(c, k));
+  opt.max_iter = 1000;
+  opt.tol = 1e-7;
+  Model<double> batch(opt);
+  if (c.sparse) batch.fit(to_csr<double>(V).view());
+  else batch.fit(V.view());
+  return batch;
+}
+
 class OnlineCpu : public ::testing::TestWithParam<OnlineCase> {};
 
 // Twenty passes over 1200 columns in batches of 100 find the planted components and
@@ -66,13 +77,7 @@ TEST_P(OnlineCpu, FitOnlineApproachesTheBatchSolution) {
   EXPECT_EQ(info.device, nmfuse::Device::Cpu);
   EXPECT_LT(info.smoothed_cost.back(), 0.5 * info.smoothed_cost[12]) << "after the first pass";
 
-  nmfuse::Options batch_opt = cpu(online_options(c, k));
-  batch_opt.max_iter = 1000;
-  batch_opt.tol = 1e-7;
-  Model<double> batch(batch_opt);
-  if (c.sparse) batch.fit(to_csr<double>(V).view());
-  else batch.fit(V.view());
-
+  const Model<double> batch = fitted_by_the_batch_solver(c, k, V);
   const double online_loss = loss_of(online, V, c.sparse), batch_loss = loss_of(batch, V, c.sparse);
   EXPECT_LT(online_loss, c.reach * batch_loss) << "batch solver's loss " << batch_loss;
   for (double cosine : best_matches(planted, online.W())) EXPECT_GT(cosine, 0.99);
@@ -94,12 +99,7 @@ TEST_P(OnlineCpu, PartialFitLearnsFromAStream) {
             batches + 1);
 
   const Matrix<double> seen = stream_batch<double>(planted, 3000, 5, c.sparse);
-  nmfuse::Options batch_opt = cpu(online_options(c, k));
-  batch_opt.max_iter = 1000;
-  batch_opt.tol = 1e-7;
-  Model<double> batch(batch_opt);
-  if (c.sparse) batch.fit(to_csr<double>(seen).view());
-  else batch.fit(seen.view());
+  const Model<double> batch = fitted_by_the_batch_solver(c, k, seen);
   const Matrix<double> unseen = stream_batch<double>(planted, 300, 12345, c.sparse);
   const double online_loss = loss_of(online, unseen, c.sparse),
                batch_loss = loss_of(batch, unseen, c.sparse);
