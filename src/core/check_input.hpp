@@ -35,24 +35,25 @@ inline void check_storage(const char* name, index_t rows, index_t cols, index_t 
 }
 
 // Calls f(i, j, v) for every entry in storage order: rows of a row-major matrix,
-// columns of a column-major one. `drop`: out of core, the pages read are dropped every
-// 1 MiB or so (core/pages.hpp).
+// columns of a column-major one. `out_of_core`: where A is a mapped file, the pages read
+// are dropped every 1 MiB or so (core/pages.hpp).
 template <class T, class F>
-void for_each_entry(const DenseView<const T>& A, F f, bool drop = false) {
+void for_each_entry(const DenseView<const T>& A, F f, bool out_of_core = false) {
   const bool by_rows = A.layout == Layout::RowMajor;
   const index_t outer = by_rows ? A.rows : A.cols, inner = by_rows ? A.cols : A.rows;
   const index_t lines = std::max<index_t>(1, (index_t(1) << 20) / (A.ld * index_t(sizeof(T))));
+  const bool drop = out_of_core && file_backed(A.data);
   for (index_t a0 = 0; a0 < outer; a0 += lines) {
     const index_t a1 = std::min(outer, a0 + lines);
     for (index_t a = a0; a < a1; ++a)
       for (index_t b = 0; b < inner; ++b) f(by_rows ? a : b, by_rows ? b : a, A.data[a * A.ld + b]);
-    if (drop) drop_pages(A.data + a0 * A.ld, A.data + a1 * A.ld);
+    if (drop) drop_pages(A.data + a0 * A.ld, A.data + (a1 - 1) * A.ld + inner);
   }
 }
 
 // ...and, on the host, finite and non-negative.
 template <class T>
-void check_matrix(const char* name, const DenseView<const T>& A, bool drop = false) {
+void check_matrix(const char* name, const DenseView<const T>& A, bool out_of_core = false) {
   check_storage(name, A.rows, A.cols, A.ld, A.layout, A.data);
   for_each_entry(A, [&](index_t i, index_t j, T v) {
     if (std::isfinite(v) && v >= 0) return;
@@ -61,20 +62,20 @@ void check_matrix(const char* name, const DenseView<const T>& A, bool drop = fal
         << (std::isnan(v) ? "a NaN" : std::isinf(v) ? "an infinite" : "a negative") << " entry at ("
         << i << ", " << j << "): " << v;
     throw InvalidArgument(msg.str());
-  }, drop);
+  }, out_of_core);
 }
 
 // β ≤ 0 divergences are undefined where V is zero (where it is observed, with a mask).
 template <class T>
 void check_positive(const char* name, const DenseView<const T>& A, double beta,
-                    const DenseView<const std::uint8_t>* observed, bool drop = false) {
+                    const DenseView<const std::uint8_t>* observed, bool out_of_core = false) {
   for_each_entry(A, [&](index_t i, index_t j, T v) {
     if (v > 0 || (observed && (*observed)(i, j) == 0)) return;
     std::ostringstream msg;
     msg << name << " has a zero at (" << i << ", " << j << "), but the β-divergence with β = "
         << beta << " is undefined there: it needs every entry positive";
     throw InvalidArgument(msg.str());
-  }, drop);
+  }, out_of_core);
 }
 
 // A CSR view must be well formed (offsets from 0 to nnz, never falling; columns in range

@@ -79,35 +79,42 @@ void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, dou
   const std::size_t mk = std::size_t(m) * std::size_t(k);
   const double beta = beta_of(opt);
   const bool hals = resolved_solver(opt) == Solver::HALS;
-  if (st.W.size() == 0) {
+  const std::size_t b_size = hals ? std::size_t(k) * k : mk;
+  if (!st.A.empty() && st.B.size() != b_size)
+    throw InvalidArgument("the model's sums were made by the other solver than " +
+                          to_string(resolved_solver(opt)));
+  // The step works on copies and commits them at its end: a batch that fails (a bad
+  // value met on the GPU, memory) changes nothing.
+  std::vector<double> Wd(st.W.data(), st.W.data() + st.W.size());  // W in double as it moves
+  if (Wd.empty()) {
     const core::Factors<U> f = core::initialize(b, resolved_init(opt, m, nb), opt.seed);
-    st.W = Matrix<T>(m, k, Layout::ColMajor);
-    std::copy(f.W.begin(), f.W.end(), st.W.data());
+    Wd.assign(f.W.begin(), f.W.end());
   }
-  if (st.A.empty()) {  // HALS's sums start empty; MU's at scikit-learn's A = W, B = 1
-    st.A = hals ? std::vector<double>(mk, 0.0) : std::vector<double>(st.W.data(), st.W.data() + mk);
-    st.B.assign(hals ? std::size_t(k) * k : mk, hals ? 0.0 : 1.0);
-    st.columns = 0;
+  std::vector<double> A = st.A, B = st.B;
+  double columns = st.columns;
+  if (A.empty()) {  // HALS's sums start empty; MU's at scikit-learn's A = W, B = 1
+    A = hals ? std::vector<double>(mk, 0.0) : Wd;
+    B.assign(b_size, hals ? 0.0 : 1.0);
+    columns = 0;
   }
+  double* w = Wd.data();
 
   // The batch's H with W fixed; its final loss is the batch's cost.
-  std::vector<U> W(st.W.data(), st.W.data() + mk);
+  const std::vector<U> W(Wd.begin(), Wd.end());
   const core::SolverOutcome solved = core::solve_H_on(b, W.data(), inner_options(opt), false);
-  st.info.batch_cost.push_back(solved.loss_history.back() / double(nb));
+  const double cost = solved.loss_history.back() / double(nb);
   std::vector<U> Ht(std::size_t(nb) * k), P(mk);
   b.get_factor(Side::H, Ht.data());
-  st.columns = rho * st.columns + double(nb);
-  std::vector<double> Wd(st.W.data(), st.W.data() + mk);  // W in double while it moves
-  double* w = Wd.data();
+  columns = rho * columns + double(nb);
 
   if (hals) {
     b.product(Side::W, 1);
     b.get_product(Side::W, P.data());
     const std::vector<double> G = gram_of(Ht, nb, k);
-    for (std::size_t e = 0; e < mk; ++e) st.A[e] = rho * st.A[e] + double(P[e]);
-    for (std::size_t e = 0; e < G.size(); ++e) st.B[e] = rho * st.B[e] + G[e];
-    // The sums stand for st.columns columns: so do the penalties.
-    const kernels::Penalty<double> pen = core::penalty_of(opt, Side::W, st.columns);
+    for (std::size_t e = 0; e < mk; ++e) A[e] = rho * A[e] + double(P[e]);
+    for (std::size_t e = 0; e < G.size(); ++e) B[e] = rho * B[e] + G[e];
+    // The sums stand for `columns` columns: so do the penalties.
+    const kernels::Penalty<double> pen = core::penalty_of(opt, Side::W, columns);
     const core::SolverSettings s = core::settings_for(opt, m, nb, b.product_entries());
 #pragma omp parallel
     {
@@ -119,9 +126,9 @@ void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, dou
         double* g = x + 2 * k;
         for (int t = 0; t < k; ++t) {
           x[t] = w[i + t * m];
-          x[k + t] = st.A[i + t * m];
+          x[k + t] = A[i + t * m];
         }
-        kernels::hals_row<0>(x, p, g, st.B.data(), k, k, pen, s.inner_sweeps_W,
+        kernels::hals_row<0>(x, p, g, B.data(), k, k, pen, s.inner_sweeps_W,
                              opt.hals_inner_tol, i);
         for (int t = 0; t < k; ++t) w[i + t * m] = x[t];
       }
@@ -161,16 +168,21 @@ void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, dou
       double den = D[e] + pen.l1 + pen.l2 * w[e];
       if (den == 0) den = kernels::kDenominatorFloor;
       const double x = gamma == 1 ? w[e] : std::pow(w[e], 1 / gamma);
-      st.A[e] = rho * st.A[e] + x * double(P[e]);
-      st.B[e] = rho * st.B[e] + den;
-      double next = st.A[e] / st.B[e];
+      A[e] = rho * A[e] + x * double(P[e]);
+      B[e] = rho * B[e] + den;
+      double next = A[e] / B[e];
       if (gamma != 1) next = std::pow(next, gamma);
       // scikit-learn's floor for β ≤ 1, where tiny entries make the powers unstable.
       if (beta <= 1 && next < std::numeric_limits<double>::epsilon()) next = 0;
       w[e] = next;
     }
   }
+  if (st.W.size() == 0) st.W = Matrix<T>(m, k, Layout::ColMajor);
   std::copy(Wd.begin(), Wd.end(), st.W.data());
+  st.A = std::move(A);
+  st.B = std::move(B);
+  st.columns = columns;
+  st.info.batch_cost.push_back(cost);
   ++st.info.steps;
 }
 

@@ -35,15 +35,18 @@ class CpuDenseBackend final : public CpuFactors<T> {
   CpuDenseBackend(DenseView<const T> V, int k, int batch, std::int64_t block_bytes)
       : Base(V.rows, V.cols, k, batch), V_(V),
         A_(core::column_view(V.rows, V.cols, V.ld, V.layout)) {
-    if (block_bytes > 0)
+    if (block_bytes > 0) {
       block_ = std::clamp<index_t>(index_t(block_bytes / (sizeof(T) * A_.ld)), 1, A_.cols);
+      drop_ = core::file_backed(V.data);
+    }
   }
 
   std::string data_placement() const override {
     if (block_ == 0) return {};
     return "V read block by block, " + std::to_string(block_) + " of its " +
            std::to_string(A_.cols) + (A_.left == Side::W ? " columns" : " rows") +
-           " at a time, each block's pages dropped once read (out_of_core = on)";
+           (drop_ ? " at a time, each block's pages dropped once read (out_of_core = on)"
+                  : " at a time (out_of_core = on; V is not a mapped file: its pages stay)");
   }
 
   double sum_of_data() override {
@@ -232,14 +235,18 @@ class CpuDenseBackend final : public CpuFactors<T> {
   void each_data_block(Fn fn) {
     for (index_t j0 = 0; j0 < A_.cols; j0 += block_) {
       const index_t nb = std::min(block_, A_.cols - j0);
-      if (j0 + nb < A_.cols) advise(j0 + nb, std::min(block_, A_.cols - j0 - nb), MADV_WILLNEED);
+      if (j0 + nb < A_.cols) read_ahead(j0 + nb, std::min(block_, A_.cols - j0 - nb));
       fn(j0, nb, V_.data + j0 * A_.ld);
-      advise(j0, nb, MADV_PAGEOUT);
+      drop(j0, nb);
     }
   }
-  // Advice (core/pages.hpp) for A's columns j0 … j0 + nb − 1.
-  void advise(index_t j0, index_t nb, int advice) const {
-    core::advise_pages(V_.data + j0 * A_.ld, V_.data + (j0 + nb) * A_.ld, advice);
+  // Advice (core/pages.hpp) for A's columns j0 … j0 + nb − 1: from the first one's first
+  // entry to just past the last one's last.
+  void read_ahead(index_t j0, index_t nb) const {
+    core::read_ahead(V_.data + j0 * A_.ld, V_.data + (j0 + nb - 1) * A_.ld + A_.rows);
+  }
+  void drop(index_t j0, index_t nb) const {
+    if (drop_) core::drop_pages(V_.data + j0 * A_.ld, V_.data + (j0 + nb - 1) * A_.ld + A_.rows);
   }
 
   // Calls fn(j0, nb, WH) for column blocks of L·Rᵀ ≈ A (A_.rows×nb, column-major,
@@ -252,12 +259,12 @@ class CpuDenseBackend final : public CpuFactors<T> {
     ratio_.resize(size(rows, block));
     for (index_t j0 = 0; j0 < cols; j0 += block) {
       const index_t nb = std::min(block, cols - j0);
-      if (block_ && j0 + nb < cols) advise(j0 + nb, std::min(block, cols - j0 - nb), MADV_WILLNEED);
+      if (block_ && j0 + nb < cols) read_ahead(j0 + nb, std::min(block, cols - j0 - nb));
       gemm(core::plan_gemm(core::column_major(rows, k()), false, factor_block(right, nb), true,
                            rows),
            T(1), factor(left).data(), factor(right).data() + j0, T(0), ratio_.data());
       fn(j0, nb, ratio_.data());
-      if (block_) advise(j0, nb, MADV_PAGEOUT);
+      if (block_) drop(j0, nb);
     }
   }
 
@@ -302,6 +309,7 @@ class CpuDenseBackend final : public CpuFactors<T> {
   std::vector<std::uint8_t> mask_;  // observed entries in A's order; empty: all
   std::vector<T> ratio_, second_block_;  // scratch: ratio blocks
   index_t block_ = 0;  // out of core: A's columns a pass holds at once; 0: V in memory
+  bool drop_ = false;  // out of core, V a mapped file: its blocks' pages are dropped
   std::vector<T> block_y_, block_out_;  // out of core: a block's part of a streamed product
 };
 

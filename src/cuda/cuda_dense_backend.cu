@@ -87,9 +87,9 @@ void upload_columns(float* device, const float* host, index_t rows, index_t ld, 
 }
 
 // A dense V that stays on the host (out of core, DESIGN.md §6): A's columns go to the
-// GPU a block at a time, into one of two stages, on a copy stream of their own. Each
-// block's copy overlaps the products of the block before, and waits until the stage
-// it overwrites has been read.
+// GPU a block at a time, into one of two stages, on a copy stream of their own. Where V
+// could be pinned, each block's copy overlaps the products of the block before; every
+// copy waits until the stage it overwrites has been read.
 class StreamedColumns {
  public:
   StreamedColumns(const float* host, const core::ColumnView& A, index_t block)
@@ -97,7 +97,10 @@ class StreamedColumns {
         pinned_(host, sizeof(float) * std::size_t((A.cols - 1) * A.ld + A.rows)) {
     for (DeviceBuffer<float>& s : stage_) s = DeviceBuffer<float>(std::size_t(A.rows * block));
   }
-  ~StreamedColumns() { NMFUSE_CUDA_TRY_NO_THROW(cudaStreamSynchronize(copy_.get())); }
+  ~StreamedColumns() {  // nothing may still read or write the stages
+    NMFUSE_CUDA_TRY_NO_THROW(cudaStreamSynchronize(copy_.get()));
+    for (const Event& read : read_) NMFUSE_CUDA_TRY_NO_THROW(cudaEventSynchronize(read.get()));
+  }
 
   index_t block() const { return block_; }
   bool pinned() const { return pinned_.pinned(); }
@@ -109,12 +112,15 @@ class StreamedColumns {
     const index_t blocks = (A_.cols + block_ - 1) / block_;
     upload(0);
     for (index_t b = 0; b < blocks; ++b) {
-      if (b + 1 < blocks) upload(b + 1);
+      // Pinned, the next copy is queued first and runs beside this block's products. From
+      // pageable memory a copy holds the host until it is done: the products go first.
+      if (pinned() && b + 1 < blocks) upload(b + 1);
       const int s = int(b % 2);
       NMFUSE_CUDA_TRY(cudaStreamWaitEvent(compute, copied_[s].get(), 0));
       const index_t j0 = b * block_;
       fn(j0, std::min(block_, A_.cols - j0), static_cast<const float*>(stage_[s].data()));
       NMFUSE_CUDA_TRY(cudaEventRecord(read_[s].get(), compute));
+      if (!pinned() && b + 1 < blocks) upload(b + 1);
     }
   }
 

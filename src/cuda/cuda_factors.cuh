@@ -181,13 +181,13 @@ class CudaFactors : public core::Backend<float> {
   // Thrust on our stream, with temporary storage that is kept (resources.hpp).
   auto thrust_policy() { return thrust::cuda::par(thrust_scratch_).on(stream()); }
 
-  // The selected block's entries, or `blocks` blocks' from it on.
   // One factor-shaped buffer of side s (the selected block's) to the host.
   void to_host(const float* device, float* host, Side s) {
     NMFUSE_CUDA_TRY(cudaMemcpyAsync(host, device, std::size_t(factor_rows(s)) * k() * sizeof(float),
                                     cudaMemcpyDeviceToHost, stream()));
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
   }
+  // The selected block's entries, or `blocks` blocks' from it on.
   DeviceBlock factor(Side s, int blocks = 1) {
     return block_of(s == Side::W ? W_ : Ht_, std::size_t(factor_rows(s)) * k(), blocks);
   }

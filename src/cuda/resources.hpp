@@ -92,16 +92,22 @@ class Event {
 };
 
 // Host memory pinned for asynchronous copies while this lives, where the driver allows
-// it (a read-only mapping, for one, may not be pinned): pinned() says.
+// it: a read-only mapping (a memory-mapped .npy) needs cudaHostRegisterReadOnly, which
+// not every GPU takes. pinned() says; memory the caller pinned already counts.
 class PinnedRange {
  public:
-  PinnedRange(const void* p, std::size_t bytes)
-      : p_(const_cast<void*>(p)),
-        pinned_(cudaHostRegister(p_, bytes, cudaHostRegisterPortable) == cudaSuccess) {
-    if (!pinned_) (void)cudaGetLastError();  // a refusal is not an error of ours
+  PinnedRange(const void* p, std::size_t bytes) : p_(const_cast<void*>(p)) {
+    cudaError_t err = cudaHostRegister(p_, bytes, cudaHostRegisterPortable);
+    if (err != cudaSuccess && err != cudaErrorHostMemoryAlreadyRegistered) {
+      (void)cudaGetLastError();  // a refusal is not an error of ours
+      err = cudaHostRegister(p_, bytes, cudaHostRegisterPortable | cudaHostRegisterReadOnly);
+    }
+    owned_ = err == cudaSuccess;
+    pinned_ = owned_ || err == cudaErrorHostMemoryAlreadyRegistered;
+    if (!owned_) (void)cudaGetLastError();
   }
   ~PinnedRange() {
-    if (pinned_) NMFUSE_CUDA_TRY_NO_THROW(cudaHostUnregister(p_));
+    if (owned_) NMFUSE_CUDA_TRY_NO_THROW(cudaHostUnregister(p_));
   }
   PinnedRange(const PinnedRange&) = delete;
   PinnedRange& operator=(const PinnedRange&) = delete;
@@ -109,7 +115,7 @@ class PinnedRange {
 
  private:
   void* p_;
-  bool pinned_;
+  bool owned_ = false, pinned_ = false;  // we pinned it; it is pinned
 };
 
 class CublasHandle {

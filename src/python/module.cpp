@@ -386,11 +386,11 @@ nb::dict online_info_of(const nmfuse::OnlineInfo& info) {
 template <class T>
 void bind_online_model(nb::module_& m, const char* name) {
   using Model = nmfuse::Model<T>;
-  auto dense = [](const HostArray& V) {
+  auto dense = [](const HostArray& V, const char* name = "X") {
     if (!holds<T>(V))
-      throw nmfuse::InvalidArgument(std::string("X must be ") +
+      throw nmfuse::InvalidArgument(std::string(name) + " must be " +
                                     (std::is_same_v<T, float> ? "float32" : "float64"));
-    return view_of<T>(V, "X");
+    return view_of<T>(V, name);
   };
   auto sparse = [](auto&& call) {
     return [call](Model& self, const HostVector& data, const HostVector& indices,
@@ -430,7 +430,7 @@ void bind_online_model(nb::module_& m, const char* name) {
            "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a)
       .def("W", [](const Model& self) { return numpy_of(nmfuse::Matrix<T>(self.W())); },
            "W (m×k), a copy.")
-      .def("start_from", [dense](Model& self, const HostArray& W) { self.start_from(dense(W)); },
+      .def("start_from", [dense](Model& self, const HostArray& W) { self.start_from(dense(W, "W")); },
            "W"_a, "Online steps go on from W (m×k), with no statistics yet.");
 }
 

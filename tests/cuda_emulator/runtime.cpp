@@ -364,7 +364,9 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
 
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   if (event == nullptr) return fail(cudaErrorInvalidResourceHandle);
-  if (event->stream) drain(*event->stream, event->mark);
+  CUstream_st* recorded = event->stream;
+  if (recorded && (streams().count(recorded) || recorded == &legacy_stream()))
+    drain(*recorded, event->mark);
   return cudaSuccess;
 }
 

@@ -320,6 +320,19 @@ def test_minibatch_parameters_are_checked():
     with pytest.raises(TypeError, match="learns from float64 batches"):
         model.partial_fit(X.astype(np.float32))
     assert nmfuse.MiniBatchNMF(3, batch_size=7).get_params()["batch_size"] == 7
+    with pytest.raises(ValueError, match="takes no W or H"):
+        nmfuse.MiniBatchNMF(2, device="cpu").fit(X, H=np.ones((2, X.shape[1])))
+
+
+def test_minibatch_penalizes_the_components_by_alpha_H():
+    # scikit-learn's H is the components: alpha_H alone must shrink them, alpha_W alone
+    # must leave them nearly as they were.
+    X, _ = planted_stream(400, 2)
+    fit = lambda **alpha: nmfuse.MiniBatchNMF(
+        4, batch_size=100, max_iter=5, random_state=0, device="cpu", l1_ratio=1.0, **alpha).fit(X)
+    plain = fit().components_.sum()
+    assert fit(alpha_W=0.0, alpha_H=0.05).components_.sum() < 0.9 * plain
+    assert fit(alpha_W=0.05, alpha_H=0.0).components_.sum() > 0.9 * plain
 
 
 def test_minibatch_scikit_learn_estimator_checks():
@@ -334,6 +347,8 @@ def test_minibatch_unpickled_goes_on_from_its_components():
         model.partial_fit(X[start:start + 100])
     copy = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(copy.transform(X[:5]), model.transform(X[:5]))
+    model.partial_fit(X[400:500])
+    assert model.n_steps_ == 5, "pickling leaves the live model's sums alone"
     before = copy.components_.copy()
     copy.partial_fit(X[400:500])
     assert copy.n_steps_ == 1  # its sums start afresh, from the components

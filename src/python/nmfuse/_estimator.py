@@ -355,18 +355,18 @@ class MiniBatchNMF(NMF):
 
     def fit_transform(self, X, y=None, W=None, H=None):
         """Learn the components from X's rows in batches, then return W for X."""
-        self.fit(X)
+        self.fit(X, W=W, H=H)
         return self.transform(X)
 
     def fit(self, X, y=None, W=None, H=None):
         """A fresh online fit: passes over X's rows (samples) in batches of batch_size."""
-        X = self._checked(X, reset=True)
+        X = self._checked(X, W, H, reset=True)
         self._model = None
         return self._learn(X, fresh=True)
 
     def partial_fit(self, X, y=None, W=None, H=None):
         """One step on a batch of new samples X (n × n_features)."""
-        X = self._checked(X, reset=not hasattr(self, "components_"))
+        X = self._checked(X, W, H, reset=not hasattr(self, "components_"))
         return self._learn(X, fresh=False)
 
     def transform(self, X):
@@ -377,11 +377,14 @@ class MiniBatchNMF(NMF):
     # A pickle keeps the components but not the C++ model with its sums: partial_fit
     # after unpickling goes on from the components, its sums started afresh.
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: the live model keeps its _model
         state.pop("_model", None)
         return state
 
-    def _checked(self, X, reset):
+    def _checked(self, X, W, H, reset):
+        if W is not None or H is not None or self.init == "custom":
+            raise ValueError("MiniBatchNMF starts its components from the first batch: it "
+                             "takes no W or H (init='custom')")
         if self.absent != "zero":
             raise ValueError("MiniBatchNMF takes no missing values")
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
@@ -394,7 +397,10 @@ class MiniBatchNMF(NMF):
     def _learn(self, X, fresh):
         model = getattr(self, "_model", None)
         if model is None:
+            # The library's W is the components (scikit-learn's H): the penalties swap.
             opt = self._options(X.shape[1])
+            opt.alpha_W, opt.alpha_H = (opt.alpha_W if opt.alpha_H is None else opt.alpha_H,
+                                        opt.alpha_W)
             kind = _nmfuse.OnlineModel32 if X.dtype == np.float32 else _nmfuse.OnlineModel64
             model = self._model = kind(opt, bool(self.verbose))
             if not fresh and hasattr(self, "components_"):  # unpickled: go on from them
@@ -403,7 +409,7 @@ class MiniBatchNMF(NMF):
             raise TypeError(f"this model learns from {'float32' if X.dtype != np.float32 else 'float64'} "
                             f"batches, not {X.dtype}")
         if sp.issparse(X):
-            Vt = X.tocsc()
+            Vt = sp.csc_matrix(X, copy=True)  # sorted here, not the caller's
             Vt.sort_indices()
             call = model.fit_online_sparse if fresh else model.partial_fit_sparse
             info = call(Vt.data, Vt.indices, Vt.indptr, X.shape[1], X.shape[0])
