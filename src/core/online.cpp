@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "core/csr_transpose.hpp"
 #include "core/entry_points.hpp"
@@ -186,51 +187,57 @@ void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, dou
   ++st.info.steps;
 }
 
-// A dense batch on the device the options choose (the GPU computes in float).
-template <class T>
-void dense_step(OnlineState<T>& st, DenseView<const T> V, const Options& opt, double rho) {
+// The step on the backend make(value, device) builds for the batch, on the device the
+// options choose (value: T, or float for double data on the GPU), and what the step
+// reports of where it ran.
+template <class T, class Data, class Make>
+void step_on(OnlineState<T>& st, const Data& V, const Options& opt, double rho, Make make) {
   const auto start = Clock::now();
-  check_batch(opt, st, V.rows, V.cols);
-  core::check_matrix("the batch", V);
-  if (beta_of(opt) <= 0) core::check_positive("the batch", V, beta_of(opt), nullptr);
   const DeviceChoice choice = core::choose_device_for(V, opt.device);
   if (rho < 0) rho = std::pow(opt.forget_factor, double(V.cols) / opt.batch_size);
-  if (choice.device == Device::Cuda && !std::is_same_v<T, float>) {
-    const Matrix<float> Vf = core::convert<float>(V);
-    auto b = core::make_backend<float>(Device::Cuda, Vf.view(), opt.rank, opt);
-    learn_from_batch(st, *b, opt, rho);
-    st.info.device_reason = choice.reason + placement_of(*b);
-  } else {
-    auto b = core::make_backend<T>(choice.device, V, opt.rank, opt);
-    learn_from_batch(st, *b, opt, rho);
-    st.info.device_reason = choice.reason + placement_of(*b);
-  }
+  auto run = [&](auto backend) {
+    learn_from_batch(st, *backend, opt, rho);
+    st.info.device_reason = choice.reason + placement_of(*backend);
+  };
+  if (choice.device == Device::Cuda && !std::is_same_v<T, float>) run(make(float(), choice.device));
+  else run(make(T(), choice.device));
   st.info.device = choice.device;
   st.info.seconds = core::seconds_since(start);
 }
 
+template <class T>
+void dense_step(OnlineState<T>& st, DenseView<const T> V, const Options& opt, double rho) {
+  check_batch(opt, st, V.rows, V.cols);
+  core::check_matrix("the batch", V);
+  if (beta_of(opt) <= 0) core::check_positive("the batch", V, beta_of(opt), nullptr);
+  std::optional<Matrix<float>> narrowed;  // the batch in float, for the GPU
+  step_on(st, V, opt, rho, [&](auto value, Device device) {
+    using U = decltype(value);
+    if constexpr (std::is_same_v<U, T>) {
+      return core::make_backend<T>(device, V, opt.rank, opt);
+    } else {
+      narrowed = core::convert<float>(V);
+      return core::make_backend<float>(Device::Cuda, narrowed->view(), opt.rank, opt);
+    }
+  });
+}
+
 template <class T, class I>
 void sparse_step(OnlineState<T>& st, CsrView<T, I> V, const Options& opt, double rho) {
-  const auto start = Clock::now();
   check_batch(opt, st, V.rows, V.cols);
   core::check_csr("the batch", V, beta_of(opt));
   if (V.absent == Absent::Unknown)
     throw InvalidArgument("the batch's absent entries are unknown: online fitting takes them "
                           "as zeros (Absent::Zero)");
-  const DeviceChoice choice = core::choose_device_for(V, opt.device);
-  if (rho < 0) rho = std::pow(opt.forget_factor, double(V.cols) / opt.batch_size);
-  if (choice.device == Device::Cuda && !std::is_same_v<T, float>) {
-    std::vector<float> values;
-    auto b = core::make_backend<float, I>(Device::Cuda, core::float_values(V, values), opt.rank,
+  std::vector<float> values;  // the batch's values in float, for the GPU
+  step_on(st, V, opt, rho, [&](auto value, Device device) {
+    using U = decltype(value);
+    if constexpr (std::is_same_v<U, T>)
+      return core::make_backend<T, I>(device, V, opt.rank, opt);
+    else
+      return core::make_backend<float, I>(Device::Cuda, core::float_values(V, values), opt.rank,
                                           opt);
-    learn_from_batch(st, *b, opt, rho);
-  } else {
-    auto b = core::make_backend<T, I>(choice.device, V, opt.rank, opt);
-    learn_from_batch(st, *b, opt, rho);
-  }
-  st.info.device = choice.device;
-  st.info.device_reason = choice.reason;
-  st.info.seconds = core::seconds_since(start);
+  });
 }
 
 // scikit-learn's stopping rules for a fit over a fixed V (MiniBatchNMF's

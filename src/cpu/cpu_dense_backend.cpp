@@ -169,15 +169,21 @@ class CpuDenseBackend final : public CpuFactors<T> {
 
   // The part of a product with a block function R_A[:, j0:j0+nb] of A (core/column_view):
   // side L: out += R_A[:, blk] · R_factor[blk, :];  side R: out[blk, :] = R_A[:, blk]ᵀ · L.
+  // R is packed (A.rows×nb).
   void block_product(Side s, index_t j0, index_t nb, const T* R, T* out) {
-    const Side left = A_.left, right = partner(left);
-    const core::StoredMatrix r = core::column_major(A_.rows, nb);
-    if (s == left)
-      gemm(core::plan_gemm(r, false, factor_block(right, nb), false, A_.rows), T(1), R,
-           factor(right).data() + j0, T(j0 == 0 ? 0 : 1), out);
+    block_gemm(s, j0, nb, R, A_.rows, factor(partner(s)).data(), k(), out);
+  }
+  // The same with any Y (`width` columns, column-major) and R of leading dimension ld.
+  void block_gemm(Side s, index_t j0, index_t nb, const T* R, index_t ld, const T* Y, int width,
+                  T* out) {
+    const core::StoredMatrix r{A_.rows, nb, ld, Layout::ColMajor};
+    if (s == A_.left)
+      gemm(core::plan_gemm(r, false, core::StoredMatrix{nb, width, A_.cols, Layout::ColMajor},
+                           false, A_.rows),
+           T(1), R, Y + j0, T(j0 == 0 ? 0 : 1), out);
     else
-      gemm(core::plan_gemm(r, true, core::column_major(A_.rows, k()), false, A_.cols), T(1), R,
-           factor(left).data(), T(0), out + j0);
+      gemm(core::plan_gemm(r, true, core::column_major(A_.rows, width), false, A_.cols), T(1), R,
+           Y, T(0), out + j0);
   }
 
   T A(index_t i, index_t j) const { return V_.data[j * A_.ld + i]; }
@@ -198,17 +204,7 @@ class CpuDenseBackend final : public CpuFactors<T> {
     }
     const bool left = s == A_.left;  // out has A's rows (and sums over the blocks)
     each_data_block([&](index_t j0, index_t nb, const T* block) {
-      if (!streamed) {
-        const core::StoredMatrix r{A_.rows, nb, A_.ld, Layout::ColMajor};
-        if (left)
-          gemm(core::plan_gemm(r, false, core::StoredMatrix{nb, width, A_.cols, Layout::ColMajor},
-                               false, A_.rows),
-               T(1), block, Y + j0, T(j0 == 0 ? 0 : 1), out);
-        else
-          gemm(core::plan_gemm(r, true, core::column_major(A_.rows, width), false, A_.cols),
-               T(1), block, Y, T(0), out + j0);
-        return;
-      }
+      if (!streamed) return block_gemm(s, j0, nb, block, A_.ld, Y, width, out);
       // The block is nb stored rows of A_.rows entries (row stride ld), row-major.
       if (left) {
         block_y_.resize(size(nb, width));
