@@ -252,9 +252,9 @@ class OnlineStop {
   bool after_step(OnlineInfo& info, const Matrix<T>& W_before, const Matrix<T>& W,
                   index_t batch_cols) {
     const double cost = info.batch_cost.back();
-    if (info.steps == 1) {
+    if (info.steps == 1) {  // it only starts: no change of W to judge yet
       info.smoothed_cost.push_back(cost);
-      return false;
+      return opt_.interrupt && opt_.interrupt() && stop(info, StopReason::Interrupted);
     }
     const double alpha = std::min(1.0, double(batch_cols) / (n_ + 1));
     smoothed_ = std::isnan(smoothed_) ? cost : smoothed_ * (1 - alpha) + cost * alpha;
@@ -345,6 +345,9 @@ void fit_online(OnlineState<T>& st, DenseView<const T> V, const Options& opt) {
 template <class T, class I>
 void fit_online(OnlineState<T>& st, CsrView<T, I> V, const Options& opt) {
   core::check_csr("V", V, beta_of(opt));
+  if (V.absent == Absent::Unknown)  // before the transpose
+    throw InvalidArgument("V's absent entries are unknown: online fitting takes them as zeros "
+                          "(Absent::Zero)");
   const CsrMatrix<T, I> Vt = core::transposed(V);  // a batch of columns is rows of Vᵀ
   passes(st, V.cols, opt, [&](index_t j0, index_t j1, double rho) {
     std::vector<I> row_ptr(Vt.row_ptr.begin() + j0, Vt.row_ptr.begin() + j1 + 1);

@@ -66,14 +66,18 @@ struct IsBad {
 
 // Columns j0 … j0 + count − 1 of a column-major host matrix (leading dimension ld) into
 // packed device memory: one plain copy where they are packed already, a 2D copy where
-// the pitch allows it, else column by column.
+// the pitch allows it (max_pitch: the device's), else column by column.
+int max_pitch() {
+  int pitch = 0, d = 0;
+  NMFUSE_CUDA_TRY(cudaGetDevice(&d));
+  NMFUSE_CUDA_TRY(cudaDeviceGetAttribute(&pitch, cudaDevAttrMaxPitch, d));
+  return pitch;
+}
+
 void upload_columns(float* device, const float* host, index_t rows, index_t ld, index_t j0,
-                    index_t count, cudaStream_t stream) {
+                    index_t count, int max_pitch, cudaStream_t stream) {
   const std::size_t column = rows * sizeof(float);
   const float* first = host + j0 * ld;
-  int max_pitch = 0, d = 0;
-  NMFUSE_CUDA_TRY(cudaGetDevice(&d));
-  NMFUSE_CUDA_TRY(cudaDeviceGetAttribute(&max_pitch, cudaDevAttrMaxPitch, d));
   if (ld == rows) {
     NMFUSE_CUDA_TRY(cudaMemcpyAsync(device, first, column * count, cudaMemcpyHostToDevice, stream));
   } else if (ld * sizeof(float) <= std::size_t(max_pitch)) {
@@ -130,13 +134,14 @@ class StreamedColumns {
     const index_t j0 = b * block_;
     NMFUSE_CUDA_TRY(cudaStreamWaitEvent(copy_.get(), read_[s].get(), 0));
     upload_columns(stage_[s].data(), host_, A_.rows, A_.ld, j0, std::min(block_, A_.cols - j0),
-                   copy_.get());
+                   max_pitch_, copy_.get());
     NMFUSE_CUDA_TRY(cudaEventRecord(copied_[s].get(), copy_.get()));
   }
 
   const float* host_;
   core::ColumnView A_;
   index_t block_;
+  int max_pitch_ = max_pitch();
   PinnedRange pinned_;
   DeviceBuffer<float> stage_[2];
   Event copied_[2], read_[2];  // a stage's copy is done; its last block has been read
@@ -164,7 +169,7 @@ class CudaDenseBackend final : public CudaFactors {
     } else {
       check_memory(needed_bytes(true));
       V_owned_ = DeviceBuffer<float>(std::size_t(V.rows * V.cols));
-      upload_columns(V_owned_.data(), V.data, A_.rows, A_.ld, 0, A_.cols, stream());
+      upload_columns(V_owned_.data(), V.data, A_.rows, A_.ld, 0, A_.cols, max_pitch(), stream());
       A_.ld = A_.rows;
       V_ = V_owned_.data();
     }

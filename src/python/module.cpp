@@ -466,6 +466,10 @@ NB_MODULE(_nmfuse, m) {
       .value("NNDSVDa", nmfuse::Init::NNDSVDa)
       .value("NNDSVDar", nmfuse::Init::NNDSVDar)
       .value("Custom", nmfuse::Init::Custom);
+  nb::enum_<nmfuse::OutOfCore>(m, "OutOfCore")
+      .value("Auto", nmfuse::OutOfCore::Auto)
+      .value("Off", nmfuse::OutOfCore::Off)
+      .value("On", nmfuse::OutOfCore::On);
   nb::enum_<nmfuse::Device>(m, "Device")
       .value("Auto", nmfuse::Device::Auto)
       .value("Cpu", nmfuse::Device::Cpu)
@@ -494,6 +498,8 @@ NB_MODULE(_nmfuse, m) {
       .def_rw("forget_factor", &nmfuse::Options::forget_factor)
       .def_rw("max_passes", &nmfuse::Options::max_passes)
       .def_rw("max_no_improvement", &nmfuse::Options::max_no_improvement)
+      .def_rw("out_of_core", &nmfuse::Options::out_of_core)
+      .def_rw("out_of_core_block", &nmfuse::Options::out_of_core_block)
       .def_rw("device", &nmfuse::Options::device)
       .def_rw("allow_tf32", &nmfuse::Options::allow_tf32)
       .def("validate", &nmfuse::Options::validate);
