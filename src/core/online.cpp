@@ -41,8 +41,8 @@ void check_batch(const Options& opt, const OnlineState<T>& st, index_t rows, ind
   opt.validate();
   if (opt.init == Init::Custom)
     throw InvalidArgument(
-        "option init = custom: online fitting starts W from its first batch (fit() a Model "
-        "first to go on from a W of its own)");
+        "option init = custom: online fitting starts W from its first batch (Model::start_from "
+        "goes on from a W of your own)");
   if (opt.resume) throw InvalidArgument("option resume: online fitting keeps no checkpoints");
   if (st.W.size() > 0 && st.W.cols() != opt.rank)
     throw InvalidArgument("the model's W has " + std::to_string(st.W.cols()) +
