@@ -32,10 +32,8 @@ inline double seconds_since(Clock::time_point start) {
 
 // The CPU's out-of-core blocks, in bytes: where out_of_core = on asks for them (64 MiB
 // unless out_of_core_block says); 0 reads V in place.
-inline std::int64_t cpu_block_bytes(const Options& opt, bool masked) {
+inline std::int64_t cpu_block_bytes(const Options& opt) {
   if (opt.out_of_core != OutOfCore::On) return 0;
-  if (masked)
-    throw InvalidArgument("option out_of_core = on: a mask of observed entries needs V in memory");
   return opt.out_of_core_block > 0 ? opt.out_of_core_block : std::int64_t(64) << 20;
 }
 
@@ -44,7 +42,7 @@ template <class T>
 std::unique_ptr<Backend<T>> make_backend(Device device, DenseView<const T> V, int rank,
                                          const Options& opt, bool masked = false, int batch = 1) {
   if (device == Device::Cpu)
-    return cpu::make_dense_backend<T>(V, rank, batch, cpu_block_bytes(opt, masked));
+    return cpu::make_dense_backend<T>(V, rank, batch, cpu_block_bytes(opt));
   if constexpr (std::is_same_v<T, float>) {
     cuda::GpuSettings settings = gpu_settings(opt, masked);
     settings.batch = batch;
@@ -120,6 +118,8 @@ template <class T>
 DenseInput<T> checked_dense_input(DenseView<const T> V, const Options& opt,
                                   const MaskView* observed) {
   const bool out_of_core = opt.out_of_core == OutOfCore::On;  // reading V drops its pages
+  if (observed && out_of_core)  // masked HALS reads V in place, row by row, on either device
+    throw InvalidArgument("option out_of_core = on: a mask of observed entries needs V in memory");
   check_matrix("V", V, out_of_core);
   const index_t m = V.rows, n = V.cols;
   check_rank(opt, m, n);

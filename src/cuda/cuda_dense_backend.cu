@@ -313,17 +313,12 @@ class CudaDenseBackend final : public CudaFactors {
     });
   }
 
-  // Out of core when out_of_core says so, or, at Auto, when V does not fit (without a
-  // mask: masked HALS reads V in place).
+  // Out of core when out_of_core says so, or, at Auto, when V does not fit. Never with a
+  // mask: masked HALS reads V in place (checked_dense_input refuses on with a mask).
   bool streams_V() const {
-    if (settings_.out_of_core == OutOfCore::On) {
-      if (settings_.masked)
-        throw InvalidArgument("option out_of_core = on: a mask of observed entries needs V in "
-                              "GPU memory");
-      return true;
-    }
-    return settings_.out_of_core == OutOfCore::Auto && !settings_.masked &&
-           needed_bytes(true) > free_for_buffers();
+    if (settings_.masked) return false;
+    if (settings_.out_of_core == OutOfCore::On) return true;
+    return settings_.out_of_core == OutOfCore::Auto && needed_bytes(true) > free_for_buffers();
   }
   // The widest stage (in columns of A) that fits beside the factors: two stages and the
   // ratio blocks (one, or two for general β), at most out_of_core_block bytes (or the
