@@ -83,7 +83,8 @@ __global__ void mu_frobenius_fast(float* X, const float* P, const float* G, std:
 
 template <int K>
 __global__ void hals_fast(float* X, const float* P, const float* G, std::int64_t rows, int k,
-                          Penalty<float> pen, int max_sweeps, float inner_tol) {
+                          Penalty<float> pen, int max_sweeps, float inner_tol,
+                          std::int64_t first_row) {
   __shared__ float Q[K * K];
   float* no_scratch = nullptr;
   to_batch_block(X, P, G, no_scratch, rows, k);
@@ -93,7 +94,8 @@ __global__ void hals_fast(float* X, const float* P, const float* G, std::int64_t
   const int stride = int(rows);
   float x[K], g[K];
   load_row(x, X, i, stride, k);
-  hals_row<K>(x, PaddedRow{P + i, stride, k}, g, Q, K, k, pen, max_sweeps, inner_tol, i);
+  hals_row<K>(x, PaddedRow{P + i, stride, k}, g, Q, K, k, pen, max_sweeps, inner_tol,
+              first_row + i);
   store_row(x, X, i, stride, k);
 }
 
@@ -125,12 +127,13 @@ __global__ void mu_frobenius_strided(float* X, const float* P, const float* G, f
 
 __global__ void hals_strided(float* X, const float* P, const float* G, float* scratch,
                              std::int64_t rows, int k, Penalty<float> pen, int max_sweeps,
-                             float inner_tol) {
+                             float inner_tol, std::int64_t first_row) {
   to_batch_block(X, P, G, scratch, rows, k);
   const std::int64_t i = thread_row();
   if (i >= rows) return;
   StridedRow<float> x{X + i, rows}, g{scratch + i, rows};
-  hals_row<0>(x, StridedRow<const float>{P + i, rows}, g, G, k, k, pen, max_sweeps, inner_tol, i);
+  hals_row<0>(x, StridedRow<const float>{P + i, rows}, g, G, k, k, pen, max_sweeps, inner_tol,
+              first_row + i);
 }
 
 __global__ void mu_kl_strided(float* X, const float* P, const float* colsum, std::int64_t rows,
@@ -236,16 +239,17 @@ void mu_frobenius(float* X, const float* P, const float* G, float* scratch, std:
 }
 
 void hals(float* X, const float* P, const float* G, float* scratch, std::int64_t rows, int k,
-          int blocks, Penalty<float> pen, int max_sweeps, float inner_tol, cudaStream_t stream) {
+          int blocks, Penalty<float> pen, int max_sweeps, float inner_tol, std::int64_t first_row,
+          cudaStream_t stream) {
   dispatch_rank(k, [&](auto width) {
     constexpr int K = decltype(width)::value;
     if constexpr (K > 0) {
       if (fast_path(rows, k))
         return launch_batch(rows, blocks, stream, hals_fast<K>, X, P, G, rows, k, pen,
-                            max_sweeps, inner_tol);
+                            max_sweeps, inner_tol, first_row);
     }
       launch_batch(rows, blocks, stream, hals_strided, X, P, G, scratch, rows, k, pen,
-                   max_sweeps, inner_tol);
+                   max_sweeps, inner_tol, first_row);
   });
 }
 

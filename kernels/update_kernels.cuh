@@ -18,8 +18,10 @@ bool fast_path(std::int64_t rows, int k);
 // hold rows×k floats a block, G k×k.
 void mu_frobenius(float* X, const float* P, const float* G, float* scratch, std::int64_t rows,
                   int k, int blocks, Penalty<float> pen, cudaStream_t stream);
+// first_row: the number of X's first row in the whole factor (Backend::first_row).
 void hals(float* X, const float* P, const float* G, float* scratch, std::int64_t rows, int k,
-          int blocks, Penalty<float> pen, int max_sweeps, float inner_tol, cudaStream_t stream);
+          int blocks, Penalty<float> pen, int max_sweeps, float inner_tol, std::int64_t first_row,
+          cudaStream_t stream);
 void mu_kl(float* X, const float* P, const float* colsum, std::int64_t rows, int k,
            Penalty<float> pen, cudaStream_t stream);
 

@@ -38,6 +38,13 @@ class Backend {
   void select(int block) { selected_ = block; }
   // Rows of a factor: m for W, n for Ht.
   index_t factor_rows(Side s) const { return s == Side::W ? m_ : n_; }
+  // The number its factors' first row has in the whole factor: 0, but for a block of a
+  // distributed run. A dead HALS component restarts from values drawn by row number.
+  index_t first_row(Side s) const { return s == Side::W ? first_row_W_ : first_row_H_; }
+  void number_rows_from(index_t first_W, index_t first_H) {
+    first_row_W_ = first_W;
+    first_row_H_ = first_H;
+  }
 
   // The entries of V a big product reads: all of them dense, the stored ones sparse.
   virtual double product_entries() const { return double(m_) * double(n_); }
@@ -71,6 +78,15 @@ class Backend {
   // column-major buffer: online fitting sums them over batches.
   virtual void get_product(Side s, T* host) = 0;
   virtual void get_denominator(Side s, T* host) = 0;
+
+  // A distributed run (src/distributed) completes a rank's partial products, Grams and
+  // column sums across processes, and puts them back: the selected block's, host buffers.
+  virtual void set_product(Side s, const T* host) = 0;
+  virtual void set_denominator(Side s, const T* host) = 0;
+  virtual void get_gram(Side s, T* host) = 0;  // k×k
+  virtual void set_gram(Side s, const T* host) = 0;
+  virtual void get_column_sums(Side s, T* host) = 0;  // k
+  virtual void set_column_sums(Side s, const T* host) = 0;
 
   // P_s = V·Ht (s = W) or Vᵀ·W (s = H), for `blocks` blocks in one product.
   virtual void product(Side s, int blocks) = 0;
@@ -139,6 +155,7 @@ class Backend {
   index_t m_, n_;
   int k_, batch_;
   int selected_ = 0;
+  index_t first_row_W_ = 0, first_row_H_ = 0;
   std::optional<double> data_sum_, data_squared_norm_;
 };
 

@@ -79,6 +79,24 @@ class CpuFactors : public core::Backend<T> {
   void get_denominator(Side s, T* host) override {
     std::copy(denominator_product(s).begin(), denominator_product(s).end(), host);
   }
+  void set_product(Side s, const T* host) override {
+    std::copy(host, host + big_product(s).size(), big_product(s).begin());
+  }
+  void set_denominator(Side s, const T* host) override {
+    std::copy(host, host + denominator_product(s).size(), denominator_product(s).begin());
+  }
+  void get_gram(Side s, T* host) override {
+    std::copy(gram_of(s).begin(), gram_of(s).end(), host);
+  }
+  void set_gram(Side s, const T* host) override {
+    std::copy(host, host + gram_of(s).size(), gram_of(s).begin());
+  }
+  void get_column_sums(Side s, T* host) override {
+    std::copy(sums_of(s).begin(), sums_of(s).end(), host);
+  }
+  void set_column_sums(Side s, const T* host) override {
+    std::copy(host, host + sums_of(s).size(), sums_of(s).begin());
+  }
 
   void gram(Side s, int blocks) override {
     const core::StoredMatrix x = core::column_major(this->factor_rows(s), k());
@@ -268,14 +286,16 @@ class CpuFactors : public core::Backend<T> {
       if constexpr (K > 0) {
         for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
           std::decay_t<decltype(x[0])> g[K];
-          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
+          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol,
+                             i + this->first_row(s));
         });
       } else {  // the gradients live in scratch
         const index_t r = this->factor_rows(s);
         row_scratch_.resize(size(r, k()));
         for_each_row<K>(s, [&](index_t i, auto& x, const auto& p) {
           StridedRow<T> g{row_scratch_.data() + i, r};
-          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol, i);
+          kernels::hals_row<K>(x, p, g, Q.data(), ld<K>(), k(), pen, max_sweeps, inner_tol,
+                             i + this->first_row(s));
         });
       }
     });

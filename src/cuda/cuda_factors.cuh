@@ -75,6 +75,24 @@ class CudaFactors : public core::Backend<float> {
   void get_denominator(Side s, float* host) override {
     to_host(denominator_product(s).data(), host, s);
   }
+  void set_product(Side s, const float* host) override {
+    to_device(host, big_product(s).data(), big_product(s).size());
+  }
+  void set_denominator(Side s, const float* host) override {
+    to_device(host, denominator_product(s).data(), denominator_product(s).size());
+  }
+  void get_gram(Side s, float* host) override {
+    copy_to_host(gram_of(s).data(), host, gram_of(s).size());
+  }
+  void set_gram(Side s, const float* host) override {
+    to_device(host, gram_of(s).data(), gram_of(s).size());
+  }
+  void get_column_sums(Side s, float* host) override {
+    copy_to_host(sums_of(s).data(), host, sums_of(s).size());
+  }
+  void set_column_sums(Side s, const float* host) override {
+    to_device(host, sums_of(s).data(), sums_of(s).size());
+  }
 
   // One strided-batched GEMM: block b's Gram from block b's factor.
   void gram(Side s, int blocks) override {
@@ -96,7 +114,7 @@ class CudaFactors : public core::Backend<float> {
                    int blocks) override {
     kernels::hals(factor(s).data(), big_product(s).data(), gram_of(core::partner(s)).data(),
                   row_scratch_.data(), factor_rows(s), k(), blocks, pen, max_sweeps, inner_tol,
-                  stream());
+                  first_row(s), stream());
   }
 
   void swap_blocks(int a, int b) override {
@@ -183,8 +201,16 @@ class CudaFactors : public core::Backend<float> {
 
   // One factor-shaped buffer of side s (the selected block's) to the host.
   void to_host(const float* device, float* host, Side s) {
-    NMFUSE_CUDA_TRY(cudaMemcpyAsync(host, device, std::size_t(factor_rows(s)) * k() * sizeof(float),
-                                    cudaMemcpyDeviceToHost, stream()));
+    copy_to_host(device, host, std::size_t(factor_rows(s)) * k());
+  }
+  void copy_to_host(const float* device, float* host, std::size_t count) {
+    NMFUSE_CUDA_TRY(cudaMemcpyAsync(host, device, count * sizeof(float), cudaMemcpyDeviceToHost,
+                                    stream()));
+    NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
+  }
+  void to_device(const float* host, float* device, std::size_t count) {
+    NMFUSE_CUDA_TRY(cudaMemcpyAsync(device, host, count * sizeof(float), cudaMemcpyHostToDevice,
+                                    stream()));
     NMFUSE_CUDA_TRY(cudaStreamSynchronize(stream()));
   }
   // The selected block's entries, or `blocks` blocks' from it on.

@@ -1,0 +1,145 @@
+#pragma once
+// One MPI communicator and the collectives a distributed run makes on it, each counting
+// the words it moves (nmfuse::distributed::Traffic). Sums come back bit-for-bit equal on
+// every process, so that the processes holding one block of a factor keep equal copies
+// and every process takes the same stopping decision.
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <mpi.h>
+
+#include "nmfuse/distributed.hpp"
+#include "nmfuse/errors.hpp"
+
+namespace nmfuse::distributed {
+
+template <class T>
+MPI_Datatype mpi_type() {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+  return std::is_same_v<T, float> ? MPI_FLOAT : MPI_DOUBLE;
+}
+
+class Communicator {
+ public:
+  // The processes of `parent` with the same colour, ordered by key (MPI_Comm_split).
+  Communicator(MPI_Comm parent, int colour, int key, Traffic& traffic) : traffic_(&traffic) {
+    MPI_Comm_split(parent, colour, key, &comm_);
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  ~Communicator() {
+    int finalized = 0;  // a Grid outliving MPI_Finalize has nothing left to free
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+  // data ← the sum of every process's data, elementwise. A reduce-scatter then an
+  // all-gather: each piece is summed on one process and copied to the rest, so every
+  // process gets the same bits (MPI_Allreduce does not promise that).
+  template <class T>
+  void sum(T* data, std::size_t count) {
+    if (size_ == 1) return;
+    const Timed timed(*traffic_);
+    for (std::size_t done = 0; done < count; done += kChunk)
+      sum_chunk(data + done, std::min(kChunk, count - done));
+  }
+
+  // The sum of every process's x, the same on all: reduced on the first, then broadcast.
+  double sum(double x) {
+    if (size_ == 1) return x;
+    const Timed timed(*traffic_);
+    double total = 0;
+    MPI_Reduce(&x, &total, 1, MPI_DOUBLE, MPI_SUM, 0, comm_);
+    MPI_Bcast(&total, 1, MPI_DOUBLE, 0, comm_);
+    ++traffic_->scalar_sums;
+    return total;
+  }
+
+  // Column by column, out (rows_total × cols, column-major) ← every process's `mine`
+  // (its rows × cols, column-major), the processes' rows one after another in rank order.
+  template <class T>
+  void gather_rows(const T* mine, const std::vector<index_t>& rows_of, int cols, T* out) {
+    std::vector<int> counts(size_), offsets(size_);
+    index_t total = 0;
+    for (int r = 0; r < size_; ++r) {
+      if (rows_of[r] > INT_MAX || total > INT_MAX)
+        throw Error("internal: a factor's block of " + std::to_string(rows_of[r]) +
+                    " rows is too long for one MPI message");
+      counts[r] = int(rows_of[r]);
+      offsets[r] = int(total);
+      total += rows_of[r];
+    }
+    const index_t mine_rows = rows_of[rank_];
+    const Timed timed(*traffic_);
+    for (int t = 0; t < cols; ++t) {
+      T* column = out + std::size_t(t) * std::size_t(total);
+      if (size_ == 1) {
+        std::copy(mine + t * mine_rows, mine + (t + 1) * mine_rows, column);
+        continue;
+      }
+      MPI_Allgatherv(mine + t * mine_rows, counts[rank_], mpi_type<T>(), column, counts.data(),
+                     offsets.data(), mpi_type<T>(), comm_);
+      count_words(double(total - mine_rows));
+    }
+  }
+
+  // Runs `check` on every process; where it throws on any, every process throws the
+  // first failing process's message, naming that process: none is left waiting in a
+  // collective the others skipped.
+  void agree(const std::function<void()>& check);
+
+ private:
+  static constexpr std::size_t kChunk = std::size_t(1) << 28;  // MPI counts are int
+
+  // Adds the time of its scope to Traffic::seconds.
+  class Timed {
+   public:
+    explicit Timed(Traffic& t) : traffic_(t), start_(std::chrono::steady_clock::now()) {}
+    ~Timed() {
+      traffic_.seconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    }
+
+   private:
+    Traffic& traffic_;
+    std::chrono::steady_clock::time_point start_;
+  };
+
+  template <class T>
+  void sum_chunk(T* data, std::size_t count) {
+    std::vector<int> counts(size_), offsets(size_);
+    for (int r = 0; r < size_; ++r) {
+      offsets[r] = int(count * r / size_);
+      counts[r] = int(count * (r + 1) / size_) - offsets[r];
+    }
+    std::vector<T> piece(std::max(counts[rank_], 1));
+    MPI_Reduce_scatter(data, piece.data(), counts.data(), mpi_type<T>(), MPI_SUM, comm_);
+    MPI_Allgatherv(piece.data(), counts[rank_], mpi_type<T>(), data, counts.data(), offsets.data(),
+                   mpi_type<T>(), comm_);
+    const double others = double(count - std::size_t(counts[rank_]));
+    count_words(others);  // the reduce-scatter's
+    count_words(others);  // the all-gather's
+  }
+
+  void count_words(double words) {
+    traffic_->words += words;
+    ++traffic_->collectives;
+  }
+
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+  Traffic* traffic_;
+};
+
+}  // namespace nmfuse::distributed

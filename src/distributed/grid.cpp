@@ -1,0 +1,111 @@
+// Grid: the processes' shape and blocks, the communicators over them, and the words an
+// iteration moves.
+#include <limits>
+
+#include "grid_communicators.hpp"
+
+namespace nmfuse::distributed {
+namespace {
+
+// The words a process receives when N words are summed over p processes (a
+// reduce-scatter and an all-gather), the process keeping piece `r` (communicator.hpp).
+double words_of_sum(index_t N, int p, int r) {
+  if (p == 1) return 0;
+  const index_t piece = N * (r + 1) / p - N * r / p;
+  return 2.0 * double(N - piece);
+}
+
+int processes_of(MPI_Comm comm) {
+  int size = 0;
+  MPI_Comm_size(comm, &size);
+  return size;
+}
+
+GridShape checked_shape(MPI_Comm comm, index_t m, index_t n, GridShape shape) {
+  const int p = processes_of(comm);
+  if (m < 1 || n < 1)
+    throw InvalidArgument("V is " + std::to_string(m) + "×" + std::to_string(n) +
+                          ": a grid needs at least one row and one column");
+  if (shape.rows == 0 && shape.cols == 0) return Grid::chosen(p, m, n);
+  const std::string named = "grid " + std::to_string(shape.rows) + "×" + std::to_string(shape.cols);
+  if (shape.rows < 1 || shape.cols < 1 || shape.rows * shape.cols != p)
+    throw InvalidArgument(named + ": needs rows × cols = the " + std::to_string(p) +
+                          " processes of the communicator");
+  if (shape.rows > m || shape.cols > n)
+    throw InvalidArgument(named + ": more grid rows or columns than V's " + std::to_string(m) +
+                          "×" + std::to_string(n) + " has rows or columns");
+  return shape;
+}
+
+int rank_in(MPI_Comm comm) {
+  int rank = 0;
+  MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
+}  // namespace
+
+Grid::Grid(MPI_Comm comm, index_t m, index_t n, GridShape shape)
+    : comms_(std::make_unique<Communicators>(comm, m, n, checked_shape(comm, m, n, shape),
+                                             rank_in(comm))) {}
+Grid::~Grid() = default;
+
+index_t Grid::rows() const { return comms_->m; }
+index_t Grid::cols() const { return comms_->n; }
+GridShape Grid::shape() const { return comms_->shape; }
+int Grid::grid_row() const { return comms_->grid_row; }
+int Grid::grid_col() const { return comms_->grid_col; }
+BlockRange Grid::block() const { return comms_->block(); }
+BlockRange Grid::block_of(int i, int j) const { return comms_->block_of(i, j); }
+Traffic Grid::traffic() const { return comms_->traffic; }
+
+GridShape Grid::chosen(int processes, index_t m, index_t n) {
+  GridShape best{1, processes};
+  double fewest = std::numeric_limits<double>::infinity();
+  for (int pr = 1; pr <= processes; ++pr) {
+    const int pc = processes / pr;
+    if (pr * pc != processes || pr > m || pc > n) continue;
+    const double words = double(m) / pr * (pc - 1) / pc + double(n) / pc * (pr - 1) / pr;
+    if (words < fewest) {
+      fewest = words;
+      best = {pr, pc};
+    }
+  }
+  if (fewest == std::numeric_limits<double>::infinity())
+    throw InvalidArgument("V is " + std::to_string(m) + "×" + std::to_string(n) + ": too small for a grid of " +
+                          std::to_string(processes) + " processes");
+  return best;
+}
+
+double words_per_iteration(const Grid& grid, int k) {
+  const Grid::Communicators& g = grid.communicators();
+  const GridShape s = g.shape;
+  const index_t kk = index_t(k) * k;
+  return words_of_sum(g.rows_of_block[g.grid_row] * k, s.cols, g.grid_col)  // P_W over the row
+         + words_of_sum(kk, s.rows, g.grid_row)                             // G_W over the column
+         + words_of_sum(g.cols_of_block[g.grid_col] * k, s.rows, g.grid_row)  // P_H over the column
+         + words_of_sum(kk, s.cols, g.grid_col);                            // G_H over the row
+}
+
+void Communicator::agree(const std::function<void()>& check) {
+  std::string message;
+  try {
+    check();
+  } catch (const Error& e) {
+    message = e.what();
+    if (message.empty()) message = "failed";
+  }
+  // The first failing process (or size_ when none) tells every process its message.
+  const int mine = message.empty() ? size_ : rank_;
+  int first = size_;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_);
+  if (first == size_) return;
+  int length = int(message.size());
+  MPI_Bcast(&length, 1, MPI_INT, first, comm_);
+  message.resize(std::size_t(length));
+  MPI_Bcast(message.data(), length, MPI_CHAR, first, comm_);
+  throw InvalidArgument("process " + std::to_string(first) + " of " + std::to_string(size_) +
+                        ": " + message);
+}
+
+}  // namespace nmfuse::distributed

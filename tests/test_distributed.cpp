@@ -1,0 +1,316 @@
+// Distributed runs under mpirun (tests/CMakeLists.txt runs this with 1, 2, 4 and 6
+// processes): on every grid the processes allow, the distributed run equals the single
+// process's from the same start, check by check, and every process ends with the same
+// bits; errors on one process reach all; the words moved match the formula exactly.
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <cstring>
+#include <functional>
+
+#include "helpers.hpp"
+#include "nmfuse/distributed.hpp"
+
+namespace {
+
+using nmfuse::Absent;
+using nmfuse::DenseView;
+using nmfuse::index_t;
+using nmfuse::Layout;
+using nmfuse::Matrix;
+using nmfuse::Options;
+using nmfuse::Result;
+using nmfuse::distributed::BlockRange;
+using nmfuse::distributed::Grid;
+using nmfuse::distributed::GridShape;
+using testing_nmf::cpu_options;
+using testing_nmf::random_matrix;
+using testing_nmf::relative_difference;
+
+int processes() {
+  int p = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &p);
+  return p;
+}
+
+int process() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+// Every pr × pc with pr·pc = the processes.
+std::vector<GridShape> every_grid() {
+  std::vector<GridShape> grids;
+  for (int pr = 1; pr <= processes(); ++pr)
+    if (processes() % pr == 0) grids.push_back({pr, processes() / pr});
+  return grids;
+}
+
+std::string named(GridShape s) { return std::to_string(s.rows) + "×" + std::to_string(s.cols) + " grid"; }
+
+// A positive m×n V of rank about k, plus noise: the same on every process.
+Matrix<double> planted(index_t m, index_t n, int k, unsigned seed) {
+  const Matrix<double> W = random_matrix(m, k, seed), H = random_matrix(k, n, seed + 1);
+  Matrix<double> V = testing_nmf::product(W, H);
+  const Matrix<double> noise = random_matrix(m, n, seed + 2);
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j < n; ++j) V(i, j) += 0.05 * noise(i, j) + 0.01;
+  return V;
+}
+
+template <class T>
+Matrix<T> cast(const Matrix<double>& A) {
+  return testing_nmf::cast<T>(A);
+}
+
+// This process's block, as a view into the whole V (its leading dimension V's).
+template <class T>
+DenseView<const T> block_view(const Matrix<T>& V, const BlockRange& b) {
+  return {V.data() + b.row_begin * V.cols() + b.col_begin, b.rows(), b.cols(), Layout::RowMajor,
+          V.cols()};
+}
+
+template <class T>
+nmfuse::CsrMatrix<T> block_csr(const Matrix<double>& V, const BlockRange& b) {
+  Matrix<double> part(b.rows(), b.cols(), Layout::RowMajor);
+  for (index_t i = 0; i < b.rows(); ++i)
+    for (index_t j = 0; j < b.cols(); ++j) part(i, j) = V(b.row_begin + i, b.col_begin + j);
+  return testing_nmf::to_csr<T>(part);
+}
+
+// Every process holds the very same bytes of A.
+template <class T>
+bool same_on_every_process(const Matrix<T>& A) {
+  std::uint64_t hash = 1469598103934665603ull;  // FNV-1a over the bytes
+  const auto* bytes = reinterpret_cast<const unsigned char*>(A.data());
+  for (std::size_t i = 0; i < A.size() * sizeof(T); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
+  std::uint64_t low = 0, high = 0;
+  MPI_Allreduce(&hash, &low, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&hash, &high, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
+  return low == high;
+}
+
+// The distributed run against the single process's, on the same V and options.
+// tolerance: relative, on every checked loss and on W and H.
+template <class T>
+void expect_same_as_one_process(const Result<T>& distributed, const Result<T>& single,
+                                double tolerance, const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_EQ(distributed.iterations, single.iterations);
+  ASSERT_EQ(distributed.loss_history.size(), single.loss_history.size());
+  for (std::size_t c = 0; c < single.loss_history.size(); ++c)
+    EXPECT_NEAR(distributed.loss_history[c], single.loss_history[c],
+                tolerance * single.loss_history[c])
+        << "check " << c;
+  EXPECT_LE(relative_difference(distributed.W, single.W), tolerance);
+  EXPECT_LE(relative_difference(distributed.H, single.H), tolerance);
+  EXPECT_TRUE(same_on_every_process(distributed.W));
+  EXPECT_TRUE(same_on_every_process(distributed.H));
+}
+
+Options fixed_iterations(int rank, int iterations) {
+  Options opt = cpu_options(rank);
+  opt.max_iter = iterations;
+  opt.tol = 0;
+  opt.check_every = 1;
+  return opt;
+}
+
+// In double the two runs differ by the order of the products' sums alone (~n·ε per
+// step, 1e-14 here); 1e-9 leaves room for the iterations to amplify it.
+constexpr double kDoubleTolerance = 1e-9;
+
+struct Case {
+  const char* name;
+  std::function<void(Options&)> set;
+};
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> all = {
+      {"HALS, extrapolated", [](Options&) {}},
+      {"HALS, extrapolated, random", [](Options& o) { o.init = nmfuse::Init::Random; }},
+      {"HALS, plain", [](Options& o) { o.hals_extrapolate = false; }},
+      {"HALS, plain, random start",
+       [](Options& o) {
+         o.hals_extrapolate = false;
+         o.init = nmfuse::Init::Random;
+       }},
+      {"MU, Frobenius, penalized",
+       [](Options& o) {
+         o.solver = nmfuse::Solver::MU;
+         o.alpha_W = 0.01;
+         o.l1_ratio = 0.5;
+       }},
+      {"MU, Kullback–Leibler", [](Options& o) { o.loss = nmfuse::Loss::KullbackLeibler; }},
+      {"MU, β = 1.5",
+       [](Options& o) {
+         o.loss = nmfuse::Loss::Beta;
+         o.beta = 1.5;
+       }},
+  };
+  return all;
+}
+
+TEST(Distributed, DenseEqualsOneProcessOnEveryGrid) {
+  const index_t m = 37, n = 29;
+  const int k = 4;
+  const Matrix<double> V = planted(m, n, k, 11);
+  for (const Case& c : cases()) {
+    Options opt = fixed_iterations(k, 12);
+    c.set(opt);
+    const Result<double> single = nmfuse::factorize(V.view(), opt);
+    for (GridShape shape : every_grid()) {
+      Grid grid(MPI_COMM_WORLD, m, n, shape);
+      const Result<double> r = nmfuse::distributed::factorize(grid, block_view(V, grid.block()), opt);
+      expect_same_as_one_process(r, single, kDoubleTolerance, std::string(c.name) + ", " + named(shape));
+    }
+  }
+}
+
+TEST(Distributed, SparseEqualsOneProcessOnEveryGrid) {
+  const index_t m = 41, n = 33;
+  const int k = 3;
+  Matrix<double> V = planted(m, n, k, 21);
+  const Matrix<double> keep = random_matrix(m, n, 22);
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j < n; ++j)
+      if (keep(i, j) < 0.6) V(i, j) = 0;  // 40% stored
+  const nmfuse::CsrMatrix<double> whole = testing_nmf::to_csr<double>(V);
+  for (const Case& c : {cases()[0], cases()[2], cases()[3]}) {
+    Options opt = fixed_iterations(k, 12);
+    c.set(opt);
+    const Result<double> single = nmfuse::factorize(whole.view(), opt);
+    for (GridShape shape : every_grid()) {
+      Grid grid(MPI_COMM_WORLD, m, n, shape);
+      const nmfuse::CsrMatrix<double> block = block_csr<double>(V, grid.block());
+      const Result<double> r = nmfuse::distributed::factorize(grid, block, opt);
+      expect_same_as_one_process(r, single, kDoubleTolerance,
+                                 std::string("sparse ") + c.name + ", " + named(shape));
+    }
+  }
+}
+
+// In float the sums' order moves each product by ~√n·ε ≈ 1e-6 relative; 12 iterations
+// of MU carry it to W and H without growing it by more than a few times.
+TEST(Distributed, FloatEqualsOneProcessToFloatRounding) {
+  const index_t m = 40, n = 36;
+  const Matrix<float> V = cast<float>(planted(m, n, 3, 31));
+  Options opt = fixed_iterations(3, 12);
+  opt.solver = nmfuse::Solver::MU;
+  const Result<float> single = nmfuse::factorize(V.view(), opt);
+  Grid grid(MPI_COMM_WORLD, m, n);
+  const Result<float> r = nmfuse::distributed::factorize(grid, block_view(V, grid.block()), opt);
+  expect_same_as_one_process(r, single, 1e-4, "float MU, " + named(grid.shape()));
+}
+
+// Stopping by tol: every process stops at the iteration the single process does.
+TEST(Distributed, StopsWhereOneProcessStops) {
+  const index_t m = 30, n = 26;
+  const Matrix<double> V = planted(m, n, 3, 41);
+  Options opt = cpu_options(3);
+  opt.tol = 1e-3;
+  const Result<double> single = nmfuse::factorize(V.view(), opt);
+  ASSERT_TRUE(single.converged);
+  Grid grid(MPI_COMM_WORLD, m, n);
+  const Result<double> r = nmfuse::distributed::factorize(grid, block_view(V, grid.block()), opt);
+  EXPECT_TRUE(r.converged);
+  expect_same_as_one_process(r, single, kDoubleTolerance, "tol, " + named(grid.shape()));
+}
+
+// Per iteration, the words each process receives are words_per_iteration's, exactly.
+TEST(Distributed, WordsPerIterationMatchTheFormula) {
+  const index_t m = 45, n = 38;
+  const int k = 5;
+  const Matrix<double> V = planted(m, n, k, 51);
+  for (bool hals : {false, true}) {
+    for (GridShape shape : every_grid()) {
+      Grid grid(MPI_COMM_WORLD, m, n, shape);
+      Options opt = fixed_iterations(k, 6);
+      opt.solver = hals ? nmfuse::Solver::HALS : nmfuse::Solver::MU;
+      opt.hals_extrapolate = false;  // extrapolation remakes H's Gram once more
+      std::vector<double> words;
+      opt.on_progress = [&](const nmfuse::Progress&) {
+        words.push_back(grid.traffic().words);
+        return true;
+      };
+      nmfuse::distributed::factorize(grid, block_view(V, grid.block()), opt);
+      ASSERT_EQ(words.size(), 6u);
+      for (std::size_t i = 1; i < words.size(); ++i)
+        EXPECT_EQ(words[i] - words[i - 1], nmfuse::distributed::words_per_iteration(grid, k))
+            << (hals ? "HALS" : "MU") << ", " << named(shape) << ", iteration " << i + 1;
+    }
+  }
+}
+
+TEST(Distributed, ChosenGridFollowsTheShapeOfV) {
+  EXPECT_EQ(Grid::chosen(4, 10000, 10).rows, 4);  // tall: split the rows only
+  EXPECT_EQ(Grid::chosen(4, 10, 10000).cols, 4);
+  EXPECT_EQ(Grid::chosen(4, 1000, 1000).rows, 2);
+  EXPECT_EQ(Grid::chosen(6, 3000, 2000).rows, 3);
+  EXPECT_EQ(Grid::chosen(1, 5, 5).rows, 1);
+}
+
+// What fails on one process is reported on every process, naming it.
+void expect_everywhere(const std::function<void()>& call, const std::string& part) {
+  try {
+    call();
+    ADD_FAILURE() << "no error; expected one with \"" << part << "\"";
+  } catch (const nmfuse::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+TEST(Distributed, ABadBlockOnOneProcessFailsOnEvery) {
+  const index_t m = 20, n = 18;
+  Matrix<double> V = planted(m, n, 2, 61);
+  Grid grid(MPI_COMM_WORLD, m, n);
+  const int last = processes() - 1;
+  const BlockRange b = grid.block();
+  Matrix<double> mine(b.rows(), b.cols(), Layout::RowMajor);
+  for (index_t i = 0; i < b.rows(); ++i)
+    for (index_t j = 0; j < b.cols(); ++j) mine(i, j) = V(b.row_begin + i, b.col_begin + j);
+  if (process() == last) mine(0, 1) = -1;
+  const std::string who = "process " + std::to_string(last) + " of " + std::to_string(processes());
+  expect_everywhere([&] { nmfuse::distributed::factorize(grid, mine, cpu_options(2)); },
+                    who + ": its block of V");
+  expect_everywhere([&] { nmfuse::distributed::factorize(grid, mine, cpu_options(2)); }, "negative");
+
+  const Matrix<double> wrong(b.rows() + (process() == last), b.cols(), Layout::RowMajor);
+  expect_everywhere([&] { nmfuse::distributed::factorize(grid, wrong, cpu_options(2)); },
+                    who + ": its block of V (rows " + std::to_string(grid.block_of(grid.shape().rows - 1, grid.shape().cols - 1).row_begin));
+}
+
+TEST(Distributed, RefusesWhatItDoesNotTakeYet) {
+  const index_t m = 16, n = 14;
+  const Matrix<double> V = planted(m, n, 2, 71);
+  Grid grid(MPI_COMM_WORLD, m, n);
+  Options gpu = cpu_options(2);
+  gpu.device = nmfuse::Device::Cuda;
+  expect_everywhere([&] { nmfuse::distributed::factorize(grid, block_view(V, grid.block()), gpu); },
+                    "option device = cuda");
+  Options rank = cpu_options(0);
+  expect_everywhere([&] { nmfuse::distributed::factorize(grid, block_view(V, grid.block()), rank); },
+                    "option rank = 0");
+  const nmfuse::CsrMatrix<double> block = block_csr<double>(V, grid.block());
+  expect_everywhere([&] {
+    nmfuse::distributed::factorize(grid, block.view(Absent::Unknown), cpu_options(2));
+  }, "missing values");
+}
+
+TEST(Distributed, GridShapeMustFitTheProcesses) {
+  expect_everywhere([] { Grid(MPI_COMM_WORLD, 10, 10, {processes() + 1, 1}); },
+                    "needs rows × cols = the " + std::to_string(processes()) + " processes");
+  if (processes() > 1)
+    expect_everywhere([] { Grid(MPI_COMM_WORLD, 1, 10, {processes(), 1}); }, "more grid rows");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  const int failed = RUN_ALL_TESTS();
+  MPI_Finalize();
+  return failed;
+}
