@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <functional>
+#include <memory>
 
 #include "helpers.hpp"
 #include "nmfuse/distributed.hpp"
@@ -240,6 +241,47 @@ TEST(Distributed, WordsPerIterationMatchTheFormula) {
         EXPECT_EQ(words[i] - words[i - 1], nmfuse::distributed::words_per_iteration(grid, k))
             << (hals ? "HALS" : "MU") << ", " << named(shape) << ", iteration " << i + 1;
     }
+  }
+}
+
+// A stop asked on one process stops every process at that iteration, with the
+// checkpoint there; resumed from it, on the same grid or on another, the run ends where
+// the uninterrupted one does (bit for bit on the same grid, as a single process does).
+TEST(Distributed, InterruptedOnOneProcessResumesFromItsCheckpoint) {
+  const index_t m = 34, n = 30;
+  const Matrix<double> V = planted(m, n, 3, 81);
+  Options opt = fixed_iterations(3, 16);
+  Grid grid(MPI_COMM_WORLD, m, n);
+  const Result<double> whole = nmfuse::distributed::factorize(grid, block_view(V, grid.block()), opt);
+
+  Options stopping = opt;
+  int calls = 0;
+  stopping.interrupt = [&] { return ++calls == 7 && process() == processes() - 1; };
+  std::shared_ptr<nmfuse::Checkpoint> saved;
+  stopping.on_checkpoint = [&](const nmfuse::Checkpoint& c) {
+    saved = std::make_shared<nmfuse::Checkpoint>(c);
+  };
+  const Result<double> stopped =
+      nmfuse::distributed::factorize(grid, block_view(V, grid.block()), stopping);
+  EXPECT_EQ(stopped.stop_reason, nmfuse::StopReason::Interrupted);
+  EXPECT_EQ(stopped.iterations, 7);
+  ASSERT_TRUE(saved);
+  EXPECT_EQ(saved->iteration, 7);
+  EXPECT_TRUE(same_on_every_process(saved->W));
+
+  Options resuming = opt;
+  resuming.resume = saved;
+  const Result<double> resumed =
+      nmfuse::distributed::factorize(grid, block_view(V, grid.block()), resuming);
+  EXPECT_EQ(resumed.iterations, whole.iterations);
+  EXPECT_EQ(relative_difference(resumed.W, whole.W), 0.0);
+  EXPECT_EQ(relative_difference(resumed.H, whole.H), 0.0);
+  for (GridShape shape : every_grid()) {
+    Grid other(MPI_COMM_WORLD, m, n, shape);
+    const Result<double> r =
+        nmfuse::distributed::factorize(other, block_view(V, other.block()), resuming);
+    EXPECT_LE(relative_difference(r.W, whole.W), kDoubleTolerance) << named(shape);
+    EXPECT_LE(relative_difference(r.H, whole.H), kDoubleTolerance) << named(shape);
   }
 }
 

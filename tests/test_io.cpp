@@ -5,6 +5,7 @@
 
 #include "helpers.hpp"
 #include "io/atomic_file.hpp"
+#include "io/checkpoint_file.hpp"
 #include "io/matrix_files.hpp"
 #include "io/sparse_files.hpp"
 #include "io/image_files.hpp"
@@ -44,6 +45,29 @@ TEST(Npy, RoundTripKeepsTypeLayoutAndValues) {
   EXPECT_EQ(back_b.layout(), Layout::ColMajor);
   EXPECT_EQ(back_b.rows(), 4);
   EXPECT_EQ(back_b(3, 8), b(3, 8));
+}
+
+// A long extrapolated run whose loss rises by rounding alone shrinks its step to 0
+// (a 2×2 grid, 6,200 iterations of 300×200 float): its checkpoint still resumes.
+TEST(CheckpointFile, AStepShrunkToZeroRoundTrips) {
+  nmfuse::io::CheckpointFile file;
+  file.state.W = testing_nmf::random_matrix(4, 2, 1, 0, Layout::ColMajor);
+  file.state.H = testing_nmf::random_matrix(2, 3, 2);
+  file.state.iteration = 6200;
+  file.state.step = 0;
+  file.state.step_cap = 0;
+  file.state.loss_history = {1.0, 0.5};
+  file.state.loss_iterations = {0, 6200};
+  file.run = "{}";
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "nmfuse_step_zero.npz").string();
+  nmfuse::io::write_checkpoint(path, file);
+  const nmfuse::io::CheckpointFile back = nmfuse::io::read_checkpoint(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(back.state.iteration, 6200);
+  EXPECT_EQ(back.state.step, 0.0);
+  EXPECT_EQ(back.state.step_cap, 0.0);
+  EXPECT_EQ(testing_nmf::relative_difference(back.state.W, file.state.W), 0.0);
 }
 
 TEST(Npy, BadFilesSayWhatIsWrong) {

@@ -10,6 +10,7 @@
 //
 // Every call here is collective over the grid: each process makes it, in the same order.
 // An argument that is wrong on any process is reported on every process.
+#include <functional>
 #include <memory>
 
 #include <mpi.h>
@@ -75,13 +76,24 @@ class Grid {
   std::unique_ptr<Communicators> comms_;
 };
 
+// Runs `check` on every process of comm; where it throws on any, every process throws
+// an InvalidArgument with the first failing process's message, naming that process: none
+// is left waiting in a collective the others skipped. Collective.
+void agree(MPI_Comm comm, const std::function<void()>& check);
+
+// This process's block of a whole CSR V (read whole by every process, kept in part).
+template <class T, class I>
+CsrMatrix<T, I> block_of(CsrView<T, I> whole, const BlockRange& block);
+
 // The words this process receives in one iteration of the Frobenius loop (HALS or MU) at
 // rank k, from the shapes alone: the two products' and the two Grams' completion.
 double words_per_iteration(const Grid& grid, int k);
 
-// The whole W (m×k) and H (k×n) come back on every process, with the run's report. So
-// far the processes compute on their CPUs; a mask, a custom start, checkpoints and the
-// GPU are refused with a message saying so.
+// The whole W (m×k) and H (k×n) come back on every process, with the run's report.
+// Checkpoints (Options::on_checkpoint) hold the whole factors too, on every process, so
+// that one file resumes the run (Options::resume) on any grid; `interrupt` returning true
+// on any process stops all of them at the same iteration. So far the processes compute
+// on their CPUs; a mask, a custom start and the GPU are refused with a message saying so.
 template <class T>
 Result<T> factorize(Grid& grid, DenseView<const T> block, const Options& options);
 template <class T, class I>

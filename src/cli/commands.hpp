@@ -32,6 +32,13 @@ int run_rank(const std::string& input, const SurveyOptions& survey, CommonFlags&
 // "2:10" or "2,4,8".
 std::vector<int> parse_ranks(const std::string& text);
 
+// Whether mpirun (Open MPI's, MPICH's or PMIx's) started this process among others.
+bool launched_by_mpirun();
+// `factor` over the processes mpirun started, on a grid of `grid` ("RxC"; empty: chosen):
+// src/cli/distributed.cpp. Throws NotCompiled in a build without MPI.
+int run_distributed_factor(const std::string& input, const std::string& grid, Absent absent,
+                           CommonFlags& f);
+
 // `nmfuse demo NAME`: swimmer (generated), fashion (Debian's dataset-fashion-mnist).
 // `given` says which flags the user set, so that each demo fills in its own defaults.
 int run_demo(const std::string& name, CommonFlags& f, const CLI::App& given);

@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
   factor->add_option("--rank", factor_flags.opt.rank, "k, the inner dimension")->required();
   factor->add_option("--mask", factor_flags.mask_path,
                      "a .npy or .csv of V's shape whose non-zero entries are the observed ones");
+  std::string grid;
+  factor->add_option("--grid", grid,
+                     "under mpirun: the processes as ROWSxCOLS, V's rows split over ROWS and its "
+                     "columns over COLS (default: the grid that moves the fewest words)");
   add_common_flags(*factor, factor_flags, true);
 
   CommonFlags images_flags;
@@ -140,6 +144,8 @@ int main(int argc, char** argv) {
     }
     if (*factor) {
       nmfuse::set_cpu_threads(factor_flags.threads);
+      if (!grid.empty() || launched_by_mpirun())
+        return run_distributed_factor(input, grid, absent, factor_flags);
       if (nmfuse::io::is_sparse_file(input)) {
         factor_sparse(nmfuse::io::read_sparse(input), input, absent, factor_flags);
         return kOk;

@@ -56,6 +56,7 @@ struct CommonFlags {
   std::string resume_path;
   int restarts = 1;  // factor: fits from starts seeded seed, seed + 1, …; the best is kept
   bool online = false;  // factor --batch-size: Model::fit_online, then H by transform
+  bool writes = true;   // false on the processes of a distributed run but the first
 };
 
 // The flags every subcommand that factors takes; --out is required or has a default.
@@ -187,19 +188,19 @@ auto fits_of(View V, std::optional<nmfuse::MaskView> mask = std::nullopt) {
 // summary.json.
 template <class T, class Fit>
 nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit) {
-  std::filesystem::create_directories(f.out_dir);
+  if (f.writes) std::filesystem::create_directories(f.out_dir);
   const nlohmann::json run = run_description(in, f);
   if (!f.resume_path.empty()) f.opt.resume = resumed(f.resume_path, run);
   // An online fit's progress counts its steps (batches) up to max_passes passes.
   const index_t batch = std::min<index_t>(f.opt.batch_size, in.cols);
   const int progress_end =
       f.online ? int(f.opt.max_passes * ((in.cols + batch - 1) / batch)) : f.opt.max_iter;
-  if (!f.quiet && !f.json)
+  if (f.writes && !f.quiet && !f.json)
     f.opt.on_progress = progress_printer(progress_end, f.opt.resume ? f.opt.resume->iteration : 0);
   const std::string checkpoint =
       f.checkpoint_path.empty() ? join(f.out_dir, "checkpoint.npz") : f.checkpoint_path;
   f.opt.on_checkpoint = [&](const nmfuse::Checkpoint& c) {
-    nmfuse::io::write_checkpoint(checkpoint, {c, run.dump(2)});
+    if (f.writes) nmfuse::io::write_checkpoint(checkpoint, {c, run.dump(2)});
   };
   f.opt.interrupt = [] { return g_stop_signal != 0; };
   if (f.restarts > 1 && (f.opt.resume || f.opt.checkpoint_every > 0))
@@ -261,20 +262,25 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
                          {"smoothed_cost", online.smoothed_cost}};
   if (f.opt.loss == nmfuse::Loss::Frobenius && in.squared_norm > 0)
     summary["relative_error"] = std::sqrt(2 * final_loss / in.squared_norm);
-  nmfuse::io::write_atomically(join(f.out_dir, "W.npy"), nmfuse::io::encode_npy(r.W));
-  nmfuse::io::write_atomically(join(f.out_dir, "H.npy"), nmfuse::io::encode_npy(r.H));
-  nmfuse::io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
-  if (f.json) std::cout << summary.dump(2) << "\n";
+  if (f.writes) {
+    nmfuse::io::write_atomically(join(f.out_dir, "W.npy"), nmfuse::io::encode_npy(r.W));
+    nmfuse::io::write_atomically(join(f.out_dir, "H.npy"), nmfuse::io::encode_npy(r.H));
+    nmfuse::io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
+    if (f.json) std::cout << summary.dump(2) << "\n";
+  }
+  // A distributed run's processes stop together, when any of them is asked to.
+  const std::string by = g_stop_signal != 0 ? "by signal " + std::to_string(g_stop_signal)
+                                            : std::string("with another process of the run");
   if (r.stop_reason == nmfuse::StopReason::Interrupted && f.online)
-    throw Interrupted("interrupted by signal " + std::to_string(g_stop_signal) + " after " +
+    throw Interrupted("interrupted " + by + " after " +
                       std::to_string(r.iterations) +
                       " online steps; W.npy and H.npy hold the factors so far");
   if (r.stop_reason == nmfuse::StopReason::Interrupted)
-    throw Interrupted("interrupted by signal " + std::to_string(g_stop_signal) + " after " +
+    throw Interrupted("interrupted " + by + " after " +
                       std::to_string(r.iterations) + " iterations; checkpoint written to " +
                       checkpoint + " (go on with --resume " + checkpoint +
                       "); W.npy and H.npy hold the factors so far");
-  if (!f.quiet && !f.json) {
+  if (f.writes && !f.quiet && !f.json) {
     std::cout << "ran on " << nmfuse::to_string(r.device) << " (" << r.device_reason << "), "
               << r.iterations << (f.online ? " online steps, " : " iterations, ")
               << nmfuse::to_string(r.stop_reason) << ", "

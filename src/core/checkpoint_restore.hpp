@@ -22,6 +22,21 @@ Matrix<T> factor_matrix(core::Backend<T>& b, core::Side s, bool previous = false
   return X;
 }
 
+// The checkpoint of a run at `state`: its factors, and the previous iterates where it
+// extrapolates.
+template <class T>
+Checkpoint checkpoint_of(core::Backend<T>& b, const core::SolverState& state, bool extrapolating) {
+  Checkpoint c;
+  static_cast<LoopState&>(c) = state;
+  c.W = convert<double>(factor_matrix(b, core::Side::W));
+  c.H = convert<double>(factor_matrix(b, core::Side::H));
+  if (extrapolating) {
+    c.previous_W = convert<double>(factor_matrix(b, core::Side::W, true));
+    c.previous_H = convert<double>(factor_matrix(b, core::Side::H, true));
+  }
+  return c;
+}
+
 // Puts a checkpoint's factors (and previous iterates) into the backend and returns the
 // loop's state, after checking that they fit this problem.
 template <class T>

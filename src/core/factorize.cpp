@@ -48,15 +48,7 @@ core::SolverOutcome initialize_and_solve(core::Backend<T>& b, const Options& opt
   settings.interrupt = opt.interrupt;
   if (opt.on_checkpoint)
     settings.on_checkpoint = [&](const core::SolverState& state) {
-      Checkpoint c;
-      static_cast<LoopState&>(c) = state;
-      c.W = convert<double>(factor_matrix(b, core::Side::W));
-      c.H = convert<double>(factor_matrix(b, core::Side::H));
-      if (settings.extrapolate) {
-        c.previous_W = convert<double>(factor_matrix(b, core::Side::W, true));
-        c.previous_H = convert<double>(factor_matrix(b, core::Side::H, true));
-      }
-      opt.on_checkpoint(c);
+      opt.on_checkpoint(core::checkpoint_of(b, state, settings.extrapolate));
     };
   return core::solve(b, settings);
 }

@@ -66,6 +66,16 @@ class Communicator {
     return total;
   }
 
+  // Whether `yes` holds on any process.
+  bool any(bool yes) {
+    if (size_ == 1) return yes;
+    const Timed timed(*traffic_);
+    int mine = yes ? 1 : 0, some = 0;
+    MPI_Allreduce(&mine, &some, 1, MPI_INT, MPI_MAX, comm_);
+    ++traffic_->scalar_sums;
+    return some != 0;
+  }
+
   // Column by column, out (rows_total × cols, column-major) ← every process's `mine`
   // (its rows × cols, column-major), the processes' rows one after another in rank order.
   template <class T>
@@ -94,10 +104,8 @@ class Communicator {
     }
   }
 
-  // Runs `check` on every process; where it throws on any, every process throws the
-  // first failing process's message, naming that process: none is left waiting in a
-  // collective the others skipped.
-  void agree(const std::function<void()>& check);
+  // distributed::agree on this communicator.
+  void agree(const std::function<void()>& check) { distributed::agree(comm_, check); }
 
  private:
   static constexpr std::size_t kChunk = std::size_t(1) << 28;  // MPI counts are int

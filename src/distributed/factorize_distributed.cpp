@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/check_input.hpp"
+#include "core/checkpoint_restore.hpp"
 #include "core/entry_points.hpp"
 #include "grid_backend.hpp"
 
@@ -18,8 +19,6 @@ void check_supported(const Options& opt) {
   if (opt.init == Init::Custom)
     throw InvalidArgument("option init = custom: a distributed run starts from random or NNDSVD "
                           "factors so far");
-  if (opt.resume || opt.on_checkpoint || opt.checkpoint_every > 0)
-    throw InvalidArgument("checkpoints: a distributed run does not write or resume them yet");
   if (opt.out_of_core == OutOfCore::On)
     throw InvalidArgument("option out_of_core = on: a distributed run holds its block in memory");
 }
@@ -31,13 +30,28 @@ std::string block_name(const BlockRange& b) {
   return s.str();
 }
 
+// The one loop on the grid. Checkpoints hold the whole factors (gathered, as the result
+// is), on every process: one file, written by whichever process the caller chooses, resumes
+// the run on any grid. A stop asked on any process stops every process.
 template <class T>
 Result<T> run(Grid& grid, std::unique_ptr<core::Backend<T>> local, const Options& opt,
               core::Clock::time_point start) {
-  GridBackend<T> b(grid.communicators(), std::move(local));
-  core::set_start<T>(b, opt, nullptr, nullptr);
+  Grid::Communicators& g = grid.communicators();
+  GridBackend<T> b(g, std::move(local));
   core::SolverSettings settings = core::settings_for(opt, b.rows(), b.cols(), b.product_entries());
-  settings.interrupt = opt.interrupt;
+  core::SolverState resumed;
+  if (opt.resume) {
+    g.world.agree([&] { resumed = core::restore(b, *opt.resume, settings.extrapolate); });
+    settings.resume = &resumed;
+  } else {
+    core::set_start<T>(b, opt, nullptr, nullptr);
+  }
+  if (opt.interrupt) settings.interrupt = [&] { return g.world.any(opt.interrupt()); };
+  settings.checkpoint_every = opt.checkpoint_every;
+  if (opt.on_checkpoint)
+    settings.on_checkpoint = [&](const core::SolverState& state) {
+      opt.on_checkpoint(core::checkpoint_of(b, state, settings.extrapolate));
+    };
   core::SolverOutcome outcome = core::solve(b, settings);
   const core::DeviceChoice choice{Device::Cpu, "a distributed run computes on each process's CPU"};
   return core::result_of(b, std::move(outcome), choice, start);
@@ -51,6 +65,7 @@ Result<T> factorize(Grid& grid, DenseView<const T> block, const Options& opt) {
   const BlockRange mine = grid.block();
   grid.communicators().world.agree(
       [&] {
+        opt.validate();
         check_supported(opt);
         core::check_rank(opt, grid.rows(), grid.cols());
         const std::string name = block_name(mine);
@@ -68,6 +83,7 @@ Result<T> factorize(Grid& grid, CsrView<T, I> block, const Options& opt) {
   Grid::Communicators& g = grid.communicators();
   g.world.agree(
       [&] {
+        opt.validate();
         check_supported(opt);
         core::check_rank(opt, grid.rows(), grid.cols());
         const std::string name = block_name(mine);

@@ -87,7 +87,8 @@ double words_per_iteration(const Grid& grid, int k) {
          + words_of_sum(kk, s.cols, g.grid_col);                            // G_H over the row
 }
 
-void Communicator::agree(const std::function<void()>& check) {
+void agree(MPI_Comm comm, const std::function<void()>& check) {
+  const int size = processes_of(comm), me = rank_in(comm);
   std::string message;
   try {
     check();
@@ -95,17 +96,39 @@ void Communicator::agree(const std::function<void()>& check) {
     message = e.what();
     if (message.empty()) message = "failed";
   }
-  // The first failing process (or size_ when none) tells every process its message.
-  const int mine = message.empty() ? size_ : rank_;
-  int first = size_;
-  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm_);
-  if (first == size_) return;
+  // The first failing process (or `size` when none) tells every process its message.
+  const int mine = message.empty() ? size : me;
+  int first = size;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == size) return;
   int length = int(message.size());
-  MPI_Bcast(&length, 1, MPI_INT, first, comm_);
+  MPI_Bcast(&length, 1, MPI_INT, first, comm);
   message.resize(std::size_t(length));
-  MPI_Bcast(message.data(), length, MPI_CHAR, first, comm_);
-  throw InvalidArgument("process " + std::to_string(first) + " of " + std::to_string(size_) +
+  MPI_Bcast(message.data(), length, MPI_CHAR, first, comm);
+  throw InvalidArgument("process " + std::to_string(first) + " of " + std::to_string(size) +
                         ": " + message);
 }
+
+template <class T, class I>
+CsrMatrix<T, I> block_of(CsrView<T, I> whole, const BlockRange& b) {
+  CsrMatrix<T, I> part;
+  part.rows = b.rows();
+  part.cols = b.cols();
+  for (index_t i = b.row_begin; i < b.row_end; ++i) {
+    for (index_t e = whole.row_ptr[i]; e < whole.row_ptr[i + 1]; ++e) {
+      const index_t j = whole.col_idx[e];
+      if (j < b.col_begin || j >= b.col_end) continue;
+      part.col_idx.push_back(I(j - b.col_begin));
+      part.values.push_back(whole.values[e]);
+    }
+    part.row_ptr.push_back(I(part.col_idx.size()));
+  }
+  return part;
+}
+
+template CsrMatrix<float, std::int32_t> block_of(CsrView<float, std::int32_t>, const BlockRange&);
+template CsrMatrix<double, std::int32_t> block_of(CsrView<double, std::int32_t>, const BlockRange&);
+template CsrMatrix<float, std::int64_t> block_of(CsrView<float, std::int64_t>, const BlockRange&);
+template CsrMatrix<double, std::int64_t> block_of(CsrView<double, std::int64_t>, const BlockRange&);
 
 }  // namespace nmfuse::distributed

@@ -1,0 +1,152 @@
+// `mpirun -np P nmfuse factor INPUT --rank K [--grid RxC]`: one factorization over the
+// processes (nmfuse/distributed.hpp). Each process holds only its block of V: a .npy is
+// mapped and only the block's pages are read; a .csv, .mtx or .npz is read whole and
+// all but the block dropped. Process 0 prints and writes the outputs (the factors are
+// whole on every process) and the checkpoints, which every process resumes from.
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "io/reading.hpp"
+#ifdef NMFUSE_HAVE_MPI
+#include "nmfuse/distributed.hpp"
+#endif
+
+namespace nmfuse::cli {
+
+bool launched_by_mpirun() {
+  for (const char* size : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"})
+    if (const char* value = std::getenv(size)) return std::atoi(value) > 1;
+  return false;
+}
+
+#ifndef NMFUSE_HAVE_MPI
+
+int run_distributed_factor(const std::string&, const std::string&, Absent, CommonFlags&) {
+  throw NotCompiled("a run over processes (--grid, or mpirun with more than one): this nmfuse "
+                    "was built without MPI (install libopenmpi-dev and build again)");
+}
+
+#else
+
+namespace {
+
+namespace dist = nmfuse::distributed;
+
+// MPI from the first call to the last, also when the run throws.
+struct MpiSession {
+  MpiSession() { MPI_Init(nullptr, nullptr); }
+  ~MpiSession() { MPI_Finalize(); }
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+};
+
+dist::GridShape parse_grid(const std::string& text) {
+  if (text.empty()) return {};
+  dist::GridShape s;
+  char x = 0, rest = 0;
+  std::istringstream in(text);
+  if (!(in >> s.rows >> x >> s.cols) || (x != 'x' && x != 'X') || (in >> rest) || s.rows < 1 ||
+      s.cols < 1)
+    throw InvalidArgument("--grid " + text + ": expected ROWSxCOLS, such as 2x3");
+  return s;
+}
+
+double sum_on_first(double x) {
+  double total = 0;
+  MPI_Reduce(&x, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+  return total;
+}
+
+// The run itself, once this process holds its block.
+template <class T, class Block>
+void factor_block(dist::Grid& grid, const Block& block, InputInfo in, CommonFlags& f) {
+  in.squared_norm = sum_on_first(in.squared_norm);
+  const dist::GridShape s = grid.shape();
+  auto fit = [&](const Options& opt, int, OnlineInfo*) {
+    return std::vector<Result<T>>{dist::factorize(grid, block, opt)};
+  };
+  const Result<T> r = factor_and_write<T>(in, f, fit);
+  if (f.writes && !f.quiet && !f.json)
+    std::cout << "on a " << s.rows << "×" << s.cols << " grid of processes, each receiving "
+              << dist::words_per_iteration(grid, f.opt.rank) << " words an iteration (process 0)\n";
+}
+
+// A dense V's block: a view into the whole (mapped or read), its ld the whole's.
+template <class T>
+DenseView<const T> block_view(DenseView<const T> V, const dist::BlockRange& b) {
+  const bool rows = V.layout == Layout::RowMajor;
+  const T* first = rows ? V.data + b.row_begin * V.ld + b.col_begin
+                        : V.data + b.col_begin * V.ld + b.row_begin;
+  return {first, b.rows(), b.cols(), V.layout, V.ld};
+}
+
+template <class T>
+void factor_dense_blocks(DenseView<const T> V, const std::string& name, dist::GridShape shape,
+                         CommonFlags& f) {
+  dist::Grid grid(MPI_COMM_WORLD, V.rows, V.cols, shape);
+  const DenseView<const T> block = block_view(V, grid.block());
+  InputInfo in{name, V.rows, V.cols, dtype_name<T>()};
+  core::for_each_entry(block, [&](index_t, index_t, T v) { in.squared_norm += double(v) * v; });
+  factor_block<T>(grid, block, in, f);
+}
+
+void factor_sparse_blocks(const io::SparseMatrix& S, const std::string& name, Absent absent,
+                          dist::GridShape shape, CommonFlags& f) {
+  if (absent == Absent::Unknown)
+    throw InvalidArgument("--absent unknown: a run over processes takes no missing values yet");
+  dist::Grid grid(MPI_COMM_WORLD, S.rows, S.cols, shape);
+  auto run = [&](auto value) {
+    using T = decltype(value);
+    const CsrMatrix<double, std::int64_t>& whole = S;
+    const CsrMatrix<double, std::int64_t> part = dist::block_of(whole.view(), grid.block());
+    CsrMatrix<T, std::int64_t> block{part.rows, part.cols, part.row_ptr, part.col_idx,
+                                     std::vector<T>(part.values.begin(), part.values.end())};
+    InputInfo in{name, S.rows, S.cols, dtype_name<T>()};
+    for (double v : part.values) in.squared_norm += v * v;
+    in.sparse = {{"stored", S.values.size()}, {"index_bits", 64}, {"absent", "zero"}};
+    factor_block<T>(grid, block.view(), in, f);
+  };
+  S.single_precision ? run(float()) : run(double());
+}
+
+}  // namespace
+
+int run_distributed_factor(const std::string& input, const std::string& grid_text, Absent absent,
+                           CommonFlags& f) {
+  const dist::GridShape shape = parse_grid(grid_text);
+  if (f.restarts > 1 || f.online || !f.mask_path.empty())
+    throw InvalidArgument("a run over processes fits once, on the whole V: it takes no "
+                          "--restarts, --batch-size or --mask yet");
+  const MpiSession mpi;
+  int me = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &me);
+  f.writes = me == 0;
+  if (io::is_sparse_file(input)) {
+    io::SparseMatrix S;
+    dist::agree(MPI_COMM_WORLD, [&] { S = io::read_sparse(input); });
+    factor_sparse_blocks(S, input, absent, shape, f);
+    return kOk;
+  }
+  if (io::has_extension(input, ".npy")) {
+    std::unique_ptr<io::MappedNpy> mapped;
+    dist::agree(MPI_COMM_WORLD, [&] { mapped = std::make_unique<io::MappedNpy>(input); });
+    std::visit([&](auto V) { factor_dense_blocks(V, input, shape, f); }, mapped->view());
+    return kOk;
+  }
+  io::AnyMatrix V;
+  dist::agree(MPI_COMM_WORLD, [&] { V = io::read_matrix(input); });
+  std::visit([&](const auto& A) {
+    using T = typename std::decay_t<decltype(A)>::value_type;
+    if constexpr (std::is_same_v<T, std::uint8_t>)
+      throw InvalidArgument(input + ": a uint8/bool matrix is a mask, not V");
+    else
+      factor_dense_blocks(A.view(), input, shape, f);
+  }, V);
+  return kOk;
+}
+
+#endif
+
+}  // namespace nmfuse::cli
