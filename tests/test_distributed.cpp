@@ -319,8 +319,9 @@ TEST(Distributed, ABadBlockOnOneProcessFailsOnEvery) {
   expect_everywhere([&] { nmfuse::distributed::factorize(grid, mine, cpu_options(2)); }, "negative");
 
   const Matrix<double> wrong(b.rows() + (process() == last), b.cols(), Layout::RowMajor);
+  const BlockRange last_block = grid.block_of(grid.shape().rows - 1, grid.shape().cols - 1);
   expect_everywhere([&] { nmfuse::distributed::factorize(grid, wrong, cpu_options(2)); },
-                    who + ": its block of V (rows " + std::to_string(grid.block_of(grid.shape().rows - 1, grid.shape().cols - 1).row_begin));
+                    who + ": its block of V (rows " + std::to_string(last_block.row_begin));
 }
 
 TEST(Distributed, RefusesWhatItDoesNotTakeYet) {

@@ -72,8 +72,8 @@ GridShape Grid::chosen(int processes, index_t m, index_t n) {
     }
   }
   if (fewest == std::numeric_limits<double>::infinity())
-    throw InvalidArgument("V is " + std::to_string(m) + "×" + std::to_string(n) + ": too small for a grid of " +
-                          std::to_string(processes) + " processes");
+    throw InvalidArgument("V is " + std::to_string(m) + "×" + std::to_string(n) +
+                          ": too small for a grid of " + std::to_string(processes) + " processes");
   return best;
 }
 

@@ -46,22 +46,11 @@ class GridBackend final : public core::Backend<T> {
     spanning(s).gather_rows(partial.data(), blocks_of(s), cols, out);
   }
 
-  void set_factor(Side s, const T* host) override {
-    local_->set_factor(s, rows_of(s, host, this->rank()).data());
-  }
-  void get_factor(Side s, T* host) override {
-    std::vector<T> mine(local_size(s));
-    local_->get_factor(s, mine.data());
-    spanning(s).gather_rows(mine.data(), blocks_of(s), this->rank(), host);
-  }
-  void set_previous(Side s, const T* host) override {
-    local_->set_previous(s, rows_of(s, host, this->rank()).data());
-  }
-  void get_previous(Side s, T* host) override {
-    std::vector<T> mine(local_size(s));
-    local_->get_previous(s, mine.data());
-    spanning(s).gather_rows(mine.data(), blocks_of(s), this->rank(), host);
-  }
+  // Whole factors in and out: this process's rows of them, and every process's gathered.
+  void set_factor(Side s, const T* host) override { put(s, host, &Local::set_factor); }
+  void get_factor(Side s, T* host) override { gather(s, host, &Local::get_factor); }
+  void set_previous(Side s, const T* host) override { put(s, host, &Local::set_previous); }
+  void get_previous(Side s, T* host) override { gather(s, host, &Local::get_previous); }
 
   void product(Side s, int blocks) override {
     one_block(blocks);
@@ -134,12 +123,12 @@ class GridBackend final : public core::Backend<T> {
   }
   void get_product(Side, T*) override { not_distributed("online fitting"); }
   void get_denominator(Side, T*) override { not_distributed("online fitting"); }
-  void set_product(Side, const T*) override { not_distributed("a grid of grids"); }
-  void set_denominator(Side, const T*) override { not_distributed("a grid of grids"); }
-  void get_gram(Side, T*) override { not_distributed("a grid of grids"); }
-  void set_gram(Side, const T*) override { not_distributed("a grid of grids"); }
-  void get_column_sums(Side, T*) override { not_distributed("a grid of grids"); }
-  void set_column_sums(Side, const T*) override { not_distributed("a grid of grids"); }
+  void set_product(Side, const T*) override { not_local(); }
+  void set_denominator(Side, const T*) override { not_local(); }
+  void get_gram(Side, T*) override { not_local(); }
+  void set_gram(Side, const T*) override { not_local(); }
+  void get_column_sums(Side, T*) override { not_local(); }
+  void set_column_sums(Side, const T*) override { not_local(); }
 
  protected:
   double sum_of_data() override { return g_.world.sum(local_->data_sum()); }
@@ -164,11 +153,22 @@ class GridBackend final : public core::Backend<T> {
 
   // This process's rows of a whole factor-shaped host buffer (rows of side s, cols wide).
   std::vector<T> rows_of(Side s, const T* whole, int cols) const {
-    const index_t total = this->factor_rows(s), rows = local_->factor_rows(s), first = block_begin(s);
+    const index_t total = this->factor_rows(s), rows = local_->factor_rows(s);
+    const T* first = whole + block_begin(s);
     std::vector<T> mine(std::size_t(rows) * cols);
     for (int t = 0; t < cols; ++t)
-      std::copy(whole + t * total + first, whole + t * total + first + rows, mine.begin() + t * rows);
+      std::copy(first + t * total, first + t * total + rows, mine.begin() + t * rows);
     return mine;
+  }
+
+  using Local = core::Backend<T>;
+  void put(Side s, const T* whole, void (Local::*set)(Side, const T*)) {
+    ((*local_).*set)(s, rows_of(s, whole, this->rank()).data());
+  }
+  void gather(Side s, T* whole, void (Local::*get)(Side, T*)) {
+    std::vector<T> mine(local_size(s));
+    ((*local_).*get)(s, mine.data());
+    spanning(s).gather_rows(mine.data(), blocks_of(s), this->rank(), whole);
   }
 
   void complete_product(Side s) {
@@ -181,6 +181,10 @@ class GridBackend final : public core::Backend<T> {
 
   static void one_block(int blocks) {
     if (blocks != 1) not_distributed("restarts side by side");
+  }
+  // The pieces a grid completes are its local backend's, never its own.
+  [[noreturn]] static void not_local() {
+    throw Error("internal: a grid's backend is not the local backend of another grid");
   }
   [[noreturn]] static void not_distributed(const char* what) {
     throw Error(std::string("internal: a distributed run does not take ") + what + " yet");

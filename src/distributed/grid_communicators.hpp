@@ -15,8 +15,8 @@ class Grid::Communicators {
         world(comm, 0, process, traffic),
         row(comm, grid_row, grid_col, traffic),
         column(comm, grid_col, grid_row, traffic) {
-    for (int i = 0; i < shape.rows; ++i) rows_of_block.push_back(split(m, shape.rows, i + 1) - split(m, shape.rows, i));
-    for (int j = 0; j < shape.cols; ++j) cols_of_block.push_back(split(n, shape.cols, j + 1) - split(n, shape.cols, j));
+    for (int i = 0; i < shape.rows; ++i) rows_of_block.push_back(block_of(i, 0).rows());
+    for (int j = 0; j < shape.cols; ++j) cols_of_block.push_back(block_of(0, j).cols());
   }
 
   // Where part `i` of `parts` nearly equal contiguous parts of `length` begins.
@@ -35,7 +35,8 @@ class Grid::Communicators {
   Communicator world;   // every process
   Communicator row;     // this grid row's processes: they hold the same rows of W
   Communicator column;  // this grid column's: they hold the same rows of Ht
-  std::vector<index_t> rows_of_block, cols_of_block;  // V's rows in each grid row, columns in each grid column
+  // V's rows in each grid row, and its columns in each grid column.
+  std::vector<index_t> rows_of_block, cols_of_block;
 };
 
 }  // namespace nmfuse::distributed
