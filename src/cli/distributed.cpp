@@ -92,7 +92,8 @@ void factor_dense_blocks(DenseView<const T> V, const std::string& name, dist::Gr
   factor_block<T>(grid, block, in, f);
 }
 
-void factor_sparse_blocks(const io::SparseMatrix& S, const std::string& name, Absent absent,
+// S is let go once the block is cut from it: the run holds the block alone.
+void factor_sparse_blocks(io::SparseMatrix S, const std::string& name, Absent absent,
                           dist::GridShape shape, CommonFlags& f) {
   if (absent == Absent::Unknown)
     throw InvalidArgument("--absent unknown: a run over processes takes no missing values yet");
@@ -100,15 +101,19 @@ void factor_sparse_blocks(const io::SparseMatrix& S, const std::string& name, Ab
   auto run = [&](auto value) {
     using T = decltype(value);
     const CsrMatrix<double, std::int64_t>& whole = S;
-    const CsrMatrix<double, std::int64_t> part = dist::block_of(whole.view(), grid.block());
-    CsrMatrix<T, std::int64_t> block{part.rows, part.cols, part.row_ptr, part.col_idx,
-                                     std::vector<T>(part.values.begin(), part.values.end())};
+    CsrMatrix<double, std::int64_t> part = dist::block_of(whole.view(), grid.block());
     InputInfo in{name, S.rows, S.cols, dtype_name<T>()};
-    for (double v : part.values) in.squared_norm += v * v;
     in.sparse = {{"stored", S.values.size()}, {"index_bits", 64}, {"absent", "zero"}};
+    S = io::SparseMatrix{};
+    CsrMatrix<T, std::int64_t> block{part.rows, part.cols, std::move(part.row_ptr),
+                                     std::move(part.col_idx),
+                                     std::vector<T>(part.values.begin(), part.values.end())};
+    for (double v : part.values) in.squared_norm += v * v;
+    part.values = {};
     factor_block<T>(grid, block.view(), in, f);
   };
-  S.single_precision ? run(float()) : run(double());
+  const bool single = S.single_precision;
+  single ? run(float()) : run(double());
 }
 
 }  // namespace
@@ -126,7 +131,7 @@ int run_distributed_factor(const std::string& input, const std::string& grid_tex
   if (io::is_sparse_file(input)) {
     io::SparseMatrix S;
     dist::agree(MPI_COMM_WORLD, [&] { S = io::read_sparse(input); });
-    factor_sparse_blocks(S, input, absent, shape, f);
+    factor_sparse_blocks(std::move(S), input, absent, shape, f);
     return kOk;
   }
   if (io::has_extension(input, ".npy")) {
