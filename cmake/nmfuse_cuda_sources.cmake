@@ -2,7 +2,7 @@
 # in kernels/), opened by libnmfuse with dlopen on the first GPU request or probe
 # (src/cuda/module_loader.cpp), so that libnmfuse and the command never link CUDA.
 set(NMFUSE_CUDA_SOURCES src/cuda/cuda_dense_backend.cu src/cuda/cuda_sparse_backend.cu
-  kernels/update_kernels.cu kernels/sparse_kernels.cu)
+  src/cuda/gpu_links.cu kernels/update_kernels.cu kernels/sparse_kernels.cu)
 target_sources(nmfuse PRIVATE src/cuda/module_loader.cpp)
 target_link_libraries(nmfuse PRIVATE ${CMAKE_DL_LIBS})
 # The runtime's header for its types only: libnmfuse opens the runtime with dlopen.
@@ -18,6 +18,18 @@ set_target_properties(nmfuse_cuda PROPERTIES CUDA_STANDARD 17 CUDA_STANDARD_REQU
   CXX_VISIBILITY_PRESET hidden CUDA_VISIBILITY_PRESET hidden
   LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
 target_link_options(nmfuse_cuda PRIVATE -Wl,--no-undefined)
+# NCCL links the GPUs of a distributed run's processes (src/cuda/gpu_links.cu); where
+# the toolkit lacks it, they sum through their hosts. The wheel leaves it out.
+find_path(NMFUSE_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+find_library(NMFUSE_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+if(NMFUSE_NCCL_INCLUDE_DIR AND NMFUSE_NCCL_LIBRARY AND NOT SKBUILD)
+  target_include_directories(nmfuse_cuda PRIVATE ${NMFUSE_NCCL_INCLUDE_DIR})
+  target_link_libraries(nmfuse_cuda PRIVATE ${NMFUSE_NCCL_LIBRARY})
+  target_compile_definitions(nmfuse_cuda PRIVATE NMFUSE_HAVE_NCCL=1)
+  message(STATUS "nmfuse: NCCL between GPUs ON (${NMFUSE_NCCL_LIBRARY})")
+else()
+  message(STATUS "nmfuse: NCCL between GPUs OFF: GPU processes sum through their hosts")
+endif()
 # What the probe names when a GPU is older than every architecture built.
 list(JOIN CMAKE_CUDA_ARCHITECTURES " " NMFUSE_CUDA_ARCHITECTURES)
 target_compile_definitions(nmfuse_cuda PRIVATE NMFUSE_CUDA_ARCHITECTURES="${NMFUSE_CUDA_ARCHITECTURES}")

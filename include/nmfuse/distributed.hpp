@@ -92,8 +92,10 @@ double words_per_iteration(const Grid& grid, int k);
 // The whole W (m×k) and H (k×n) come back on every process, with the run's report.
 // Checkpoints (Options::on_checkpoint) hold the whole factors too, on every process, so
 // that one file resumes the run (Options::resume) on any grid; `interrupt` returning true
-// on any process stops all of them at the same iteration. So far the processes compute
-// on their CPUs; a mask, a custom start and the GPU are refused with a message saying so.
+// on any process stops all of them at the same iteration. Options::device chooses each
+// process's CPU or a GPU of its own (Auto: GPUs where every process has one), the GPUs'
+// sums through NCCL where they can (RunInfo::device_reason says). A mask, a custom start
+// and out_of_core = on are refused with a message saying so.
 template <class T>
 Result<T> factorize(Grid& grid, DenseView<const T> block, const Options& options);
 template <class T, class I>

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "core/process_sum.hpp"
 #include "nmfuse/view.hpp"
 #include "row_update.hpp"
 
@@ -79,14 +80,9 @@ class Backend {
   virtual void get_product(Side s, T* host) = 0;
   virtual void get_denominator(Side s, T* host) = 0;
 
-  // A distributed run (src/distributed) completes a rank's partial products, Grams and
-  // column sums across processes, and puts them back: the selected block's, host buffers.
-  virtual void set_product(Side s, const T* host) = 0;
-  virtual void set_denominator(Side s, const T* host) = 0;
-  virtual void get_gram(Side s, T* host) = 0;  // k×k
-  virtual void set_gram(Side s, const T* host) = 0;
-  virtual void get_column_sums(Side s, T* host) = 0;  // k
-  virtual void set_column_sums(Side s, const T* host) = 0;
+  // A distributed run completes a process's partial pieces across processes: the
+  // selected block's piece of side s ← its sum over `processes`, in place.
+  virtual void sum_across(Side s, Piece piece, ProcessSum& processes) = 0;
 
   // P_s = V·Ht (s = W) or Vᵀ·W (s = H), for `blocks` blocks in one product.
   virtual void product(Side s, int blocks) = 0;

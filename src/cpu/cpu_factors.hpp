@@ -9,6 +9,7 @@
 #endif
 
 #include "blas.hpp"
+#include "nmfuse/errors.hpp"
 #include "fixed_sum.hpp"
 #include "core/backend.hpp"
 #include "core/gemm_plan.hpp"
@@ -79,23 +80,9 @@ class CpuFactors : public core::Backend<T> {
   void get_denominator(Side s, T* host) override {
     std::copy(denominator_product(s).begin(), denominator_product(s).end(), host);
   }
-  void set_product(Side s, const T* host) override {
-    std::copy(host, host + big_product(s).size(), big_product(s).begin());
-  }
-  void set_denominator(Side s, const T* host) override {
-    std::copy(host, host + denominator_product(s).size(), denominator_product(s).begin());
-  }
-  void get_gram(Side s, T* host) override {
-    std::copy(gram_of(s).begin(), gram_of(s).end(), host);
-  }
-  void set_gram(Side s, const T* host) override {
-    std::copy(host, host + gram_of(s).size(), gram_of(s).begin());
-  }
-  void get_column_sums(Side s, T* host) override {
-    std::copy(sums_of(s).begin(), sums_of(s).end(), host);
-  }
-  void set_column_sums(Side s, const T* host) override {
-    std::copy(host, host + sums_of(s).size(), sums_of(s).begin());
+  void sum_across(Side s, core::Piece piece, core::ProcessSum& processes) override {
+    const Block<T> b = piece_of(s, piece);
+    processes.sum(b.data(), b.size());
   }
 
   void gram(Side s, int blocks) override {
@@ -216,6 +203,18 @@ class CpuFactors : public core::Backend<T> {
     D.resize(size(this->factor_rows(s), k()));
     return D;
   }
+
+  // The selected block's piece of side s that a distributed run completes.
+  Block<T> piece_of(Side s, core::Piece piece) {
+    switch (piece) {
+      case core::Piece::Product: return big_product(s);
+      case core::Piece::Denominator: return whole(denominator_product(s));
+      case core::Piece::Gram: return gram_of(s);
+      case core::Piece::ColumnSums: return whole(sums_of(s));
+    }
+    throw Error("internal: no such piece");
+  }
+  static Block<T> whole(std::vector<T>& v) { return {v.data(), v.size()}; }
 
   // nb consecutive rows of the factor of side s, inside its column-major buffer.
   core::StoredMatrix factor_block(Side s, index_t nb) const {

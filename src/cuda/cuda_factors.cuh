@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "core/backend.hpp"
 #include "core/gemm_plan.hpp"
@@ -75,23 +76,14 @@ class CudaFactors : public core::Backend<float> {
   void get_denominator(Side s, float* host) override {
     to_host(denominator_product(s).data(), host, s);
   }
-  void set_product(Side s, const float* host) override {
-    to_device(host, big_product(s).data(), big_product(s).size());
-  }
-  void set_denominator(Side s, const float* host) override {
-    to_device(host, denominator_product(s).data(), denominator_product(s).size());
-  }
-  void get_gram(Side s, float* host) override {
-    copy_to_host(gram_of(s).data(), host, gram_of(s).size());
-  }
-  void set_gram(Side s, const float* host) override {
-    to_device(host, gram_of(s).data(), gram_of(s).size());
-  }
-  void get_column_sums(Side s, float* host) override {
-    copy_to_host(sums_of(s).data(), host, sums_of(s).size());
-  }
-  void set_column_sums(Side s, const float* host) override {
-    to_device(host, sums_of(s).data(), sums_of(s).size());
+  // In place through the GPUs' link where the processes have one, else by the host.
+  void sum_across(Side s, core::Piece piece, core::ProcessSum& processes) override {
+    const DeviceBlock b = piece_of(s, piece);
+    if (processes.sums_on_gpu()) return processes.sum_on_gpu(b.data(), b.size(), stream());
+    std::vector<float> host(b.size());
+    copy_to_host(b.data(), host.data(), b.size());
+    processes.sum(host.data(), host.size());
+    to_device(host.data(), b.data(), b.size());
   }
 
   // One strided-batched GEMM: block b's Gram from block b's factor.
@@ -229,6 +221,18 @@ class CudaFactors : public core::Backend<float> {
     if (D.size() == 0) D = DeviceBuffer<float>(std::size_t(factor_rows(s)) * k());
     return D;
   }
+  // The selected block's piece of side s that a distributed run completes.
+  DeviceBlock piece_of(Side s, core::Piece piece) {
+    switch (piece) {
+      case core::Piece::Product: return big_product(s);
+      case core::Piece::Denominator: return whole(denominator_product(s));
+      case core::Piece::Gram: return gram_of(s);
+      case core::Piece::ColumnSums: return whole(sums_of(s));
+    }
+    throw Error("internal: no such piece");
+  }
+  static DeviceBlock whole(DeviceBuffer<float>& b) { return {b.data(), b.size()}; }
+
   // nb consecutive rows of the factor of side s, inside its column-major buffer.
   StoredMatrix factor_block(Side s, index_t nb) const {
     return {nb, index_t(k()), factor_rows(s), Layout::ColMajor};

@@ -2,7 +2,9 @@
 // What the core asks of the CUDA backend. Implemented in src/cuda/ when CUDA is
 // compiled in (the CUDA module, behind module_loader.cpp), and by stub.cpp otherwise,
 // so the core has no #ifdef (Ginkgo's hooks).
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -56,5 +58,23 @@ void check_device_matrix(const DeviceView& V, CUstream_st* stream, bool positive
 
 // W (m×k column-major) and H (k×n row-major) of a CUDA backend, handed over in place.
 std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>& b);
+
+// A distributed run's processes, one GPU each (src/distributed/gpu_links.hpp):
+// The GPU this process computes on from now on (cudaSetDevice), and its identity: the
+// device's UUID, in hex, which tells whether two processes were handed the same GPU.
+std::string select_device(int device);
+
+// Sums of a GPU buffer across the GPUs of the processes of one communicator, in place,
+// through NCCL: every process gets the same bits, done when sum() returns.
+class GpuSum {
+ public:
+  virtual ~GpuSum() = default;
+  virtual void sum(float* device, std::size_t count, CUstream_st* stream) = 0;
+};
+// Collective over the communicator's `processes`; this one is `process`. share_id(bytes,
+// size) broadcasts the bytes of process 0 to the others (the NCCL id, through MPI).
+// Null where the module was built without NCCL.
+std::unique_ptr<GpuSum> link_gpus(int processes, int process,
+                                  const std::function<void(void*, std::size_t)>& share_id);
 
 }  // namespace nmfuse::cuda

@@ -10,7 +10,7 @@
 namespace nmfuse::cuda {
 
 // Raised whenever the table changes shape.
-constexpr int kModuleAbi = 1;
+constexpr int kModuleAbi = 2;
 
 struct ModuleApi {
   int abi;
@@ -24,6 +24,8 @@ struct ModuleApi {
                                                                   int, GpuSettings);
   void (*check_device_matrix)(const DeviceView&, CUstream_st*, bool);
   std::pair<DeviceMatrix, DeviceMatrix> (*take_factors)(core::Backend<float>&);
+  std::string (*select_device)(int);
+  std::unique_ptr<GpuSum> (*link_gpus)(int, int, const std::function<void(void*, std::size_t)>&);
 };
 
 // The loaded module's dlopen handle (null where none loaded): tests find the runtime

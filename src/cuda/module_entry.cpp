@@ -20,6 +20,6 @@ nmfuse_cuda_module() {
   using namespace nmfuse::cuda;
   static const ModuleApi api{kModuleAbi,       probe,     make_backend, make_device_backend,
                              sparse_32,        sparse_64, check_device_matrix,
-                             take_factors};
+                             take_factors,     select_device, link_gpus};
   return &api;
 }

@@ -168,4 +168,11 @@ std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>& b) {
   return api().take_factors(b);
 }
 
+std::string select_device(int device) { return api().select_device(device); }
+
+std::unique_ptr<GpuSum> link_gpus(int processes, int process,
+                                  const std::function<void(void*, std::size_t)>& share_id) {
+  return api().link_gpus(processes, process, share_id);
+}
+
 }  // namespace nmfuse::cuda

@@ -38,4 +38,10 @@ void check_device_matrix(const DeviceView&, CUstream_st*, bool) { not_compiled()
 
 std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>&) { not_compiled(); }
 
+std::string select_device(int) { not_compiled(); }
+
+std::unique_ptr<GpuSum> link_gpus(int, int, const std::function<void(void*, std::size_t)>&) {
+  not_compiled();
+}
+
 }  // namespace nmfuse::cuda

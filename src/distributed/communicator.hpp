@@ -8,12 +8,15 @@
 #include <climits>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include <mpi.h>
 
+#include "core/process_sum.hpp"
+#include "cuda/cuda_hooks.hpp"
 #include "nmfuse/distributed.hpp"
 #include "nmfuse/errors.hpp"
 
@@ -25,7 +28,7 @@ MPI_Datatype mpi_type() {
   return std::is_same_v<T, float> ? MPI_FLOAT : MPI_DOUBLE;
 }
 
-class Communicator {
+class Communicator final : public core::ProcessSum {
  public:
   // The processes of `parent` with the same colour, ordered by key (MPI_Comm_split).
   Communicator(MPI_Comm parent, int colour, int key, Traffic& traffic) : traffic_(&traffic) {
@@ -33,7 +36,8 @@ class Communicator {
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
   }
-  ~Communicator() {
+  ~Communicator() override {
+    gpus_.reset();  // its NCCL communicator before the MPI one
     int finalized = 0;  // a Grid outliving MPI_Finalize has nothing left to free
     MPI_Finalized(&finalized);
     if (!finalized) MPI_Comm_free(&comm_);
@@ -44,15 +48,30 @@ class Communicator {
   int rank() const { return rank_; }
   int size() const { return size_; }
 
-  // data ← the sum of every process's data, elementwise. A reduce-scatter then an
-  // all-gather: each piece is summed on one process and copied to the rest, so every
-  // process gets the same bits (MPI_Allreduce does not promise that).
-  template <class T>
-  void sum(T* data, std::size_t count) {
+  // A reduce-scatter then an all-gather: each piece is summed on one process and copied
+  // to the rest, so every process gets the same bits (MPI_Allreduce does not promise that).
+  void sum(float* host, std::size_t count) override { sum_entries(host, count); }
+  void sum(double* host, std::size_t count) override { sum_entries(host, count); }
+
+  // Links this communicator's processes' GPUs (NCCL), each process on its own GPU:
+  // from then on sums_on_gpu(). Collective; false where the CUDA module has no NCCL.
+  bool link_gpus() {
+    if (size_ == 1) return true;  // nothing to sum with
+    gpus_ = cuda::link_gpus(size_, rank_, [&](void* bytes, std::size_t n) {
+      MPI_Bcast(bytes, int(n), MPI_BYTE, 0, comm_);
+    });
+    return gpus_ != nullptr;
+  }
+  void unlink_gpus() { gpus_.reset(); }
+
+  bool sums_on_gpu() const override { return gpus_ != nullptr || size_ == 1; }
+  void sum_on_gpu(float* device, std::size_t count, CUstream_st* stream) override {
     if (size_ == 1) return;
     const Timed timed(*traffic_);
-    for (std::size_t done = 0; done < count; done += kChunk)
-      sum_chunk(data + done, std::min(kChunk, count - done));
+    gpus_->sum(device, count, stream);
+    const double others = double(count) - double(count / size_);  // as the host's, nearly
+    count_words(others);
+    count_words(others);
   }
 
   // The sum of every process's x, the same on all: reduced on the first, then broadcast.
@@ -64,6 +83,29 @@ class Communicator {
     MPI_Bcast(&total, 1, MPI_DOUBLE, 0, comm_);
     ++traffic_->scalar_sums;
     return total;
+  }
+
+  // This process's place among the communicator's processes on its machine (node).
+  int rank_on_node() const {
+    MPI_Comm node = MPI_COMM_NULL;
+    MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
+    int place = 0;
+    MPI_Comm_rank(node, &place);
+    MPI_Comm_free(&node);
+    return place;
+  }
+
+  // Whether no two processes hold the same `name` (of at most 64 characters).
+  bool all_distinct(const std::string& name) const {
+    constexpr int kWidth = 64;
+    std::string mine = name.substr(0, kWidth);
+    mine.resize(kWidth, '\0');
+    std::string all(std::size_t(kWidth) * size_, '\0');
+    MPI_Allgather(mine.data(), kWidth, MPI_CHAR, all.data(), kWidth, MPI_CHAR, comm_);
+    std::vector<std::string> names;
+    for (int r = 0; r < size_; ++r) names.push_back(all.substr(std::size_t(r) * kWidth, kWidth));
+    std::sort(names.begin(), names.end());
+    return std::adjacent_find(names.begin(), names.end()) == names.end();
   }
 
   // Whether `yes` holds on any process.
@@ -125,6 +167,14 @@ class Communicator {
   };
 
   template <class T>
+  void sum_entries(T* data, std::size_t count) {
+    if (size_ == 1) return;
+    const Timed timed(*traffic_);
+    for (std::size_t done = 0; done < count; done += kChunk)
+      sum_chunk(data + done, std::min(kChunk, count - done));
+  }
+
+  template <class T>
   void sum_chunk(T* data, std::size_t count) {
     std::vector<int> counts(size_), offsets(size_);
     for (int r = 0; r < size_; ++r) {
@@ -148,6 +198,7 @@ class Communicator {
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
   Traffic* traffic_;
+  std::unique_ptr<cuda::GpuSum> gpus_;  // where link_gpus() linked them
 };
 
 }  // namespace nmfuse::distributed

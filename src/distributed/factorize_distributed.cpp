@@ -1,6 +1,7 @@
-// distributed::factorize(): each process checks its block, makes a CPU backend for it,
-// and the one loop runs on the grid's backend (grid_backend.hpp), from the same start
-// as a single process's run.
+// distributed::factorize(): each process checks its block, makes a backend for it on
+// its CPU or on a GPU of its own, and the one loop runs on the grid's backend
+// (grid_backend.hpp), from the same start as a single process's run.
+#include <cstdlib>
 #include <sstream>
 
 #include "core/check_input.hpp"
@@ -13,9 +14,6 @@ namespace {
 
 // What a distributed run does not take yet, refused before any work.
 void check_supported(const Options& opt) {
-  if (opt.device == Device::Cuda)
-    throw InvalidArgument("option device = cuda: a distributed run computes on each process's "
-                          "CPU so far (GPU processes through NCCL are not built yet)");
   if (opt.init == Init::Custom)
     throw InvalidArgument("option init = custom: a distributed run starts from random or NNDSVD "
                           "factors so far");
@@ -30,12 +28,76 @@ std::string block_name(const BlockRange& b) {
   return s.str();
 }
 
+// The device every process computes on: the GPU only where every process has one (and,
+// for double data, where float holds V), as a single process would choose. Collective.
+template <class Data>
+core::DeviceChoice device_of(Grid::Communicators& g, const Data& block, const Options& opt) {
+  core::DeviceChoice choice;
+  g.world.agree([&] { choice = core::choose_device_for(block, opt.device); });
+  if (g.world.any(choice.device == Device::Cpu)) {
+    if (choice.device == Device::Cpu) return choice;
+    return {Device::Cpu, "another process of the run has no usable GPU, so every process "
+                         "ran on its CPU"};
+  }
+  return choice;
+}
+
+// Each process takes a GPU of its machine (its place among the machine's processes,
+// modulo its GPUs), and the GPUs of each grid row and column are linked through NCCL
+// where every process has a GPU of its own; else they sum through their hosts. What
+// was done is added to the choice's reason. Collective.
+void place_on_gpus(Grid::Communicators& g, core::DeviceChoice& choice) {
+  std::string identity;
+  g.world.agree([&] {
+    const int gpus = std::max(cuda::probe().usable, 1);
+    identity = cuda::select_device(g.world.rank_on_node() % gpus);
+  });
+  const char* link = std::getenv("NMFUSE_NCCL");  // a test harness's switch: off
+  if (link && std::string(link) == "off") {
+    choice.reason += "; the GPUs summed through their hosts (NMFUSE_NCCL=off)";
+    return;
+  }
+  if (!g.world.all_distinct(identity)) {
+    choice.reason += "; the GPUs summed through their hosts: two processes share a GPU, which "
+                     "NCCL does not allow";
+    return;
+  }
+  bool linked = true;  // false on every process alike: the module is the same build
+  g.world.agree([&] { linked = g.row.link_gpus(); });
+  g.world.agree([&] { linked = linked && g.column.link_gpus(); });
+  if (linked) {
+    choice.reason += "; the GPUs summed through NCCL";
+    return;
+  }
+  g.row.unlink_gpus();
+  g.column.unlink_gpus();
+  choice.reason += "; the GPUs summed through their hosts: the CUDA module was built without NCCL";
+}
+
+// The GPUs' links last as long as one run.
+struct GpuLinks {
+  Grid::Communicators& g;
+  ~GpuLinks() {
+    g.row.unlink_gpus();
+    g.column.unlink_gpus();
+  }
+};
+
+// This process's backend, made on every process or on none (a process whose GPU
+// memory is short says so on every process). Collective.
+template <class Make>
+auto local_backend(Grid::Communicators& g, Make make) {
+  decltype(make()) local;
+  g.world.agree([&] { local = make(); });
+  return local;
+}
+
 // The one loop on the grid. Checkpoints hold the whole factors (gathered, as the result
 // is), on every process: one file, written by whichever process the caller chooses, resumes
 // the run on any grid. A stop asked on any process stops every process.
 template <class T>
 Result<T> run(Grid& grid, std::unique_ptr<core::Backend<T>> local, const Options& opt,
-              core::Clock::time_point start) {
+              const core::DeviceChoice& choice, core::Clock::time_point start) {
   Grid::Communicators& g = grid.communicators();
   GridBackend<T> b(g, std::move(local));
   core::SolverSettings settings = core::settings_for(opt, b.rows(), b.cols(), b.product_entries());
@@ -53,7 +115,6 @@ Result<T> run(Grid& grid, std::unique_ptr<core::Backend<T>> local, const Options
       opt.on_checkpoint(core::checkpoint_of(b, state, settings.extrapolate));
     };
   core::SolverOutcome outcome = core::solve(b, settings);
-  const core::DeviceChoice choice{Device::Cpu, "a distributed run computes on each process's CPU"};
   return core::result_of(b, std::move(outcome), choice, start);
 }
 
@@ -73,7 +134,23 @@ Result<T> factorize(Grid& grid, DenseView<const T> block, const Options& opt) {
         core::check_matrix(name.c_str(), block);
         if (beta_of(opt) <= 0) core::check_positive(name.c_str(), block, beta_of(opt), nullptr);
       });
-  return run(grid, cpu::make_dense_backend<T>(block, opt.rank), opt, start);
+  Grid::Communicators& g = grid.communicators();
+  core::DeviceChoice choice = device_of(g, block, opt);
+  if (choice.device == Device::Cpu)
+    return run(grid, cpu::make_dense_backend<T>(block, opt.rank), opt, choice, start);
+  if constexpr (std::is_same_v<T, float>) {
+    place_on_gpus(g, choice);
+    const GpuLinks links{g};
+    auto local = local_backend(g, [&] {
+      return core::make_backend<float>(Device::Cuda, block, opt.rank, opt);
+    });
+    return run(grid, std::move(local), opt, choice, start);
+  } else {  // the GPU computes in float
+    const Matrix<float> f = core::convert<float>(block);
+    Result<float> rf = factorize<float>(grid, f.view(), core::on_gpu(opt));
+    const core::DeviceChoice placed{Device::Cuda, rf.device_reason};
+    return core::widened<T>(std::move(rf), placed, start);
+  }
 }
 
 template <class T, class I>
@@ -103,7 +180,23 @@ Result<T> factorize(Grid& grid, CsrView<T, I> block, const Options& opt) {
   if (g.world.sum(double(block.nnz())) == 0)
     throw InvalidArgument("V (" + std::to_string(grid.rows()) + "×" + std::to_string(grid.cols()) +
                           ", sparse) stores no entry on any process: there is nothing to fit");
-  return run(grid, cpu::make_sparse_backend<T, I>(block, opt.rank), opt, start);
+  core::DeviceChoice choice = device_of(g, block, opt);
+  if (choice.device == Device::Cpu)
+    return run(grid, cpu::make_sparse_backend<T, I>(block, opt.rank), opt, choice, start);
+  if constexpr (std::is_same_v<T, float>) {
+    place_on_gpus(g, choice);
+    const GpuLinks links{g};
+    auto local = local_backend(g, [&] {
+      return core::make_backend<float, I>(Device::Cuda, block, opt.rank, opt);
+    });
+    return run(grid, std::move(local), opt, choice, start);
+  } else {  // the GPU computes in float
+    std::vector<float> values;
+    const CsrView<float, I> f = core::float_values(block, values);
+    Result<float> rf = factorize<float, I>(grid, f, core::on_gpu(opt));
+    const core::DeviceChoice placed{Device::Cuda, rf.device_reason};
+    return core::widened<T>(std::move(rf), placed, start);
+  }
 }
 
 template Result<float> factorize(Grid&, DenseView<const float>, const Options&);

@@ -2,7 +2,8 @@
 // The backend a distributed run's solver loop is written against: the one loop does not
 // change (DESIGN.md §6). Process (i, j) of the grid holds V_ij, W_i (the rows of W its
 // grid row covers) and Ht_j (the rows of Ht its grid column covers), in a local backend
-// that computes every piece from them; this class completes the pieces across processes:
+// (CPU, or one GPU) that computes every piece from them; this class completes the pieces
+// across processes, in the local backend's memory (sum_across: MPI, or NCCL on GPUs):
 //   - the big products over the process's grid row (P_W,i = Σ_j V_ij·Ht_j) or column;
 //   - the Grams and column sums over the other direction (G_W = Σ_i W_iᵀW_i);
 //   - the losses and V's statistics over every process, as one scalar each.
@@ -60,10 +61,7 @@ class GridBackend final : public core::Backend<T> {
   void gram(Side s, int blocks) override {
     one_block(blocks);
     local_->gram(s, 1);
-    std::vector<T> G(std::size_t(this->rank()) * this->rank());
-    local_->get_gram(s, G.data());
-    spanning(s).sum(G.data(), G.size());
-    local_->set_gram(s, G.data());
+    local_->sum_across(s, core::Piece::Gram, spanning(s));
   }
   void update_mu_frobenius(Side s, kernels::Penalty<T> pen, int blocks) override {
     one_block(blocks);
@@ -82,20 +80,14 @@ class GridBackend final : public core::Backend<T> {
   }
   void column_sums(Side s) override {
     local_->column_sums(s);
-    std::vector<T> c(this->rank());
-    local_->get_column_sums(s, c.data());
-    spanning(s).sum(c.data(), c.size());
-    local_->set_column_sums(s, c.data());
+    local_->sum_across(s, core::Piece::ColumnSums, spanning(s));
   }
   void update_mu_kl(Side s, kernels::Penalty<T> pen) override { local_->update_mu_kl(s, pen); }
 
   void beta_products(Side s, T beta) override {
     local_->beta_products(s, beta);
     complete_product(s);
-    std::vector<T> D(local_size(s));
-    local_->get_denominator(s, D.data());
-    sharing(s).sum(D.data(), D.size());
-    local_->set_denominator(s, D.data());
+    local_->sum_across(s, core::Piece::Denominator, sharing(s));
   }
   void update_mu_beta(Side s, kernels::Penalty<T> pen, T gamma) override {
     local_->update_mu_beta(s, pen, gamma);
@@ -123,12 +115,10 @@ class GridBackend final : public core::Backend<T> {
   }
   void get_product(Side, T*) override { not_distributed("online fitting"); }
   void get_denominator(Side, T*) override { not_distributed("online fitting"); }
-  void set_product(Side, const T*) override { not_local(); }
-  void set_denominator(Side, const T*) override { not_local(); }
-  void get_gram(Side, T*) override { not_local(); }
-  void set_gram(Side, const T*) override { not_local(); }
-  void get_column_sums(Side, T*) override { not_local(); }
-  void set_column_sums(Side, const T*) override { not_local(); }
+  // The pieces a grid completes are its local backend's, never its own.
+  void sum_across(Side, core::Piece, core::ProcessSum&) override {
+    throw Error("internal: a grid's backend is not the local backend of another grid");
+  }
 
  protected:
   double sum_of_data() override { return g_.world.sum(local_->data_sum()); }
@@ -171,20 +161,11 @@ class GridBackend final : public core::Backend<T> {
     spanning(s).gather_rows(mine.data(), blocks_of(s), this->rank(), whole);
   }
 
-  void complete_product(Side s) {
-    std::vector<T> P(local_size(s));
-    local_->get_product(s, P.data());
-    sharing(s).sum(P.data(), P.size());
-    local_->set_product(s, P.data());
-  }
+  void complete_product(Side s) { local_->sum_across(s, core::Piece::Product, sharing(s)); }
   double first_process(double x) { return g_.world.sum(g_.world.rank() == 0 ? x : 0.0); }
 
   static void one_block(int blocks) {
     if (blocks != 1) not_distributed("restarts side by side");
-  }
-  // The pieces a grid completes are its local backend's, never its own.
-  [[noreturn]] static void not_local() {
-    throw Error("internal: a grid's backend is not the local backend of another grid");
   }
   [[noreturn]] static void not_distributed(const char* what) {
     throw Error(std::string("internal: a distributed run does not take ") + what + " yet");

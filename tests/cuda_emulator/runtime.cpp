@@ -16,6 +16,8 @@
 #include <sstream>
 #include <string>
 
+#include <unistd.h>
+
 #include "config.hpp"
 #include "emulator.hpp"
 #include "memory.hpp"
@@ -195,6 +197,8 @@ cudaError_t cudaGetDevice(int* device) {
   return cudaSuccess;
 }
 
+cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice); }
+
 // The tests' knob: the compute capability reported (0: the configured one again).
 __attribute__((visibility("default"))) void nmfuse_emulator_set_compute(int capability) {
   compute_capability = capability ? capability : config().compute_capability;
@@ -211,6 +215,11 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int device) {
   prop->maxThreadsPerBlock = 1024;
   prop->warpSize = 32;
   prop->multiProcessorCount = 2;
+  // Each process's emulated GPU is its own: its UUID is the process's.
+  const unsigned long long pid = static_cast<unsigned long long>(getpid());
+  std::memcpy(prop->uuid.bytes, &pid, sizeof pid);
+  const long host = gethostid();
+  std::memcpy(prop->uuid.bytes + sizeof pid, &host, std::min(sizeof host, sizeof prop->uuid.bytes - sizeof pid));
   return cudaSuccess;
 }
 
