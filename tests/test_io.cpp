@@ -1,7 +1,10 @@
 // File formats: round trips, and a clear error for each kind of bad file.
 #include <gmock/gmock.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <numeric>
 
 #include "helpers.hpp"
 #include "io/atomic_file.hpp"
@@ -10,6 +13,7 @@
 #include "io/sparse_files.hpp"
 #include "io/image_files.hpp"
 #include "io/png_image.hpp"
+#include "io/zip_archive.hpp"
 
 #include <zlib.h>
 #include <functional>
@@ -292,6 +296,119 @@ TEST(Npz, BadFilesSayWhatIsWrong) {
     bent[at] = char(bent[at] ^ 0x5a);
     const std::string e = error(bent);
     if (e != "no exception") EXPECT_THAT(e, HasSubstr("x.npz")) << "byte " << at;
+  }
+}
+
+// scipy.sparse.save_npz's layout, members stored: a format.npy of dtype |S3 holding
+// "csr" or "csc", and shape, indptr, indices and data.
+std::string npz_of(const std::string& format, index_t rows, index_t cols,
+                   const std::vector<std::int64_t>& ptr, const std::vector<std::int64_t>& idx,
+                   const std::vector<double>& values) {
+  std::string header = "{'descr': '|S3', 'fortran_order': False, 'shape': (), }";
+  header.resize(64 - 10 - 1, ' ');
+  header += '\n';
+  const std::string format_npy =
+      std::string("\x93NUMPY\x01\x00", 8) + char(header.size()) + '\0' + header + format;
+  return io::zip_archive({{"format.npy", format_npy},
+                          {"shape.npy", io::encode_npy(std::vector<std::int64_t>{rows, cols})},
+                          {"indptr.npy", io::encode_npy(ptr)},
+                          {"indices.npy", io::encode_npy(idx)},
+                          {"data.npy", io::encode_npy(values)}});
+}
+
+// Each block of a 3 × 2 split (uneven) of a file is the whole file's block: a .mtx in
+// random order, and .npz files in CSR and CSC whose data spans many 64 KiB pieces.
+TEST(SparseBlocks, EachBlockIsTheWholeFilesBlock) {
+  const index_t m = 401, n = 263;
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<std::tuple<index_t, index_t, double>> stored;
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j < n; ++j)
+      if (u(gen) < 0.3) stored.emplace_back(i, j, std::floor(u(gen) * 100) / 8);
+  const auto dir = std::filesystem::temp_directory_path() / "nmfuse-sparse-blocks";
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> files;
+
+  std::vector<std::tuple<index_t, index_t, double>> shuffled = stored;
+  std::shuffle(shuffled.begin(), shuffled.end(), gen);
+  std::string mtx = "%%MatrixMarket matrix coordinate real general\n" + std::to_string(m) + " " +
+                    std::to_string(n) + " " + std::to_string(stored.size()) + "\n";
+  for (const auto& [i, j, v] : shuffled)
+    mtx += std::to_string(i + 1) + " " + std::to_string(j + 1) + " " + std::to_string(v) + "\n";
+  files.push_back((dir / "v.mtx").string());
+  io::write_atomically(files.back(), mtx);
+
+  for (bool csr : {true, false}) {
+    const index_t outer = csr ? m : n;
+    std::vector<std::int64_t> ptr(std::size_t(outer) + 1, 0), idx;
+    std::vector<double> values;
+    auto by_outer = stored;
+    if (!csr)
+      std::sort(by_outer.begin(), by_outer.end(), [](const auto& a, const auto& b) {
+        return std::tie(std::get<1>(a), std::get<0>(a)) < std::tie(std::get<1>(b), std::get<0>(b));
+      });
+    for (const auto& [i, j, v] : by_outer) {
+      ++ptr[std::size_t(csr ? i : j) + 1];
+      idx.push_back(csr ? j : i);
+      values.push_back(v);
+    }
+    std::partial_sum(ptr.begin(), ptr.end(), ptr.begin());
+    ASSERT_GT(values.size() * 8, std::size_t(3) << 16);  // data.npy spans pieces
+    files.push_back((dir / (csr ? "csr.npz" : "csc.npz")).string());
+    io::write_atomically(files.back(), npz_of(csr ? "csr" : "csc", m, n, ptr, idx, values));
+  }
+
+  for (const std::string& file : files) {
+    const io::SparseShape shape = io::read_sparse_shape(file);
+    EXPECT_EQ(shape.rows, m) << file;
+    EXPECT_EQ(shape.cols, n) << file;
+    const Entries whole = entries(io::read_sparse(file));
+    for (int bi = 0; bi < 3; ++bi)
+      for (int bj = 0; bj < 2; ++bj) {
+        const io::BlockOfFile b{m * bi / 3, m * (bi + 1) / 3, n * bj / 2, n * (bj + 1) / 2};
+        Entries expected;
+        for (const auto& [i, j, v] : whole)
+          if (i >= b.row_begin && i < b.row_end && j >= b.col_begin && j < b.col_end)
+            expected.emplace_back(i - b.row_begin, j - b.col_begin, v);
+        const io::SparseMatrix block = io::read_sparse_block(file, b);
+        EXPECT_EQ(block.rows, b.rows()) << file;
+        EXPECT_EQ(block.cols, b.cols()) << file;
+        EXPECT_EQ(entries(block), expected) << file << ", block " << bi << ", " << bj;
+      }
+  }
+  // The fixtures scipy wrote (deflated; CSC in float32; int64 counts unsorted).
+  for (const char* name : {"small_csr.npz", "small_csc.npz", "counts_unsorted.npz"}) {
+    const std::string file = std::string(NMFUSE_TEST_DATA) + "/" + name;
+    const io::SparseMatrix A = io::read_sparse(file);
+    const io::SparseMatrix top = io::read_sparse_block(file, {0, 2, 1, 4});
+    Entries expected;
+    for (const auto& [i, j, v] : entries(A))
+      if (i < 2 && j >= 1) expected.emplace_back(i, j - 1, v);
+    EXPECT_EQ(entries(top), expected) << name;
+    EXPECT_EQ(top.single_precision, A.single_precision) << name;
+  }
+}
+
+// A bad entry inside a block is found by the block's reader, naming the file.
+TEST(SparseBlocks, BadEntriesInTheBlockSayWhatIsWrong) {
+  const auto dir = std::filesystem::temp_directory_path() / "nmfuse-sparse-blocks";
+  std::filesystem::create_directories(dir);
+  const std::string bad = (dir / "bad.mtx").string(), bad_npz = (dir / "bad.npz").string();
+  io::write_atomically(bad, "%%MatrixMarket matrix coordinate real general\n3 3 2\n1 1 1\n4 1 2\n");
+  try {
+    io::read_sparse_block(bad, {0, 1, 0, 3});
+    ADD_FAILURE() << "no error";
+  } catch (const nmfuse::InvalidArgument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("outside the 3×3 matrix"));
+  }
+  io::write_atomically(bad_npz, npz_of("csr", 2, 3, {0, 1, 2}, {0, 7}, {1.0, 2.0}));
+  try {
+    io::read_sparse_block(bad_npz, {1, 2, 0, 3});
+    ADD_FAILURE() << "no error";
+  } catch (const nmfuse::InvalidArgument& e) {
+    EXPECT_THAT(e.what(), HasSubstr("index 7 at position 1 is outside [0, 3)"));
+    EXPECT_THAT(e.what(), HasSubstr("bad.npz"));
   }
 }
 

@@ -1,7 +1,7 @@
 // `mpirun -np P nmfuse factor INPUT --rank K [--grid RxC]`: one factorization over the
 // processes (nmfuse/distributed.hpp). Each process holds only its block of V: a .npy is
-// mapped and only the block's pages are read; a .csv, .mtx or .npz is read whole and
-// all but the block dropped. Process 0 prints and writes the outputs (the factors are
+// mapped and only the block's pages are read; a .mtx or .npz is read through and only
+// the block's entries kept; a .csv is read whole and all but the block dropped. Process 0 prints and writes the outputs (the factors are
 // whole on every process) and the checkpoints, which every process resumes from.
 #include <cstdlib>
 #include <memory>
@@ -34,13 +34,17 @@ namespace {
 
 namespace dist = nmfuse::distributed;
 
-// MPI from the first call to the last, also when the run throws.
-struct MpiSession {
-  MpiSession() { MPI_Init(nullptr, nullptr); }
-  ~MpiSession() { MPI_Finalize(); }
-  MpiSession(const MpiSession&) = delete;
-  MpiSession& operator=(const MpiSession&) = delete;
-};
+// MPI from the run's start to the process's exit, also when the run throws: finalized
+// only after the command has said how it ended, since mpirun ends every process once
+// one has exited with an error, and MPI_Finalize waits for all of them.
+void start_mpi() {
+  MPI_Init(nullptr, nullptr);
+  std::atexit([] {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  });
+}
 
 dist::GridShape parse_grid(const std::string& text) {
   if (text.empty()) return {};
@@ -92,28 +96,35 @@ void factor_dense_blocks(DenseView<const T> V, const std::string& name, dist::Gr
   factor_block<T>(grid, block, in, f);
 }
 
-// S is let go once the block is cut from it: the run holds the block alone.
-void factor_sparse_blocks(io::SparseMatrix S, const std::string& name, Absent absent,
-                          dist::GridShape shape, CommonFlags& f) {
+// Each process reads its own block of the file, keeping only the block's entries.
+void factor_sparse_blocks(const std::string& input, Absent absent, dist::GridShape shape,
+                          CommonFlags& f) {
   if (absent == Absent::Unknown)
     throw InvalidArgument("--absent unknown: a run over processes takes no missing values yet");
-  dist::Grid grid(MPI_COMM_WORLD, S.rows, S.cols, shape);
+  io::SparseShape size;
+  dist::agree(MPI_COMM_WORLD, [&] { size = io::read_sparse_shape(input); });
+  dist::Grid grid(MPI_COMM_WORLD, size.rows, size.cols, shape);
+  const dist::BlockRange b = grid.block();
+  io::SparseMatrix part;
+  dist::agree(MPI_COMM_WORLD, [&] {
+    part = io::read_sparse_block(input, {b.row_begin, b.row_end, b.col_begin, b.col_end});
+  });
+  // Float where every block's values are float's: the processes compute in one type.
+  int single = part.single_precision, all_single = 0;
+  MPI_Allreduce(&single, &all_single, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   auto run = [&](auto value) {
     using T = decltype(value);
-    const CsrMatrix<double, std::int64_t>& whole = S;
-    CsrMatrix<double, std::int64_t> part = dist::block_of(whole.view(), grid.block());
-    InputInfo in{name, S.rows, S.cols, dtype_name<T>()};
-    in.sparse = {{"stored", S.values.size()}, {"index_bits", 64}, {"absent", "zero"}};
-    S = io::SparseMatrix{};
+    InputInfo in{input, size.rows, size.cols, dtype_name<T>()};
+    in.sparse = {{"stored", std::int64_t(sum_on_first(double(part.values.size())))},
+                 {"index_bits", 64}, {"absent", "zero"}};
+    for (double v : part.values) in.squared_norm += v * v;
     CsrMatrix<T, std::int64_t> block{part.rows, part.cols, std::move(part.row_ptr),
                                      std::move(part.col_idx),
                                      std::vector<T>(part.values.begin(), part.values.end())};
-    for (double v : part.values) in.squared_norm += v * v;
     part.values = {};
     factor_block<T>(grid, block.view(), in, f);
   };
-  const bool single = S.single_precision;
-  single ? run(float()) : run(double());
+  all_single ? run(float()) : run(double());
 }
 
 }  // namespace
@@ -124,14 +135,12 @@ int run_distributed_factor(const std::string& input, const std::string& grid_tex
   if (f.restarts > 1 || f.online || !f.mask_path.empty())
     throw InvalidArgument("a run over processes fits once, on the whole V: it takes no "
                           "--restarts, --batch-size or --mask yet");
-  const MpiSession mpi;
+  start_mpi();
   int me = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &me);
   f.writes = me == 0;
   if (io::is_sparse_file(input)) {
-    io::SparseMatrix S;
-    dist::agree(MPI_COMM_WORLD, [&] { S = io::read_sparse(input); });
-    factor_sparse_blocks(std::move(S), input, absent, shape, f);
+    factor_sparse_blocks(input, absent, shape, f);
     return kOk;
   }
   if (io::has_extension(input, ".npy")) {

@@ -8,11 +8,6 @@
 #include <fstream>
 #include <regex>
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "atomic_file.hpp"
 #include "nmfuse/errors.hpp"
 #include "reading.hpp"
@@ -42,7 +37,6 @@ std::string shape_text(const std::vector<index_t>& shape) {
 
 // The .npy header's prefix of a file: magic, version, header length, at most 16 KiB of
 // header (numpy writes a few hundred bytes).
-constexpr std::size_t kNpyHeadMost = 12 + 16384;
 
 // A 2-D .npy array as a matrix of its own type, its data copied in by fill(destination).
 template <class Fill>
@@ -61,10 +55,6 @@ AnyMatrix npy_matrix(const NpyArray& a, const std::string& name, Fill fill) {
                 "' is not supported (float32 '<f4', float64 '<f8', or for masks uint8 or bool)");
 }
 
-// The array that a .npy file of `file_size` bytes holds, from the first bytes of it
-// (at least kNpyHeadMost of them, or all): everything but `data`.
-NpyArray npy_header(const std::string& bytes, std::size_t file_size, const std::string& name);
-
 }  // namespace
 
 NpyArray parse_npy_array(const std::string& bytes, const std::string& name) {
@@ -72,8 +62,6 @@ NpyArray parse_npy_array(const std::string& bytes, const std::string& name) {
   a.data = bytes.data() + a.offset;
   return a;
 }
-
-namespace {
 
 NpyArray npy_header(const std::string& bytes, std::size_t file_size, const std::string& name) {
   if (bytes.size() < 10 || bytes.compare(0, 6, kNpyMagic) != 0)
@@ -131,6 +119,8 @@ NpyArray npy_header(const std::string& bytes, std::size_t file_size, const std::
   a.bytes = need;
   return a;
 }
+
+namespace {
 
 // A .npy file read straight into the matrix's storage, with no copy of the file between.
 AnyMatrix read_npy(const std::string& path) {
@@ -240,47 +230,23 @@ Matrix<std::uint8_t> read_mask(const std::string& path) {
       read_matrix(path));
 }
 
-MappedNpy::MappedNpy(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError("cannot open " + path + ": " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw IoError("cannot read " + path + ": " + std::strerror(err));
-  }
-  size_ = std::size_t(st.st_size);
-  base_ = size_ ? ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
-  const int err = errno;
-  ::close(fd);  // the mapping keeps the file
-  if (base_ == MAP_FAILED) {
-    base_ = nullptr;
-    throw IoError("cannot map " + path + ": " + (size_ ? std::strerror(err) : "the file is empty"));
-  }
-  try {
-    const char* bytes = static_cast<const char*>(base_);
-    const NpyArray a = npy_header(std::string(bytes, std::min(size_, kNpyHeadMost)), size_, path);
-    if (a.shape.size() != 2) bad(path, "npy shape " + shape_text(a.shape) + " is not 2-D");
-    if (a.shape[0] == 0 || a.shape[1] == 0) bad(path, "npy matrix is empty");
-    const Layout layout = a.fortran ? Layout::ColMajor : Layout::RowMajor;
-    const index_t rows = a.shape[0], cols = a.shape[1];
-    auto as = [&](auto zero) {
-      using T = decltype(zero);
-      if (a.offset % sizeof(T) != 0) bad(path, "npy data is not aligned to its item size");
-      return DenseView<const T>(reinterpret_cast<const T*>(bytes + a.offset), rows, cols, layout);
-    };
-    if (a.descr == "<f4") view_ = as(float());
-    else if (a.descr == "<f8") view_ = as(double());
-    else bad(path, "npy dtype '" + a.descr + "' cannot be mapped: float32 '<f4' or float64 '<f8'");
-    data_bytes_ = a.bytes;
-  } catch (...) {
-    ::munmap(base_, size_);
-    throw;
-  }
-}
-
-MappedNpy::~MappedNpy() {
-  if (base_) ::munmap(base_, size_);
+MappedNpy::MappedNpy(const std::string& path) : file_(path) {
+  const std::string_view bytes = file_.bytes();
+  const NpyArray a = npy_header(std::string(bytes.substr(0, kNpyHeadMost)), bytes.size(), path);
+  if (a.shape.size() != 2) bad(path, "npy shape " + shape_text(a.shape) + " is not 2-D");
+  if (a.shape[0] == 0 || a.shape[1] == 0) bad(path, "npy matrix is empty");
+  const Layout layout = a.fortran ? Layout::ColMajor : Layout::RowMajor;
+  const index_t rows = a.shape[0], cols = a.shape[1];
+  auto as = [&](auto zero) {
+    using T = decltype(zero);
+    if (a.offset % sizeof(T) != 0) bad(path, "npy data is not aligned to its item size");
+    return DenseView<const T>(reinterpret_cast<const T*>(bytes.data() + a.offset), rows, cols,
+                              layout);
+  };
+  if (a.descr == "<f4") view_ = as(float());
+  else if (a.descr == "<f8") view_ = as(double());
+  else bad(path, "npy dtype '" + a.descr + "' cannot be mapped: float32 '<f4' or float64 '<f8'");
+  data_bytes_ = a.bytes;
 }
 
 AnyMatrix read_matrix(const std::string& path) {

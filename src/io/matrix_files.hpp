@@ -5,6 +5,7 @@
 #include <variant>
 #include <vector>
 
+#include "mapped_file.hpp"
 #include "nmfuse/view.hpp"
 
 namespace nmfuse::io {
@@ -22,6 +23,10 @@ struct NpyArray {
   std::size_t bytes = 0;   // = product of shape × item size, checked against the file
 };
 NpyArray parse_npy_array(const std::string& bytes, const std::string& name);
+// The array that a .npy file of `file_size` bytes holds, from the first bytes of it
+// (at least kNpyHeadMost of them, or all): everything but `data`.
+constexpr std::size_t kNpyHeadMost = 12 + 16384;
+NpyArray npy_header(const std::string& bytes, std::size_t file_size, const std::string& name);
 
 AnyMatrix parse_npy(const std::string& bytes, const std::string& name);
 template <class T>
@@ -42,16 +47,13 @@ AnyMatrix read_matrix(const std::string& path);
 class MappedNpy {
  public:
   explicit MappedNpy(const std::string& path);
-  ~MappedNpy();
-  MappedNpy(const MappedNpy&) = delete;
-  MappedNpy& operator=(const MappedNpy&) = delete;
 
   std::variant<DenseView<const float>, DenseView<const double>> view() const { return view_; }
   std::size_t data_bytes() const { return data_bytes_; }
 
  private:
-  void* base_ = nullptr;
-  std::size_t size_ = 0, data_bytes_ = 0;
+  MappedFile file_;
+  std::size_t data_bytes_ = 0;
   std::variant<DenseView<const float>, DenseView<const double>> view_;
 };
 

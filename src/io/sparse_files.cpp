@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <tuple>
 #include <type_traits>
@@ -16,6 +17,7 @@
 #endif
 
 #include "atomic_file.hpp"
+#include "mapped_file.hpp"
 #include "matrix_files.hpp"
 #include "nmfuse/errors.hpp"
 #include "reading.hpp"
@@ -147,7 +149,7 @@ inline double real_field(TextCursor& c, const char* what) {
   return v;
 }
 
-MatrixMarketHeader parse_header(const std::string& text, const std::string& name) {
+MatrixMarketHeader parse_header(std::string_view text, const std::string& name) {
   TextCursor c(text, name);
   const std::string banner_line(c.rest_of_line());
   if (lower(banner_line.substr(0, 14)) != "%%matrixmarket")
@@ -228,21 +230,31 @@ inline std::size_t parse_entry(TextCursor& c, const MatrixMarketHeader& h, std::
   return 2;
 }
 
-// The body line by line, with the exact message for a file that holds too few or too
-// many entries.
-Entries parse_entries(const std::string& text, const MatrixMarketHeader& h, const std::string& name) {
-  TextCursor c(std::string_view(text).substr(h.body), name, h.body_line);
-  Entries out;
-  out.resize(std::size_t(h.stated) * (h.symmetric ? 2 : 1));
-  std::size_t written = 0;
+// The body line by line, each entry (and mirror) handed to keep(i, j, v), with the exact
+// message for a file that holds too few or too many entries.
+template <class Keep>
+void each_entry(std::string_view text, const MatrixMarketHeader& h, const std::string& name,
+                Keep keep) {
+  TextCursor c(text.substr(h.body), name, h.body_line);
+  Entries line;
+  line.resize(2);
   for (std::int64_t e = 0; e < h.stated; ++e) {
     if (!c.next_data_line('%'))
       bad(name, "ends after " + std::to_string(e) + " of its " + std::to_string(h.stated) +
                     " entries (truncated)");
-    written += parse_entry(c, h, e, out, written);
+    const std::size_t written = parse_entry(c, h, e, line, 0);
+    for (std::size_t t = 0; t < written; ++t) keep(line.rows[t], line.cols[t], line.values[t]);
   }
   if (c.next_data_line('%')) c.fail("more entries than the size line states");
-  out.resize(written);
+}
+
+Entries parse_entries(std::string_view text, const MatrixMarketHeader& h, const std::string& name) {
+  Entries out;
+  const std::size_t most = std::size_t(h.stated) * (h.symmetric ? 2 : 1);
+  out.rows.reserve(most), out.cols.reserve(most), out.values.reserve(most);
+  each_entry(text, h, name, [&](std::int64_t i, std::int64_t j, double v) {
+    out.rows.push_back(i), out.cols.push_back(j), out.values.push_back(v);
+  });
   return out;
 }
 
@@ -250,7 +262,7 @@ Entries parse_entries(const std::string& text, const MatrixMarketHeader& h, cons
 // first line's slot on (a line holds at most one entry, two when mirrored); the pieces
 // are then closed up in file order. Nothing (an empty result) where anything is wrong:
 // parse_entries then finds it and says what.
-Entries parse_entries_in_pieces(const std::string& text, const MatrixMarketHeader& h,
+Entries parse_entries_in_pieces(std::string_view text, const MatrixMarketHeader& h,
                                 const std::string& name) {
   constexpr int kPieces = 16;  // fixed, so that the result does not depend on the threads
   std::vector<std::size_t> begin(kPieces + 1, text.size());
@@ -303,6 +315,13 @@ Entries parse_entries_in_pieces(const std::string& text, const MatrixMarketHeade
   return out;
 }
 
+// Counts that float holds exactly (up to 2²⁴) lose nothing in float32, and are
+// factored in it: half the memory and time of double.
+bool counts_float_holds(const MatrixMarketHeader& h, const std::vector<double>& values) {
+  return (h.field == "integer" || h.pattern) &&
+         std::all_of(values.begin(), values.end(), [](double v) { return std::fabs(v) <= 16777216.0; });
+}
+
 }  // namespace
 
 SparseMatrix parse_matrix_market(const std::string& text, const std::string& name) {
@@ -313,11 +332,7 @@ SparseMatrix parse_matrix_market(const std::string& text, const std::string& nam
     entries = parse_entries_in_pieces(text, h, name);
   if (entries.rows.empty()) entries = parse_entries(text, h, name);
   SparseMatrix A = from_entries(h.m, h.n, entries.rows, entries.cols, entries.values);
-  // Counts that float holds exactly (up to 2²⁴) lose nothing in float32, and are
-  // factored in it: half the memory and time of double.
-  A.single_precision = (h.field == "integer" || h.pattern) &&
-                       std::all_of(A.values.begin(), A.values.end(),
-                                   [](double v) { return std::fabs(v) <= 16777216.0; });
+  A.single_precision = counts_float_holds(h, A.values);
   return A;
 }
 
@@ -419,6 +434,153 @@ SparseMatrix parse_npz(const std::string& bytes, const std::string& name) {
   SparseMatrix A = from_entries(shape[0], shape[1], rows, cols, values);
   A.single_precision = single_precision;
   return A;
+}
+
+namespace {
+
+// The matrix Market file's entries inside `block`, each process reading the whole text
+// through once and keeping its own.
+SparseMatrix matrix_market_block(std::string_view text, const std::string& name,
+                                 const BlockOfFile& block) {
+  const MatrixMarketHeader h = parse_header(text, name);
+  Entries kept;
+  each_entry(text, h, name, [&](std::int64_t i, std::int64_t j, double v) {
+    if (i < block.row_begin || i >= block.row_end || j < block.col_begin || j >= block.col_end)
+      return;
+    kept.rows.push_back(i - block.row_begin), kept.cols.push_back(j - block.col_begin);
+    kept.values.push_back(v);
+  });
+  SparseMatrix A = from_entries(block.rows(), block.cols(), kept.rows, kept.cols, kept.values);
+  A.single_precision = counts_float_holds(h, A.values);
+  return A;
+}
+
+// Elements [first, end) of a 1-D .npy member of a zip, as T, as the member unpacks: the
+// memory holds one piece of it and the elements kept. `descr` ← the array's dtype.
+template <class T>
+std::vector<T> numbers_in_range(const ZipReader& zip, const std::string& member,
+                                std::int64_t first, std::int64_t end, const std::string& name,
+                                std::string& descr) {
+  const std::string what = name + ":" + member;
+  const std::size_t size = zip.size(member);
+  std::string pending;  // the header, then the part of an element a piece ended in
+  std::optional<NpyArray> head;
+  std::size_t item = 0;
+  std::int64_t next = 0;  // the element pending begins with
+  std::vector<T> out;
+  out.reserve(std::size_t(std::max<std::int64_t>(end - first, 0)));
+  zip.read_each(member, [&](std::string_view piece) {
+    pending.append(piece);
+    if (!head) {
+      if (pending.size() < std::min(size, kNpyHeadMost)) return;
+      head = npy_header(pending, size, what);
+      if (head->shape.size() != 1) bad(what, "is not a 1-D array");
+      item = head->shape[0] > 0 ? head->bytes / std::size_t(head->shape[0]) : 1;
+      descr = head->descr;
+      pending.erase(0, head->offset);
+    }
+    const std::int64_t whole = std::int64_t(pending.size() / item);
+    const std::int64_t from = std::max(next, first), to = std::min(next + whole, end);
+    if (from < to) {
+      NpyArray part = *head;
+      part.shape = {index_t(to - from)};
+      part.data = pending.data() + std::size_t(from - next) * item;
+      const std::vector<T> values = numbers<T>(part, member, name);
+      out.insert(out.end(), values.begin(), values.end());
+    }
+    next += whole;
+    pending.erase(0, std::size_t(whole) * item);
+  });
+  if (!head) bad(what, "is shorter than a .npy header");
+  if (next < end) bad(what, "ends at element " + std::to_string(next) + ", before " + std::to_string(end));
+  return out;
+}
+
+SparseShape npz_shape(const ZipReader& archive, const std::string& name) {
+  if (!archive.has("shape.npy")) bad(name, "has no shape.npy (not a scipy.sparse .npz)");
+  const std::string bytes = archive.read("shape.npy");
+  const std::vector<std::int64_t> shape =
+      numbers<std::int64_t>(parse_npy_array(bytes, name + ":shape.npy"), "shape", name);
+  if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1 || shape[0] > 2147483647 ||
+      shape[1] > 2147483647)
+    bad(name, "shape is not two sizes in [1, 2³¹ − 1]");
+  return {shape[0], shape[1]};
+}
+
+// The .npz's entries inside `block`: its indptr whole, and of its indices and data only
+// the stretch of the block's rows (CSR) or columns (CSC), as they unpack.
+SparseMatrix npz_block(std::string_view bytes, const std::string& name, const BlockOfFile& block) {
+  const ZipReader archive(bytes, name);
+  for (const char* member : {"format.npy", "indptr.npy", "indices.npy", "data.npy"})
+    if (!archive.has(member))
+      bad(name, std::string("has no ") + member + " (a .npz of scipy.sparse.save_npz holds "
+                  "data, indices, indptr, format and shape)");
+  auto small = [&](const char* member) { return archive.read(member); };
+  const std::string format_bytes = small("format.npy");
+  const NpyArray format = parse_npy_array(format_bytes, name + ":format.npy");
+  std::string kind(format.data, format.bytes);
+  kind.erase(std::find(kind.begin(), kind.end(), '\0'), kind.end());
+  if (format.descr.substr(1, 1) != "S" || (kind != "csr" && kind != "csc"))
+    bad(name, "sparse format '" + kind + "' is not supported (csr or csc)");
+  const bool csr = kind == "csr";
+  const std::string ptr_bytes = small("indptr.npy");
+  const std::vector<std::int64_t> ptr =
+      numbers<std::int64_t>(parse_npy_array(ptr_bytes, name + ":indptr.npy"), "indptr", name);
+  const index_t outer_begin = csr ? block.row_begin : block.col_begin;
+  const index_t outer_end = csr ? block.row_end : block.col_end;
+  const index_t inner_begin = csr ? block.col_begin : block.row_begin;
+  const index_t inner_end = csr ? block.col_end : block.row_end;
+  const SparseShape shape = npz_shape(archive, name);
+  const index_t outer_total = csr ? shape.rows : shape.cols;
+  const index_t inner_total = csr ? shape.cols : shape.rows;
+  if (index_t(ptr.size()) != outer_total + 1 || ptr[0] != 0)
+    bad(name, "indptr has " + std::to_string(ptr.size()) + " entries from " +
+                  std::to_string(ptr.empty() ? 0 : ptr[0]) + ", but a " + kind + " of shape (" +
+                  std::to_string(shape.rows) + ", " + std::to_string(shape.cols) + ") needs " +
+                  std::to_string(outer_total + 1) + " from 0");
+  for (index_t o = outer_begin; o < outer_end; ++o)
+    if (ptr[o + 1] < ptr[o] || ptr[o] < 0)
+      bad(name, "indptr at " + std::to_string(o + 1) + " is " + std::to_string(ptr[o + 1]) +
+                    ", below " + std::to_string(ptr[o]));
+  std::string idx_type, data_type;
+  const std::vector<std::int64_t> idx = numbers_in_range<std::int64_t>(
+      archive, "indices.npy", ptr[outer_begin], ptr[outer_end], name, idx_type);
+  const std::vector<double> values = numbers_in_range<double>(
+      archive, "data.npy", ptr[outer_begin], ptr[outer_end], name, data_type);
+  Entries kept;
+  for (index_t o = outer_begin; o < outer_end; ++o)
+    for (std::int64_t e = ptr[o]; e < ptr[o + 1]; ++e) {
+      const std::int64_t at = e - ptr[outer_begin], inner = idx[std::size_t(at)];
+      if (inner < 0 || inner >= inner_total)
+        bad(name, "index " + std::to_string(inner) + " at position " + std::to_string(e) +
+                      " is outside [0, " + std::to_string(inner_total) + ")");
+      if (inner < inner_begin || inner >= inner_end) continue;
+      const std::int64_t i = csr ? o : inner, j = csr ? inner : o;
+      kept.rows.push_back(i - block.row_begin), kept.cols.push_back(j - block.col_begin);
+      kept.values.push_back(values[std::size_t(at)]);
+    }
+  SparseMatrix A = from_entries(block.rows(), block.cols(), kept.rows, kept.cols, kept.values);
+  A.single_precision = data_type.substr(1) == "f4";
+  return A;
+}
+
+}  // namespace
+
+SparseShape read_sparse_shape(const std::string& path) {
+  const MappedFile file(path);
+  if (has_extension(path, ".mtx")) {
+    const MatrixMarketHeader h = parse_header(file.bytes(), path);
+    return {h.m, h.n};
+  }
+  if (!has_extension(path, ".npz")) bad(path, "unknown sparse file type (expected .mtx or .npz)");
+  return npz_shape(ZipReader(file.bytes(), path), path);
+}
+
+SparseMatrix read_sparse_block(const std::string& path, const BlockOfFile& block) {
+  const MappedFile file(path);
+  if (has_extension(path, ".mtx")) return matrix_market_block(file.bytes(), path, block);
+  if (has_extension(path, ".npz")) return npz_block(file.bytes(), path, block);
+  bad(path, "unknown sparse file type (expected .mtx or .npz)");
 }
 
 bool is_sparse_file(const std::string& path) {

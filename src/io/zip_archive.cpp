@@ -16,7 +16,7 @@ constexpr std::size_t kMaxRatio = 1032, kSlack = std::size_t(1) << 20;
 
 }  // namespace
 
-ZipReader::ZipReader(const std::string& bytes, const std::string& name) : name_(name) {
+ZipReader::ZipReader(std::string_view bytes, const std::string& name) : name_(name) {
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
@@ -37,6 +37,13 @@ bool ZipReader::has(const std::string& member) const {
 }
 
 std::string ZipReader::read(const std::string& member) const {
+  std::string bytes;
+  read_each(member, [&](std::string_view piece) { bytes.append(piece); });
+  return bytes;
+}
+
+void ZipReader::read_each(const std::string& member,
+                          const std::function<void(std::string_view)>& piece) const {
   zip_file_t* file = zip_fopen(archive_, member.c_str(), 0);
   if (!file) bad(name_, "has no " + member);
   std::unique_ptr<zip_file_t, int (*)(zip_file_t*)> closer(file, zip_fclose);
@@ -45,19 +52,27 @@ std::string ZipReader::read(const std::string& member) const {
   if (zip_stat(archive_, member.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_COMP_SIZE))
     bad(name_, member + " has no readable size");
   const std::size_t most = kMaxRatio * std::size_t(stat.comp_size) + kSlack;
-  std::string bytes;
+  std::size_t total = 0;
   char chunk[1 << 16];
   while (true) {
     const zip_int64_t got = zip_fread(file, chunk, sizeof chunk);
     if (got < 0)
       bad(name_, member + " cannot be read: " + zip_error_strerror(zip_file_get_error(file)));
     if (got == 0) break;
-    if (bytes.size() + std::size_t(got) > most)
+    total += std::size_t(got);
+    if (total > most)
       bad(name_, member + " unpacks to more than deflate could have packed into " +
                      std::to_string(stat.comp_size) + " bytes");
-    bytes.append(chunk, std::size_t(got));
+    piece(std::string_view(chunk, std::size_t(got)));
   }
-  return bytes;
+}
+
+std::size_t ZipReader::size(const std::string& member) const {
+  zip_stat_t stat;
+  zip_stat_init(&stat);
+  if (zip_stat(archive_, member.c_str(), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_SIZE))
+    bad(name_, member + " has no readable size");
+  return std::size_t(stat.size);
 }
 
 std::string zip_archive(const std::vector<std::pair<std::string, std::string>>& members) {

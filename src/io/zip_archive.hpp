@@ -1,6 +1,9 @@
 #pragma once
 // Zip archives in memory through libzip: what .npz files (numpy's) are.
+#include <cstddef>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -12,7 +15,7 @@ namespace nmfuse::io {
 // failure is an InvalidArgument that starts with `name`.
 class ZipReader {
  public:
-  ZipReader(const std::string& bytes, const std::string& name);
+  ZipReader(std::string_view bytes, const std::string& name);
   ~ZipReader();
   ZipReader(const ZipReader&) = delete;
   ZipReader& operator=(const ZipReader&) = delete;
@@ -20,6 +23,12 @@ class ZipReader {
   bool has(const std::string& member) const;
   // A member's bytes; a lying size or a zip bomb is caught as the bytes arrive.
   std::string read(const std::string& member) const;
+  // The same bytes in pieces of at most 64 KiB, handed to `piece` as they unpack: a
+  // reader that keeps part of a member holds only that part.
+  void read_each(const std::string& member,
+                 const std::function<void(std::string_view)>& piece) const;
+  // The member's size unpacked, as the archive states it.
+  std::size_t size(const std::string& member) const;
 
  private:
   zip* archive_ = nullptr;

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `mpirun -np 4 nmfuse factor V.mtx --grid 2x2`: each process reads only its block of the
+# Matrix Market file, on its CPU and then on its (emulated) GPU, and the factors equal the
+# single process's to float rounding.
+# Usage: distributed_files.sh NMFUSE MPIEXEC WORK_DIR
+set -euo pipefail
+nmfuse=$1 mpiexec=$2 work=$3
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+# 240×180 counts, about 15% stored, the same every time (a linear congruential draw).
+awk 'BEGIN { m = 240; n = 180; s = 7; count = 0
+  for (i = 1; i <= m; ++i) for (j = 1; j <= n; ++j) {
+    s = (s * 1103515245 + 12345) % 2147483648
+    if (s % 100 < 15) { line[++count] = i " " j " " (1 + (s % 7) + (i % 5) * (j % 3)) } }
+  print "%%MatrixMarket matrix coordinate integer general"; print m, n, count
+  for (e = count; e >= 1; --e) print line[e] }' > v.mtx
+run=(factor v.mtx --rank 6 --max-iter 30 --tol 0 --seed 3 --quiet)
+
+compare() {  # W.npy and H.npy of two output folders, to a relative tolerance
+  python3 - "$1" "$2" "$3" <<'PY'
+import struct, sys
+def load(path):  # a float .npy (version 1): the header, then the values
+    data = open(path, "rb").read()
+    header_len = struct.unpack("<H", data[8:10])[0]
+    code = "d" if "<f8" in data[10:10 + header_len].decode() else "f"
+    values = data[10 + header_len:]
+    return struct.unpack("<%d%s" % (len(values) // struct.calcsize(code), code), values)
+one, grid, tolerance = sys.argv[1], sys.argv[2], float(sys.argv[3])
+for f in ("W.npy", "H.npy"):
+    a, b = load(one + "/" + f), load(grid + "/" + f)
+    diff = max(abs(x - y) for x, y in zip(a, b)) / max(abs(x) for x in a)
+    if diff > tolerance:
+        sys.exit("FAIL: %s/%s differs from %s/%s by %.2g" % (grid, f, one, f, diff))
+    print("%s/%s within %.2g of %s/%s" % (grid, f, diff, one, f))
+PY
+}
+
+# Float counts: each product's sums in another order move it by ~√n·ε ≈ 1e-6; 30
+# iterations carry that to W and H, grown by at most ~10² here.
+"$nmfuse" "${run[@]}" --device cpu --out one_cpu
+"$mpiexec" -n 4 --oversubscribe "$nmfuse" "${run[@]}" --device cpu --grid 2x2 --out grid_cpu
+compare one_cpu grid_cpu 1e-4
+grep -q '"stored"' grid_cpu/summary.json || { echo "FAIL: no stored count in the summary"; exit 1; }
+[ "$(grep -o '"stored": [0-9]*' one_cpu/summary.json)" = "$(grep -o '"stored": [0-9]*' grid_cpu/summary.json)" ] ||
+  { echo "FAIL: the processes' stored counts do not add up to the file's"; exit 1; }
+
+if [ "${NMFUSE_CUDA_MODULE:-}" != "" ]; then
+  "$nmfuse" "${run[@]}" --device cuda --out one_gpu
+  "$mpiexec" -n 4 --oversubscribe "$nmfuse" "${run[@]}" --device cuda --grid 2x2 --out grid_gpu
+  grep -q "summed through NCCL" grid_gpu/summary.json ||
+    { echo "FAIL: the GPUs did not sum through NCCL"; grep device grid_gpu/summary.json; exit 1; }
+  compare one_gpu grid_gpu 1e-4
+fi
