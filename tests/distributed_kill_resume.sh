@@ -2,7 +2,7 @@
 # `mpirun -np 4 nmfuse factor` on a 2×2 grid, stopped two ways: one process asked to
 # stop (SIGTERM: every process stops at the same iteration, process 0 writes the
 # checkpoint and the outputs, each exits 5), and one process killed (SIGKILL: mpirun
-# ends the job, naming it). Resumed from the last checkpoint, the run ends bit for bit as the uninterrupted
+# ends the job, naming it, and each survivor says why it ends). Resumed from the last checkpoint, the run ends bit for bit as the uninterrupted
 # one; resumed on another grid, to float rounding.
 # Usage: distributed_kill_resume.sh NMFUSE MAKE_MATRIX MPIEXEC WORK_DIR
 set -euo pipefail
@@ -50,6 +50,8 @@ kill -KILL "$(process_of kill 2)"
 status=0; wait "$pid" || status=$?
 [ "$status" -ne 0 ] || { echo "FAIL: SIGKILL: mpirun exited 0"; exit 1; }
 grep -q "exited on signal 9" kill.log || { echo "FAIL: SIGKILL: mpirun did not name the process"; cat kill.log; exit 1; }
+[ "$(grep -c "of 4: asked to stop" kill.log)" -eq 3 ] ||
+  { echo "FAIL: SIGKILL: not every survivor said why it ended"; cat kill.log; exit 1; }
 on_grid 4 2x2 --out grid_kill --resume grid_kill/checkpoint.npz --max-iter 1500
 same grid_kill
 echo "one process killed (mpirun exit $status: $(grep -o 'process rank [0-9]* .*exited on signal 9' kill.log)), resumed to the same W and H"

@@ -136,9 +136,16 @@ int run_distributed_factor(const std::string& input, const std::string& grid_tex
     throw InvalidArgument("a run over processes fits once, on the whole V: it takes no "
                           "--restarts, --batch-size or --mask yet");
   start_mpi();
-  int me = 0;
+  int me = 0, processes = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &me);
+  MPI_Comm_size(MPI_COMM_WORLD, &processes);
   f.writes = me == 0;
+  // mpirun sends SIGTERM to the others when a process dies, and ends them soon after.
+  note_on_stop_signal("nmfuse: process " + std::to_string(me) + " of " +
+                      std::to_string(processes) +
+                      ": asked to stop (SIGINT or SIGTERM): every process stops after this "
+                      "iteration, or, where another process has died, mpirun ends this one: "
+                      "resume from the last checkpoint\n");
   if (io::is_sparse_file(input)) {
     factor_sparse_blocks(input, absent, shape, f);
     return kOk;

@@ -19,13 +19,26 @@ std::map<std::string, E> names(std::initializer_list<E> values) {
   return m;
 }
 
+// What a stop signal makes the process say at once, where note_on_stop_signal set it.
+char g_stop_note[512];
+std::size_t g_stop_note_size = 0;
+
 // The first signal asks the run to stop after its iteration; a second one (the handler
 // is back to the default) ends the process at once.
 extern "C" void request_stop(int signal) {
   g_stop_signal = signal;
+  if (g_stop_note_size > 0) {
+    const ssize_t written = ::write(STDERR_FILENO, g_stop_note, g_stop_note_size);
+    static_cast<void>(written);  // nothing to do where stderr is gone
+  }
   std::signal(signal, SIG_DFL);
 }
 }  // namespace
+
+void note_on_stop_signal(const std::string& note) {
+  g_stop_note_size = std::min(note.size(), sizeof g_stop_note);
+  std::copy(note.begin(), note.begin() + std::ptrdiff_t(g_stop_note_size), g_stop_note);
+}
 
 void stop_on_signals() {
   std::signal(SIGINT, request_stop);

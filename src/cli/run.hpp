@@ -38,6 +38,9 @@ enum ExitCode {
 extern volatile std::sig_atomic_t g_stop_signal;
 // Installs the handlers that set it.
 void stop_on_signals();
+// A line the process writes to stderr the moment a stop signal arrives (before the run
+// can act on it): a process of a distributed run may be ended before it can say more.
+void note_on_stop_signal(const std::string& note);
 
 // A run stopped by a signal, its checkpoint and outputs written.
 struct Interrupted : std::runtime_error {
