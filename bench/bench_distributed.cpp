@@ -36,13 +36,15 @@ int run(int argc, char** argv) {
   CLI::App app{"a distributed run: time and words per iteration (run under mpirun)"};
   index_t block_rows = 2000, block_cols = 1000;
   int k = 16, iterations = 20;
-  std::string grid_text, solver = "mu";
+  std::string grid_text, solver = "mu", device = "cpu";
   app.add_option("--block-rows", block_rows, "rows of V each process holds");
   app.add_option("--block-cols", block_cols, "columns of V each process holds");
   app.add_option("--rank", k);
   app.add_option("--iterations", iterations);
   app.add_option("--grid", grid_text, "RxC (default: the processes along V's rows)");
   app.add_option("--solver", solver)->check(CLI::IsMember({"mu", "hals"}));
+  app.add_option("--device", device, "cpu, or cuda: one GPU a process (NCCL where each has its own)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -68,7 +70,7 @@ int run(int argc, char** argv) {
 
   nmfuse::Options opt;
   opt.rank = k;
-  opt.device = nmfuse::Device::Cpu;
+  opt.device = device == "cuda" ? nmfuse::Device::Cuda : nmfuse::Device::Cpu;
   opt.solver = solver == "mu" ? nmfuse::Solver::MU : nmfuse::Solver::HALS;
   opt.hals_extrapolate = false;  // the formula's loop: one Gram per half-step
   opt.init = nmfuse::Init::Random;
@@ -84,7 +86,7 @@ int run(int argc, char** argv) {
     (p.iteration == 1 ? first_in_collectives : last_in_collectives) = t.seconds;
     return true;
   };
-  dist::factorize(grid, block, opt);
+  const nmfuse::Result<float> r = dist::factorize(grid, block, opt);
 
   const int measured = iterations - 1;  // between the first check and the last
   const double seconds = max_over_processes((last_seconds - first_seconds) / measured);
@@ -102,6 +104,7 @@ int run(int argc, char** argv) {
                 "formula %.0f (%s); MPI-FAUN's %.0f\n",
                 words, formula, words == formula ? "exact" : "MISMATCH",
                 mpi_faun_words(m, n, k, shape));
+    if (device == "cuda") std::printf("   %s\n", r.device_reason.c_str());
     std::printf("RESULT %d %.6f\n", processes, seconds);
   }
   return 0;

@@ -3,7 +3,8 @@
 # a block of the same size and running one OpenMP thread, on 1-D and 2-D grids; the
 # words per iteration beside the formulas (bench_distributed.cpp), and the efficiency
 # t(1) / t(P). Past the machine's cores the processes share them (oversubscribed).
-# Usage: bench/distributed.sh [BUILD_DIR] [bench_distributed options...]
+# Usage: bench/distributed.sh [BUILD_DIR] [bench_distributed options...] (--device cuda:
+# one GPU a process, summed through NCCL where each process has a GPU of its own)
 set -euo pipefail
 build=${1:-build}
 shift || true

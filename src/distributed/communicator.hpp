@@ -69,9 +69,11 @@ class Communicator final : public core::ProcessSum {
     if (size_ == 1) return;
     const Timed timed(*traffic_);
     gpus_->sum(device, count, stream);
-    const double others = double(count) - double(count / size_);  // as the host's, nearly
-    count_words(others);
-    count_words(others);
+    // What NCCL moves: count padded to equal pieces (src/cuda/gpu_links.cu), each
+    // process receiving the others' pieces, in the reduce-scatter and the all-gather.
+    const std::size_t piece = (count + size_ - 1) / size_;
+    count_words(double(piece) * (size_ - 1));
+    count_words(double(piece) * (size_ - 1));
   }
 
   // The sum of every process's x, the same on all: reduced on the first, then broadcast.
