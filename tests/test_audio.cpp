@@ -59,6 +59,50 @@ TEST(Audio, WavFilesKeepTheSamples) {
   EXPECT_THROW(audio::read_sound("/nonexistent.wav"), nmfuse::InvalidArgument);
 }
 
+// A long sound a piece at a time (nmfuse audio --batch-size): each piece's frames are
+// the whole STFT's, bit for bit, and the pieces' inverse the whole inverse's, whatever
+// the piece length (one frame, a few, more than the sound has); the WAV written piece
+// by piece holds the same samples.
+TEST(Audio, PiecesOfTheStftAndItsInverseAreTheWholes) {
+  audio::Sound s = tone(440, 0.7, 8000);
+  for (std::size_t t = 0; t < s.samples.size(); ++t) s.samples[t] += float(0.1 * std::sin(0.37 * t));
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string path = (dir / "nmfuse_pieces.wav").string();
+  audio::write_wav(path, s);
+  const audio::Sound stored = audio::read_sound(path);
+  const int frame = 512, hop = 128;
+  const audio::Spectrogram whole = audio::stft(stored, frame, hop);
+  const audio::Sound inverse = audio::istft(whole);
+  audio::SoundReader reader(path);
+  ASSERT_EQ(reader.samples(), index_t(stored.samples.size()));
+  ASSERT_EQ(audio::frame_count(reader.samples(), frame, hop), whole.frames);
+  for (index_t piece : {index_t(1), index_t(7), index_t(16), whole.frames + 5}) {
+    SCOPED_TRACE("pieces of " + std::to_string(piece) + " frames");
+    audio::InverseStft pieces(frame, hop, reader.samples());
+    std::vector<float> back;
+    const std::string out = (dir / "nmfuse_pieces_out.wav").string();
+    audio::WavWriter wav(out, reader.rate());
+    for (index_t first = 0; first < whole.frames; first += piece) {
+      const audio::Spectrogram p = audio::stft_frames(reader, frame, hop, first, piece);
+      ASSERT_EQ(p.frames, std::min(piece, whole.frames - first));
+      for (std::size_t e = 0; e < p.values.size(); ++e)
+        ASSERT_EQ(p.values[e], whole.values[std::size_t(first * whole.bins) + e]) << "entry " << e;
+      const std::vector<float> ready = pieces.add(p, first);
+      back.insert(back.end(), ready.begin(), ready.end());
+      wav.write(ready);
+    }
+    wav.finish();
+    EXPECT_EQ(back, inverse.samples);
+    const audio::Sound written = audio::read_sound(out);
+    ASSERT_EQ(written.samples.size(), inverse.samples.size());
+    for (std::size_t t = 0; t < written.samples.size(); ++t)
+      ASSERT_NEAR(written.samples[t], inverse.samples[t], 1.0 / 32768);  // 16-bit PCM
+    std::filesystem::remove(out);
+  }
+  std::filesystem::remove(path);
+  EXPECT_THROW(audio::SoundReader("/nonexistent.wav"), nmfuse::InvalidArgument);
+}
+
 TEST(Audio, MidiFileHasTheNotes) {
   const std::string midi = audio::midi_file({{60, 0, 0.5}, {64, 0.5, 0.5}}, 0);
   EXPECT_EQ(midi.substr(0, 4), "MThd");

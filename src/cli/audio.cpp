@@ -2,8 +2,10 @@
 // (columns of W) and their activations (rows of H), each component resynthesized by
 // Wiener masking.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <memory>
 
 #include "cli/commands.hpp"
 #ifdef NMFUSE_HAVE_AUDIO
@@ -110,7 +112,116 @@ int run_audio(const audio::Sound& sound, const std::string& name, CommonFlags& f
   return kOk;
 }
 
+namespace {
+
+// Frames a thumbnail column of the picture stands for: at most 1000 columns.
+struct Thumbnail {
+  index_t step;
+  Matrix<float> V, H;  // each column the maximum over its frames
+  Thumbnail(index_t bins, int k, index_t frames)
+      : step((frames + 999) / 1000), V(bins, (frames + step - 1) / step, Layout::ColMajor),
+        H(k, (frames + step - 1) / step, Layout::RowMajor) {}
+  void add(const Matrix<float>& Vb, const Matrix<float>& Hb, index_t first) {
+    for (index_t f = 0; f < Vb.cols(); ++f) {
+      const index_t c = (first + f) / step;
+      for (index_t b = 0; b < Vb.rows(); ++b) V(b, c) = std::max(V(b, c), Vb(b, f));
+      for (index_t t = 0; t < Hb.rows(); ++t) H(t, c) = std::max(H(t, c), Hb(t, f));
+    }
+  }
+};
+
+// `nmfuse audio --batch-size N`: the sound streamed N frames at a time, never held
+// whole. W learns online over --max-passes passes (1 unless given); a last pass solves
+// each batch's activations, masks its STFT into the components' WAV files (Wiener, as
+// run_audio does) and keeps a thumbnail for the picture. Memory: a batch, W, H (k × the
+// frames) and the thumbnail.
+int run_audio_streamed(const std::string& path, CommonFlags& f, const CLI::App& given) {
+  if (!given.count("--loss")) f.opt.loss = Loss::KullbackLeibler;
+  if (!given.count("--max-passes")) f.opt.max_passes = 1;
+  audio::SoundReader sound(path);
+  const int frame = frame_for(sound.rate()), hop = frame / 4, k = f.opt.rank;
+  const index_t frames = audio::frame_count(sound.samples(), frame, hop);
+  const index_t batch = std::min<index_t>(f.opt.batch_size, frames);
+  const index_t batches = (frames + batch - 1) / batch;
+  Model<float> model(f.opt);
+  const auto start = std::chrono::steady_clock::now();
+  const ProgressCallback show =
+      f.quiet || f.json ? nullptr : progress_printer(int(f.opt.max_passes * batches), 0);
+  int step = 0;
+  for (int pass = 0; pass < f.opt.max_passes; ++pass)
+    for (index_t b = 0; b < batches; ++b) {
+      const audio::Spectrogram s = audio::stft_frames(sound, frame, hop, b * batch, batch);
+      const OnlineInfo& info = model.partial_fit(s.magnitude().view());
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      Progress p;
+      p.iteration = ++step;
+      p.loss = info.batch_cost.empty() ? 0 : info.batch_cost.back();  // per column
+      p.seconds = seconds;
+      if (show) show(p);
+      if (g_stop_signal != 0)
+        throw Interrupted("interrupted after " + std::to_string(step) + " online steps: nothing "
+                          "written (an online audio fit keeps no checkpoints)");
+    }
+
+  const Matrix<float>& W = model.W();
+  Matrix<float> H(k, frames, Layout::RowMajor);
+  Thumbnail thumbnail(frame / 2 + 1, k, frames);
+  const std::string components = join(f.out_dir, "components");
+  std::filesystem::create_directories(components);
+  std::vector<std::unique_ptr<audio::WavWriter>> wav;
+  std::vector<audio::InverseStft> inverse;
+  for (int t = 0; t < k; ++t) {
+    wav.push_back(std::make_unique<audio::WavWriter>(
+        join(components, "component_" + std::to_string(t) + ".wav"), sound.rate()));
+    inverse.emplace_back(frame, hop, sound.samples());
+  }
+  audio::Spectrogram shape;  // the whole sound's, for the picture and the notes
+  for (index_t b = 0; b < batches; ++b) {
+    const audio::Spectrogram s = audio::stft_frames(sound, frame, hop, b * batch, batch);
+    const Matrix<float> Vb = s.magnitude(), Hb = model.transform(Vb.view());
+    for (int t = 0; t < k; ++t)
+      for (index_t fr = 0; fr < s.frames; ++fr) H(t, b * batch + fr) = Hb(t, fr);
+    thumbnail.add(Vb, Hb, b * batch);
+    audio::Spectrogram part = s;
+    for (int t = 0; t < k; ++t) {
+      for (index_t fr = 0; fr < s.frames; ++fr)
+        for (index_t bin = 0; bin < s.bins; ++bin) {
+          double all = 0;
+          for (int u = 0; u < k; ++u) all += double(W(bin, u)) * Hb(u, fr);
+          const double mine = double(W(bin, t)) * Hb(t, fr);
+          const std::size_t e = std::size_t(fr * s.bins + bin);
+          part.values[e] = s.values[e] * float(all > 0 ? mine / all : 0);
+        }
+      wav[std::size_t(t)]->write(inverse[std::size_t(t)].add(part, b * batch));
+    }
+    shape = s;
+  }
+  for (auto& w : wav) w->finish();
+  shape.frames = frames;
+  io::write_atomically(join(f.out_dir, "W.npy"), io::encode_npy(W));
+  io::write_atomically(join(f.out_dir, "H.npy"), io::encode_npy(H));
+  io::write_atomically(join(f.out_dir, "spectrogram.png"),
+                       io::encode_png(picture(thumbnail.V, W, thumbnail.H, shape)));
+  if (!f.quiet && !f.json) {
+    for (int t = 0; t < k; ++t) {
+      const double hz = audio::peak_frequency(W, t, shape);
+      std::cout << "component " << t << ": peak " << std::lround(hz) << " Hz ("
+                << audio::note_name(audio::nearest_note(hz)) << "), "
+                << audio::onsets(H, t, shape).size() << " onsets\n";
+    }
+    std::cout << "streamed " << frames << " frames in " << batches << " batches of " << batch
+              << "; wrote " << join(f.out_dir, "W.npy") << " (templates), H.npy (activations), "
+              << join(f.out_dir, "spectrogram.png") << " and " << components
+              << "/component_*.wav\n";
+  }
+  return kOk;
+}
+
+}  // namespace
+
 int run_audio(const std::string& path, CommonFlags& f, const CLI::App& given) {
+  if (f.online) return run_audio_streamed(path, f, given);
   return run_audio(audio::read_sound(path), path, f, given);
 }
 
