@@ -40,11 +40,11 @@ print("20 min of sound streamed in batches of 512 frames: peak resident %.0f MiB
       % (peak_mib, bound_mib))
 if peak_mib > bound_mib:
     sys.exit("FAIL: the streamed run's memory grew with the sound")
-for name in ["W.npy", "H.npy", "spectrogram.png"] + ["components/component_%d.wav" % t for t in range(3)]:
+for name in ["W.npy", "H.npy", "spectrogram.png", "summary.json"] + ["components/component_%d.wav" % t for t in range(3)]:
     if not os.path.exists(os.path.join(out, name)):
         sys.exit("FAIL: no " + name)
 for t in range(3):
     with wave.open(os.path.join(out, "components", "component_%d.wav" % t)) as w:
         if w.getnframes() != rate * seconds:
             sys.exit("FAIL: component %d holds %d samples, not %d" % (t, w.getnframes(), rate * seconds))
-print("W.npy, H.npy, spectrogram.png and 3 components of %d samples each" % (rate * seconds))
+print("W.npy, H.npy, spectrogram.png, summary.json and 3 components of %d samples each" % (rate * seconds))

@@ -148,15 +148,16 @@ int run_audio_streamed(const std::string& path, CommonFlags& f, const CLI::App& 
   const ProgressCallback show =
       f.quiet || f.json ? nullptr : progress_printer(int(f.opt.max_passes * batches), 0);
   int step = 0;
+  const OnlineInfo* online = nullptr;  // the model's, after each step
   for (int pass = 0; pass < f.opt.max_passes; ++pass)
     for (index_t b = 0; b < batches; ++b) {
       const audio::Spectrogram s = audio::stft_frames(sound, frame, hop, b * batch, batch);
-      const OnlineInfo& info = model.partial_fit(s.magnitude().view());
+      online = &model.partial_fit(s.magnitude().view());
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       Progress p;
       p.iteration = ++step;
-      p.loss = info.batch_cost.empty() ? 0 : info.batch_cost.back();  // per column
+      p.loss = online->batch_cost.back();  // per column
       p.seconds = seconds;
       if (show) show(p);
       if (g_stop_signal != 0)
@@ -203,16 +204,40 @@ int run_audio_streamed(const std::string& path, CommonFlags& f, const CLI::App& 
   io::write_atomically(join(f.out_dir, "H.npy"), io::encode_npy(H));
   io::write_atomically(join(f.out_dir, "spectrogram.png"),
                        io::encode_png(picture(thumbnail.V, W, thumbnail.H, shape)));
+  nlohmann::json notes = nlohmann::json::array();
+  for (int t = 0; t < k; ++t) {
+    const double hz = audio::peak_frequency(W, t, shape);
+    notes.push_back({{"component", t}, {"peak_hz", hz},
+                     {"note", audio::note_name(audio::nearest_note(hz))},
+                     {"onsets", audio::onsets(H, t, shape).size()}});
+  }
+  const nlohmann::json summary = {
+      {"input", path},
+      {"sound", {{"rate", sound.rate()}, {"samples", sound.samples()}}},
+      {"stft", {{"frame", frame}, {"hop", hop}, {"bins", shape.bins}, {"frames", frames}}},
+      {"rank", k},
+      {"loss", nmfuse::to_string(f.opt.loss)},
+      {"beta", nmfuse::beta_of(f.opt)},
+      {"seed", f.opt.seed},
+      {"online", {{"batch_size", batch}, {"forget_factor", f.opt.forget_factor},
+                  {"passes", f.opt.max_passes}, {"steps", online->steps},
+                  {"batch_cost", online->batch_cost}}},
+      {"components", notes},
+      {"device", nmfuse::to_string(online->device)},
+      {"device_reason", online->device_reason},
+      {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()},
+  };
+  io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
+  if (f.json) std::cout << summary.dump(2) << "\n";
   if (!f.quiet && !f.json) {
-    for (int t = 0; t < k; ++t) {
-      const double hz = audio::peak_frequency(W, t, shape);
-      std::cout << "component " << t << ": peak " << std::lround(hz) << " Hz ("
-                << audio::note_name(audio::nearest_note(hz)) << "), "
-                << audio::onsets(H, t, shape).size() << " onsets\n";
-    }
+    for (const auto& n : notes)
+      std::cout << "component " << n["component"].get<int>() << ": peak "
+                << std::lround(n["peak_hz"].get<double>()) << " Hz ("
+                << n["note"].get<std::string>() << "), " << n["onsets"].get<std::size_t>()
+                << " onsets\n";
     std::cout << "streamed " << frames << " frames in " << batches << " batches of " << batch
               << "; wrote " << join(f.out_dir, "W.npy") << " (templates), H.npy (activations), "
-              << join(f.out_dir, "spectrogram.png") << " and " << components
+              << join(f.out_dir, "spectrogram.png") << ", summary.json and " << components
               << "/component_*.wav\n";
   }
   return kOk;
