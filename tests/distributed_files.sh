@@ -5,6 +5,7 @@
 # Usage: distributed_files.sh NMFUSE MPIEXEC WORK_DIR
 set -euo pipefail
 nmfuse=$1 mpiexec=$2 work=$3
+here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 # 240×180 counts, about 15% stored, the same every time (a linear congruential draw).
 awk 'BEGIN { m = 240; n = 180; s = 7; count = 0
@@ -15,24 +16,7 @@ awk 'BEGIN { m = 240; n = 180; s = 7; count = 0
   for (e = count; e >= 1; --e) print line[e] }' > v.mtx
 run=(factor v.mtx --rank 6 --max-iter 30 --tol 0 --seed 3 --quiet)
 
-compare() {  # W.npy and H.npy of two output folders, to a relative tolerance
-  python3 - "$1" "$2" "$3" <<'PY'
-import struct, sys
-def load(path):  # a float .npy (version 1): the header, then the values
-    data = open(path, "rb").read()
-    header_len = struct.unpack("<H", data[8:10])[0]
-    code = "d" if "<f8" in data[10:10 + header_len].decode() else "f"
-    values = data[10 + header_len:]
-    return struct.unpack("<%d%s" % (len(values) // struct.calcsize(code), code), values)
-one, grid, tolerance = sys.argv[1], sys.argv[2], float(sys.argv[3])
-for f in ("W.npy", "H.npy"):
-    a, b = load(one + "/" + f), load(grid + "/" + f)
-    diff = max(abs(x - y) for x, y in zip(a, b)) / max(abs(x) for x in a)
-    if diff > tolerance:
-        sys.exit("FAIL: %s/%s differs from %s/%s by %.2g" % (grid, f, one, f, diff))
-    print("%s/%s within %.2g of %s/%s" % (grid, f, diff, one, f))
-PY
-}
+compare() { python3 "$here/compare_factors.py" "$@"; }
 
 # Float counts: each product's sums in another order move it by ~√n·ε ≈ 1e-6; 30
 # iterations carry that to W and H, grown by at most ~10² here.

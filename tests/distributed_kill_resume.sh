@@ -7,6 +7,7 @@
 # Usage: distributed_kill_resume.sh NMFUSE MAKE_MATRIX MPIEXEC WORK_DIR
 set -euo pipefail
 nmfuse=$1 make_matrix=$2 mpiexec=$3 work=$4
+here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 "$make_matrix" v.npy 600 500 5
 run=(factor v.npy --rank 10 --tol 0 --quiet)
@@ -58,19 +59,5 @@ echo "one process killed (mpirun exit $status: $(grep -o 'process rank [0-9]* .*
 
 # The same checkpoint on another grid: float rounding apart, the same factors.
 on_grid 2 1x2 --out grid_other --resume grid_kill/checkpoint.npz --max-iter 1500
-python3 - <<'PY'
-import struct, sys
-def load(path):  # a float .npy (version 1): the header, then the values
-    data = open(path, "rb").read()
-    header_len = struct.unpack("<H", data[8:10])[0]
-    code = "d" if "<f8" in data[10:10 + header_len].decode() else "f"
-    values = data[10 + header_len:]
-    return struct.unpack("<%d%s" % (len(values) // struct.calcsize(code), code), values)
-for f in ("W.npy", "H.npy"):
-    a, b = load("whole/" + f), load("grid_other/" + f)
-    scale = max(abs(x) for x in a)
-    diff = max(abs(x - y) for x, y in zip(a, b)) / scale
-    if diff > 1e-6:  # double data: the products' order, over ~1500 iterations
-        sys.exit("FAIL: another grid's %s differs by %.2g" % (f, diff))
-    print("another grid: %s within %.2g of the uninterrupted run" % (f, diff))
-PY
+# double data: the products' order, over ~1500 iterations
+python3 "$here/compare_factors.py" whole grid_other 1e-6
