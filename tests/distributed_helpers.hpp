@@ -124,12 +124,15 @@ inline Options fixed_iterations(int rank, int iterations) {
 }
 
 // What fails on one process is reported on every process, naming it.
-inline void expect_everywhere(const std::function<void()>& call, const std::string& part) {
+// E: the kind of error expected, which every process throws as an AgreedError.
+template <class E = nmfuse::InvalidArgument>
+void expect_everywhere(const std::function<void()>& call, const std::string& part) {
   try {
     call();
     ADD_FAILURE() << "no error; expected one with \"" << part << "\"";
-  } catch (const nmfuse::InvalidArgument& e) {
+  } catch (const E& e) {
     EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    EXPECT_NE(dynamic_cast<const nmfuse::distributed::AgreedError*>(&e), nullptr) << e.what();
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include <mpi.h>
 
+#include "nmfuse/errors.hpp"
 #include "nmfuse/options.hpp"
 #include "nmfuse/result.hpp"
 #include "nmfuse/sparse.hpp"
@@ -76,9 +77,23 @@ class Grid {
   std::unique_ptr<Communicators> comms_;
 };
 
+// What agree() throws on every process alike: the first failing process's error, of its
+// kind (Agreed<InvalidArgument>, Agreed<DeviceUnavailable>, …), naming that process. An
+// error of a distributed run that is no AgreedError was raised on some processes only,
+// and the others may be waiting for them in a collective: end the job (MPI_Abort).
+class AgreedError {
+ public:
+  virtual ~AgreedError() = default;
+};
+template <class E>
+class Agreed final : public E, public AgreedError {
+ public:
+  using E::E;
+};
+
 // Runs `check` on every process of comm; where it throws on any, every process throws
-// an InvalidArgument with the first failing process's message, naming that process: none
-// is left waiting in a collective the others skipped. Collective.
+// an Agreed error with the first failing process's message: none is left waiting in a
+// collective the others skipped. Collective.
 void agree(MPI_Comm comm, const std::function<void()>& check);
 
 // This process's block of a whole CSR V (read whole by every process, kept in part).

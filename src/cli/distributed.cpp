@@ -100,7 +100,8 @@ void factor_dense_blocks(DenseView<const T> V, const std::string& name, dist::Gr
 void factor_sparse_blocks(const std::string& input, Absent absent, dist::GridShape shape,
                           CommonFlags& f) {
   if (absent == Absent::Unknown)
-    throw InvalidArgument("--absent unknown: a run over processes takes no missing values yet");
+    throw dist::Agreed<InvalidArgument>(  // every process has the same flags
+        "--absent unknown: a run over processes takes no missing values yet");
   io::SparseShape size;
   dist::agree(MPI_COMM_WORLD, [&] { size = io::read_sparse_shape(input); });
   dist::Grid grid(MPI_COMM_WORLD, size.rows, size.cols, shape);
@@ -127,6 +128,27 @@ void factor_sparse_blocks(const std::string& input, Absent absent, dist::GridSha
   all_single ? run(float()) : run(double());
 }
 
+// Each process reads its block of V and the run goes on from there.
+void factor_over_processes(const std::string& input, dist::GridShape shape, Absent absent,
+                           CommonFlags& f) {
+  if (io::is_sparse_file(input)) return factor_sparse_blocks(input, absent, shape, f);
+  if (io::has_extension(input, ".npy")) {
+    std::unique_ptr<io::MappedNpy> mapped;
+    dist::agree(MPI_COMM_WORLD, [&] { mapped = std::make_unique<io::MappedNpy>(input); });
+    return std::visit([&](auto V) { factor_dense_blocks(V, input, shape, f); }, mapped->view());
+  }
+  io::AnyMatrix V;
+  dist::agree(MPI_COMM_WORLD, [&] {
+    V = io::read_matrix(input);
+    if (std::holds_alternative<Matrix<std::uint8_t>>(V))
+      throw InvalidArgument(input + ": a uint8/bool matrix is a mask, not V");
+  });
+  std::visit([&](const auto& A) {
+    using T = typename std::decay_t<decltype(A)>::value_type;
+    if constexpr (!std::is_same_v<T, std::uint8_t>) factor_dense_blocks(A.view(), input, shape, f);
+  }, V);
+}
+
 }  // namespace
 
 int run_distributed_factor(const std::string& input, const std::string& grid_text, Absent absent,
@@ -140,31 +162,25 @@ int run_distributed_factor(const std::string& input, const std::string& grid_tex
   MPI_Comm_rank(MPI_COMM_WORLD, &me);
   MPI_Comm_size(MPI_COMM_WORLD, &processes);
   f.writes = me == 0;
+  const std::string process = "process " + std::to_string(me) + " of " + std::to_string(processes);
   // mpirun sends SIGTERM to the others when a process dies, and ends them soon after.
-  note_on_stop_signal("nmfuse: process " + std::to_string(me) + " of " +
-                      std::to_string(processes) +
+  note_on_stop_signal("nmfuse: " + process +
                       ": asked to stop (SIGINT or SIGTERM): every process stops after this "
                       "iteration, or, where another process has died, mpirun ends this one: "
                       "resume from the last checkpoint\n");
-  if (io::is_sparse_file(input)) {
-    factor_sparse_blocks(input, absent, shape, f);
-    return kOk;
+  try {
+    factor_over_processes(input, shape, absent, f);
+  } catch (const dist::AgreedError&) {
+    throw;  // on every process alike: each says so and exits
+  } catch (const Interrupted&) {
+    throw;  // a stop every process agreed on
+  } catch (const std::exception& e) {
+    // On this process alone (a checkpoint process 0 could not write, a GPU failing):
+    // the others may wait for it in a collective, so the job ends here.
+    const int code = report_failure(e, "nmfuse: " + process + ": ");
+    std::cerr << "nmfuse: " << process << ": ending every process of the run\n";
+    MPI_Abort(MPI_COMM_WORLD, code);
   }
-  if (io::has_extension(input, ".npy")) {
-    std::unique_ptr<io::MappedNpy> mapped;
-    dist::agree(MPI_COMM_WORLD, [&] { mapped = std::make_unique<io::MappedNpy>(input); });
-    std::visit([&](auto V) { factor_dense_blocks(V, input, shape, f); }, mapped->view());
-    return kOk;
-  }
-  io::AnyMatrix V;
-  dist::agree(MPI_COMM_WORLD, [&] { V = io::read_matrix(input); });
-  std::visit([&](const auto& A) {
-    using T = typename std::decay_t<decltype(A)>::value_type;
-    if constexpr (std::is_same_v<T, std::uint8_t>)
-      throw InvalidArgument(input + ": a uint8/bool matrix is a mask, not V");
-    else
-      factor_dense_blocks(A.view(), input, shape, f);
-  }, V);
   return kOk;
 }
 

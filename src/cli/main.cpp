@@ -191,29 +191,7 @@ int main(int argc, char** argv) {
     }
     std::cout << app.help();
     return kUsage;
-  } catch (const Interrupted& e) {
-    std::cerr << "nmfuse: " << e.what() << "\n";
-    return kInterrupted;
-  } catch (const nmfuse::InvalidArgument& e) {
-    std::cerr << "nmfuse: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const nmfuse::IoError& e) {
-    std::cerr << "nmfuse: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const std::filesystem::filesystem_error& e) {
-    std::cerr << "nmfuse: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const nmfuse::OutOfDeviceMemory& e) {
-    std::cerr << "nmfuse: " << e.what() << "\n";
-    return kNoDevice;
-  } catch (const nmfuse::NotCompiled& e) {
-    std::cerr << "nmfuse: " << e.what() << "\n";
-    return kNoDevice;
-  } catch (const nmfuse::DeviceUnavailable& e) {
-    std::cerr << "nmfuse: " << e.what() << "\n";
-    return kNoDevice;
   } catch (const std::exception& e) {
-    std::cerr << "nmfuse: internal failure: " << e.what() << "\n";
-    return kInternal;
+    return report_failure(e, "nmfuse: ");
   }
 }

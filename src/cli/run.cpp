@@ -21,23 +21,39 @@ std::map<std::string, E> names(std::initializer_list<E> values) {
 
 // What a stop signal makes the process say at once, where note_on_stop_signal set it.
 char g_stop_note[512];
-std::size_t g_stop_note_size = 0;
+volatile std::sig_atomic_t g_stop_note_size = 0;
 
 // The first signal asks the run to stop after its iteration; a second one (the handler
 // is back to the default) ends the process at once.
 extern "C" void request_stop(int signal) {
   g_stop_signal = signal;
   if (g_stop_note_size > 0) {
-    const ssize_t written = ::write(STDERR_FILENO, g_stop_note, g_stop_note_size);
+    const ssize_t written = ::write(STDERR_FILENO, g_stop_note, std::size_t(g_stop_note_size));
     static_cast<void>(written);  // nothing to do where stderr is gone
   }
   std::signal(signal, SIG_DFL);
 }
 }  // namespace
 
+int report_failure(const std::exception& e, const std::string& prefix) {
+  int code = kInternal;
+  if (dynamic_cast<const Interrupted*>(&e)) code = kInterrupted;
+  else if (dynamic_cast<const nmfuse::InvalidArgument*>(&e) || dynamic_cast<const nmfuse::IoError*>(&e) ||
+           dynamic_cast<const std::filesystem::filesystem_error*>(&e))
+    code = kBadInput;
+  else if (dynamic_cast<const nmfuse::OutOfDeviceMemory*>(&e) ||
+           dynamic_cast<const nmfuse::NotCompiled*>(&e) ||
+           dynamic_cast<const nmfuse::DeviceUnavailable*>(&e))
+    code = kNoDevice;
+  std::cerr << prefix << (code == kInternal ? "internal failure: " : "") << e.what() << "\n";
+  return code;
+}
+
 void note_on_stop_signal(const std::string& note) {
-  g_stop_note_size = std::min(note.size(), sizeof g_stop_note);
-  std::copy(note.begin(), note.begin() + std::ptrdiff_t(g_stop_note_size), g_stop_note);
+  g_stop_note_size = 0;  // the handler writes nothing while the text changes
+  const std::size_t size = std::min(note.size(), sizeof g_stop_note);
+  std::copy(note.begin(), note.begin() + std::ptrdiff_t(size), g_stop_note);
+  g_stop_note_size = size;
 }
 
 void stop_on_signals() {

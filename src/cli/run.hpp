@@ -38,6 +38,8 @@ enum ExitCode {
 extern volatile std::sig_atomic_t g_stop_signal;
 // Installs the handlers that set it.
 void stop_on_signals();
+// Prints what ended the command (prefix, then the error) and returns its exit code.
+int report_failure(const std::exception& e, const std::string& prefix);
 // A line the process writes to stderr the moment a stop signal arrives (before the run
 // can act on it): a process of a distributed run may be ended before it can say more.
 void note_on_stop_signal(const std::string& note);

@@ -59,10 +59,12 @@ void check_device_matrix(const DeviceView& V, CUstream_st* stream, bool positive
 // W (m×k column-major) and H (k×n row-major) of a CUDA backend, handed over in place.
 std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>& b);
 
-// A distributed run's processes, one GPU each (src/distributed/gpu_links.hpp):
-// The GPU this process computes on from now on (cudaSetDevice), and its identity: the
-// device's UUID, in hex, which tells whether two processes were handed the same GPU.
-std::string select_device(int device);
+// A distributed run's processes, one GPU each (src/distributed/factorize_distributed.cpp):
+// the GPU this process computes on from now on, (its place among its machine's
+// processes) mod (the machine's GPUs), set before anything opens a context (cudaSetDevice);
+// and its identity, the device's UUID in hex, which tells whether two processes were
+// handed the same GPU.
+std::string select_device(int place_on_machine);
 
 // Sums of a GPU buffer across the GPUs of the processes of one communicator, in place,
 // through NCCL: every process gets the same bits, done when sum() returns.
@@ -73,8 +75,9 @@ class GpuSum {
 };
 // Collective over the communicator's `processes`; this one is `process`. share_id(bytes,
 // size) broadcasts the bytes of process 0 to the others (the NCCL id, through MPI).
-// Null where the module was built without NCCL.
-std::unique_ptr<GpuSum> link_gpus(int processes, int process,
+// Sums of up to `largest` floats; their buffer is allocated here. Null where the module
+// was built without NCCL.
+std::unique_ptr<GpuSum> link_gpus(int processes, int process, std::size_t largest,
                                   const std::function<void(void*, std::size_t)>& share_id);
 
 }  // namespace nmfuse::cuda

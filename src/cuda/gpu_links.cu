@@ -4,6 +4,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -18,7 +19,10 @@
 
 namespace nmfuse::cuda {
 
-std::string select_device(int device) {
+std::string select_device(int place_on_machine) {
+  int devices = 0;
+  NMFUSE_CUDA_TRY(cudaGetDeviceCount(&devices));
+  const int device = place_on_machine % std::max(devices, 1);
   NMFUSE_CUDA_TRY(cudaSetDevice(device));
   cudaDeviceProp prop{};
   NMFUSE_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
@@ -41,7 +45,8 @@ void nccl_try(ncclResult_t result, const char* call) {
 
 class NcclSum final : public GpuSum {
  public:
-  NcclSum(int processes, int process, const std::function<void(void*, std::size_t)>& share_id)
+  NcclSum(int processes, int process, std::size_t largest,
+          const std::function<void(void*, std::size_t)>& share_id)
       : processes_(processes), process_(process) {
     // Process 0 shares its id even where drawing it failed (all zeros), so that none
     // waits for it.
@@ -52,6 +57,7 @@ class NcclSum final : public GpuSum {
     if (std::memcmp(&id, &none, sizeof id) == 0)
       throw CudaError("ncclGetUniqueId failed on the communicator's first process");
     nccl_try(ncclCommInitRank(&comm_, processes, id, process), "ncclCommInitRank");
+    padding_ = DeviceBuffer<float>((largest + processes - 1) / processes * processes);
   }
   ~NcclSum() override { ncclCommDestroy(comm_); }
   NcclSum(const NcclSum&) = delete;
@@ -59,12 +65,14 @@ class NcclSum final : public GpuSum {
 
   // A reduce-scatter then an all-gather, in place, as the host's sums: each piece is
   // summed on one GPU only, so every GPU gets the same bits. A count the processes do
-  // not divide goes through a buffer padded with zeros.
+  // not divide goes through a buffer padded with zeros, allocated with the link.
   void sum(float* data, std::size_t count, CUstream_st* stream) override {
     const std::size_t piece = (count + processes_ - 1) / processes_, padded = piece * processes_;
     float* whole = data;
     if (padded != count) {
-      if (padding_.size() < padded) padding_ = DeviceBuffer<float>(padded);
+      if (padding_.size() < padded)
+        throw Error("internal: a sum of " + std::to_string(count) + " floats, past the " +
+                    std::to_string(padding_.size()) + " its link was made for");
       whole = padding_.data();
       NMFUSE_CUDA_TRY(cudaMemcpyAsync(whole, data, count * sizeof(float),
                                       cudaMemcpyDeviceToDevice, stream));
@@ -89,12 +97,13 @@ class NcclSum final : public GpuSum {
 
 }  // namespace
 
-std::unique_ptr<GpuSum> link_gpus(int processes, int process,
+std::unique_ptr<GpuSum> link_gpus(int processes, int process, std::size_t largest,
                                   const std::function<void(void*, std::size_t)>& share_id) {
-  return std::make_unique<NcclSum>(processes, process, share_id);
+  return std::make_unique<NcclSum>(processes, process, largest, share_id);
 }
 #else
-std::unique_ptr<GpuSum> link_gpus(int, int, const std::function<void(void*, std::size_t)>&) {
+std::unique_ptr<GpuSum> link_gpus(int, int, std::size_t,
+                                  const std::function<void(void*, std::size_t)>&) {
   return nullptr;
 }
 #endif

@@ -25,7 +25,8 @@ struct ModuleApi {
   void (*check_device_matrix)(const DeviceView&, CUstream_st*, bool);
   std::pair<DeviceMatrix, DeviceMatrix> (*take_factors)(core::Backend<float>&);
   std::string (*select_device)(int);
-  std::unique_ptr<GpuSum> (*link_gpus)(int, int, const std::function<void(void*, std::size_t)>&);
+  std::unique_ptr<GpuSum> (*link_gpus)(int, int, std::size_t,
+                                       const std::function<void(void*, std::size_t)>&);
 };
 
 // The loaded module's dlopen handle (null where none loaded): tests find the runtime

@@ -168,11 +168,11 @@ std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>& b) {
   return api().take_factors(b);
 }
 
-std::string select_device(int device) { return api().select_device(device); }
+std::string select_device(int place_on_machine) { return api().select_device(place_on_machine); }
 
-std::unique_ptr<GpuSum> link_gpus(int processes, int process,
+std::unique_ptr<GpuSum> link_gpus(int processes, int process, std::size_t largest,
                                   const std::function<void(void*, std::size_t)>& share_id) {
-  return api().link_gpus(processes, process, share_id);
+  return api().link_gpus(processes, process, largest, share_id);
 }
 
 }  // namespace nmfuse::cuda

@@ -40,7 +40,8 @@ std::pair<DeviceMatrix, DeviceMatrix> take_factors(core::Backend<float>&) { not_
 
 std::string select_device(int) { not_compiled(); }
 
-std::unique_ptr<GpuSum> link_gpus(int, int, const std::function<void(void*, std::size_t)>&) {
+std::unique_ptr<GpuSum> link_gpus(int, int, std::size_t,
+                                  const std::function<void(void*, std::size_t)>&) {
   not_compiled();
 }
 

@@ -53,11 +53,12 @@ class Communicator final : public core::ProcessSum {
   void sum(float* host, std::size_t count) override { sum_entries(host, count); }
   void sum(double* host, std::size_t count) override { sum_entries(host, count); }
 
-  // Links this communicator's processes' GPUs (NCCL), each process on its own GPU:
-  // from then on sums_on_gpu(). Collective; false where the CUDA module has no NCCL.
-  bool link_gpus() {
+  // Links this communicator's processes' GPUs (NCCL), each process on its own GPU, for
+  // sums of up to `largest` floats: from then on sums_on_gpu(). Collective; false where
+  // the CUDA module has no NCCL.
+  bool link_gpus(std::size_t largest) {
     if (size_ == 1) return true;  // nothing to sum with
-    gpus_ = cuda::link_gpus(size_, rank_, [&](void* bytes, std::size_t n) {
+    gpus_ = cuda::link_gpus(size_, rank_, largest, [&](void* bytes, std::size_t n) {
       MPI_Bcast(bytes, int(n), MPI_BYTE, 0, comm_);
     });
     return gpus_ != nullptr;

@@ -29,11 +29,24 @@ std::string block_name(const BlockRange& b) {
 }
 
 // The device every process computes on: the GPU only where every process has one (and,
-// for double data, where float holds V), as a single process would choose. Collective.
+// for double data, where float holds V), as a single process would choose. Each process
+// takes a GPU of its machine first ((its place among the machine's processes) mod (the
+// machine's GPUs)), before the probe opens a context on any; `identity` ← that GPU's.
+// Collective.
 template <class Data>
-core::DeviceChoice device_of(Grid::Communicators& g, const Data& block, const Options& opt) {
+core::DeviceChoice device_of(Grid::Communicators& g, const Data& block, const Options& opt,
+                             std::string& identity) {
+  const int place = g.world.rank_on_node();
   core::DeviceChoice choice;
-  g.world.agree([&] { choice = core::choose_device_for(block, opt.device); });
+  g.world.agree([&] {
+    if (opt.device != Device::Cpu && cuda::compiled()) {
+      try {
+        identity = cuda::select_device(place);
+      } catch (const Error&) {  // no CUDA module or no device: the probe says which
+      }
+    }
+    choice = core::choose_device_for(block, opt.device);
+  });
   if (g.world.any(choice.device == Device::Cpu)) {
     if (choice.device == Device::Cpu) return choice;
     return {Device::Cpu, "another process of the run has no usable GPU, so every process "
@@ -42,18 +55,17 @@ core::DeviceChoice device_of(Grid::Communicators& g, const Data& block, const Op
   return choice;
 }
 
-// Each process takes a GPU of its machine (its place among the machine's processes,
-// modulo its GPUs), and the GPUs of each grid row and column are linked through NCCL
-// where every process has a GPU of its own; else they sum through their hosts. What
-// was done is added to the choice's reason. Collective.
-void place_on_gpus(Grid::Communicators& g, core::DeviceChoice& choice) {
-  std::string identity;
-  g.world.agree([&] {
-    const int gpus = std::max(cuda::probe().usable, 1);
-    identity = cuda::select_device(g.world.rank_on_node() % gpus);
-  });
+// The GPUs of each grid row and column linked through NCCL where every process has a
+// GPU of its own; else they sum through their hosts. What was done is added to the
+// choice's reason. Collective.
+void link_gpus(Grid::Communicators& g, const std::string& identity, int k,
+               core::DeviceChoice& choice) {
+  if (g.world.size() == 1) {
+    choice.reason += "; one process: nothing to sum across";
+    return;
+  }
   const char* link = std::getenv("NMFUSE_NCCL");  // a test harness's switch: off
-  if (link && std::string(link) == "off") {
+  if (g.world.any(link && std::string(link) == "off")) {  // any: mpirun may not pass it on
     choice.reason += "; the GPUs summed through their hosts (NMFUSE_NCCL=off)";
     return;
   }
@@ -62,9 +74,13 @@ void place_on_gpus(Grid::Communicators& g, core::DeviceChoice& choice) {
                      "NCCL does not allow";
     return;
   }
+  // The largest piece summed: a block of a product (or of β's denominator), or a Gram.
+  const BlockRange b = g.block();
+  const std::size_t largest =
+      std::size_t(std::max<index_t>(std::max(b.rows(), b.cols()), k)) * std::size_t(k);
   bool linked = true;  // false on every process alike: the module is the same build
-  g.world.agree([&] { linked = g.row.link_gpus(); });
-  g.world.agree([&] { linked = linked && g.column.link_gpus(); });
+  g.world.agree([&] { linked = g.row.link_gpus(largest); });
+  g.world.agree([&] { linked = linked && g.column.link_gpus(largest); });
   if (linked) {
     choice.reason += "; the GPUs summed through NCCL";
     return;
@@ -135,11 +151,12 @@ Result<T> factorize(Grid& grid, DenseView<const T> block, const Options& opt) {
         if (beta_of(opt) <= 0) core::check_positive(name.c_str(), block, beta_of(opt), nullptr);
       });
   Grid::Communicators& g = grid.communicators();
-  core::DeviceChoice choice = device_of(g, block, opt);
+  std::string gpu;
+  core::DeviceChoice choice = device_of(g, block, opt, gpu);
   if (choice.device == Device::Cpu)
     return run(grid, cpu::make_dense_backend<T>(block, opt.rank), opt, choice, start);
   if constexpr (std::is_same_v<T, float>) {
-    place_on_gpus(g, choice);
+    link_gpus(g, gpu, opt.rank, choice);
     const GpuLinks links{g};
     auto local = local_backend(g, [&] {
       return core::make_backend<float>(Device::Cuda, block, opt.rank, opt);
@@ -178,13 +195,14 @@ Result<T> factorize(Grid& grid, CsrView<T, I> block, const Options& opt) {
                                 "needs every entry of V positive");
       });
   if (g.world.sum(double(block.nnz())) == 0)
-    throw InvalidArgument("V (" + std::to_string(grid.rows()) + "×" + std::to_string(grid.cols()) +
+    throw Agreed<InvalidArgument>("V (" + std::to_string(grid.rows()) + "×" + std::to_string(grid.cols()) +
                           ", sparse) stores no entry on any process: there is nothing to fit");
-  core::DeviceChoice choice = device_of(g, block, opt);
+  std::string gpu;
+  core::DeviceChoice choice = device_of(g, block, opt, gpu);
   if (choice.device == Device::Cpu)
     return run(grid, cpu::make_sparse_backend<T, I>(block, opt.rank), opt, choice, start);
   if constexpr (std::is_same_v<T, float>) {
-    place_on_gpus(g, choice);
+    link_gpus(g, gpu, opt.rank, choice);
     const GpuLinks links{g};
     auto local = local_backend(g, [&] {
       return core::make_backend<float, I>(Device::Cuda, block, opt.rank, opt);

@@ -1,6 +1,8 @@
 // Grid: the processes' shape and blocks, the communicators over them, and the words an
 // iteration moves.
+#include <exception>
 #include <limits>
+#include <new>
 
 #include "grid_communicators.hpp"
 
@@ -37,6 +39,11 @@ GridShape checked_shape(MPI_Comm comm, index_t m, index_t n, GridShape shape) {
   return shape;
 }
 
+GridShape agreed_shape(MPI_Comm comm, index_t m, index_t n, GridShape shape) {
+  agree(comm, [&] { shape = checked_shape(comm, m, n, shape); });
+  return shape;
+}
+
 int rank_in(MPI_Comm comm) {
   int rank = 0;
   MPI_Comm_rank(comm, &rank);
@@ -45,8 +52,10 @@ int rank_in(MPI_Comm comm) {
 
 }  // namespace
 
+// The shape is checked on every process at once: one passing other arguments than the
+// rest fails them all rather than leaving them in the communicators' collectives.
 Grid::Grid(MPI_Comm comm, index_t m, index_t n, GridShape shape)
-    : comms_(std::make_unique<Communicators>(comm, m, n, checked_shape(comm, m, n, shape),
+    : comms_(std::make_unique<Communicators>(comm, m, n, agreed_shape(comm, m, n, shape),
                                              rank_in(comm))) {}
 Grid::~Grid() = default;
 
@@ -87,26 +96,60 @@ double words_per_iteration(const Grid& grid, int k) {
          + words_of_sum(kk, s.cols, g.grid_col);                            // G_H over the row
 }
 
+namespace {
+
+// The kinds of error agree() carries from one process to all, most derived first.
+enum class Kind { None, OutOfDeviceMemory, DeviceUnavailable, NotCompiled, Cuda, Io, Argument, Other };
+
+Kind kind_of(const std::exception& e) {
+  if (dynamic_cast<const OutOfDeviceMemory*>(&e)) return Kind::OutOfDeviceMemory;
+  if (dynamic_cast<const DeviceUnavailable*>(&e)) return Kind::DeviceUnavailable;
+  if (dynamic_cast<const NotCompiled*>(&e)) return Kind::NotCompiled;
+  if (dynamic_cast<const CudaError*>(&e)) return Kind::Cuda;
+  if (dynamic_cast<const IoError*>(&e)) return Kind::Io;
+  if (dynamic_cast<const InvalidArgument*>(&e)) return Kind::Argument;
+  return Kind::Other;
+}
+
+[[noreturn]] void throw_agreed(Kind kind, const std::string& message) {
+  switch (kind) {
+    case Kind::OutOfDeviceMemory: throw Agreed<OutOfDeviceMemory>(message);
+    case Kind::DeviceUnavailable: throw Agreed<DeviceUnavailable>(message);
+    case Kind::NotCompiled: throw Agreed<NotCompiled>(message);
+    case Kind::Cuda: throw Agreed<CudaError>(message);
+    case Kind::Io: throw Agreed<IoError>(message);
+    case Kind::Argument: throw Agreed<InvalidArgument>(message);
+    default: throw Agreed<Error>(message);
+  }
+}
+
+}  // namespace
+
 void agree(MPI_Comm comm, const std::function<void()>& check) {
   const int size = processes_of(comm), me = rank_in(comm);
   std::string message;
+  Kind kind = Kind::None;
   try {
     check();
-  } catch (const Error& e) {
-    message = e.what();
+  } catch (const std::bad_alloc&) {  // no new message can be made then
+    kind = Kind::Other, message = "out of memory";
+  } catch (const std::exception& e) {  // whatever it is, no process may skip what follows
+    kind = kind_of(e), message = e.what();
     if (message.empty()) message = "failed";
+  } catch (...) {
+    kind = Kind::Other, message = "an unknown exception";
   }
-  // The first failing process (or `size` when none) tells every process its message.
-  const int mine = message.empty() ? size : me;
+  // The first failing process (or `size` when none) tells every process its error.
+  const int mine = kind == Kind::None ? size : me;
   int first = size;
   MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
   if (first == size) return;
-  int length = int(message.size());
-  MPI_Bcast(&length, 1, MPI_INT, first, comm);
-  message.resize(std::size_t(length));
-  MPI_Bcast(message.data(), length, MPI_CHAR, first, comm);
-  throw InvalidArgument("process " + std::to_string(first) + " of " + std::to_string(size) +
-                        ": " + message);
+  int header[2] = {int(kind), int(message.size())};
+  MPI_Bcast(header, 2, MPI_INT, first, comm);
+  message.resize(std::size_t(header[1]));
+  MPI_Bcast(message.data(), header[1], MPI_CHAR, first, comm);
+  throw_agreed(Kind(header[0]), "process " + std::to_string(first) + " of " +
+                                    std::to_string(size) + ": " + message);
 }
 
 template <class T, class I>

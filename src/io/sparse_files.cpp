@@ -460,7 +460,7 @@ SparseMatrix matrix_market_block(std::string_view text, const std::string& name,
 template <class T>
 std::vector<T> numbers_in_range(const ZipReader& zip, const std::string& member,
                                 std::int64_t first, std::int64_t end, const std::string& name,
-                                std::string& descr) {
+                                std::string& descr, std::int64_t& length) {
   const std::string what = name + ":" + member;
   const std::size_t size = zip.size(member);
   std::string pending;  // the header, then the part of an element a piece ended in
@@ -468,7 +468,6 @@ std::vector<T> numbers_in_range(const ZipReader& zip, const std::string& member,
   std::size_t item = 0;
   std::int64_t next = 0;  // the element pending begins with
   std::vector<T> out;
-  out.reserve(std::size_t(std::max<std::int64_t>(end - first, 0)));
   zip.read_each(member, [&](std::string_view piece) {
     pending.append(piece);
     if (!head) {
@@ -477,6 +476,11 @@ std::vector<T> numbers_in_range(const ZipReader& zip, const std::string& member,
       if (head->shape.size() != 1) bad(what, "is not a 1-D array");
       item = head->shape[0] > 0 ? head->bytes / std::size_t(head->shape[0]) : 1;
       descr = head->descr;
+      length = std::int64_t(head->shape[0]);
+      if (end > length)
+        bad(what, "has " + std::to_string(length) + " elements, fewer than indptr's " +
+                      std::to_string(end));
+      out.reserve(std::size_t(std::max<std::int64_t>(end - first, 0)));
       pending.erase(0, head->offset);
     }
     const std::int64_t whole = std::int64_t(pending.size() / item);
@@ -496,7 +500,7 @@ std::vector<T> numbers_in_range(const ZipReader& zip, const std::string& member,
   return out;
 }
 
-SparseShape npz_shape(const ZipReader& archive, const std::string& name) {
+SparseShape npz_shape(const ZipReader& archive, const std::string& name, std::size_t file_size) {
   if (!archive.has("shape.npy")) bad(name, "has no shape.npy (not a scipy.sparse .npz)");
   const std::string bytes = archive.read("shape.npy");
   const std::vector<std::int64_t> shape =
@@ -504,6 +508,7 @@ SparseShape npz_shape(const ZipReader& archive, const std::string& name) {
   if (shape.size() != 2 || shape[0] < 1 || shape[1] < 1 || shape[0] > 2147483647 ||
       shape[1] > 2147483647)
     bad(name, "shape is not two sizes in [1, 2³¹ − 1]");
+  check_rows(shape[0], file_size, name);  // as parse_npz: the CSR built has a row offset each
   return {shape[0], shape[1]};
 }
 
@@ -530,7 +535,7 @@ SparseMatrix npz_block(std::string_view bytes, const std::string& name, const Bl
   const index_t outer_end = csr ? block.row_end : block.col_end;
   const index_t inner_begin = csr ? block.col_begin : block.row_begin;
   const index_t inner_end = csr ? block.col_end : block.row_end;
-  const SparseShape shape = npz_shape(archive, name);
+  const SparseShape shape = npz_shape(archive, name, bytes.size());
   const index_t outer_total = csr ? shape.rows : shape.cols;
   const index_t inner_total = csr ? shape.cols : shape.rows;
   if (index_t(ptr.size()) != outer_total + 1 || ptr[0] != 0)
@@ -538,15 +543,19 @@ SparseMatrix npz_block(std::string_view bytes, const std::string& name, const Bl
                   std::to_string(ptr.empty() ? 0 : ptr[0]) + ", but a " + kind + " of shape (" +
                   std::to_string(shape.rows) + ", " + std::to_string(shape.cols) + ") needs " +
                   std::to_string(outer_total + 1) + " from 0");
-  for (index_t o = outer_begin; o < outer_end; ++o)
-    if (ptr[o + 1] < ptr[o] || ptr[o] < 0)
+  for (index_t o = 0; o < outer_total; ++o)  // all of it: it is read whole anyway
+    if (ptr[o + 1] < ptr[o])
       bad(name, "indptr at " + std::to_string(o + 1) + " is " + std::to_string(ptr[o + 1]) +
                     ", below " + std::to_string(ptr[o]));
   std::string idx_type, data_type;
+  std::int64_t idx_length = 0, data_length = 0;
   const std::vector<std::int64_t> idx = numbers_in_range<std::int64_t>(
-      archive, "indices.npy", ptr[outer_begin], ptr[outer_end], name, idx_type);
+      archive, "indices.npy", ptr[outer_begin], ptr[outer_end], name, idx_type, idx_length);
   const std::vector<double> values = numbers_in_range<double>(
-      archive, "data.npy", ptr[outer_begin], ptr[outer_end], name, data_type);
+      archive, "data.npy", ptr[outer_begin], ptr[outer_end], name, data_type, data_length);
+  if (idx_length != data_length || data_length != ptr.back())  // as parse_npz checks
+    bad(name, "indices has " + std::to_string(idx_length) + " entries, data " +
+                  std::to_string(data_length) + ", indptr ends at " + std::to_string(ptr.back()));
   Entries kept;
   for (index_t o = outer_begin; o < outer_end; ++o)
     for (std::int64_t e = ptr[o]; e < ptr[o + 1]; ++e) {
@@ -573,7 +582,7 @@ SparseShape read_sparse_shape(const std::string& path) {
     return {h.m, h.n};
   }
   if (!has_extension(path, ".npz")) bad(path, "unknown sparse file type (expected .mtx or .npz)");
-  return npz_shape(ZipReader(file.bytes(), path), path);
+  return npz_shape(ZipReader(file.bytes(), path), path, file.bytes().size());
 }
 
 SparseMatrix read_sparse_block(const std::string& path, const BlockOfFile& block) {

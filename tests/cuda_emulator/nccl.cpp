@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -37,6 +38,17 @@ bool is_ours(const ncclUniqueId& id) {
   return std::memcmp(id.internal, kMagic, sizeof kMagic) == 0;
 }
 
+// Send and receive buffers that overlap anywhere but where NCCL's in-place rule puts
+// them: real NCCL's result is undefined there, so the emulator faults.
+void check_overlap(const void* send, std::size_t send_count, const void* receive,
+                   std::size_t receive_count, bool in_place, const char* call) {
+  const auto* s = static_cast<const float*>(send);
+  const auto* r = static_cast<const float*>(receive);
+  const bool overlap = s < r + receive_count && r < s + send_count;
+  if (overlap && !in_place)
+    fault(std::string(call) + ": the send and receive buffers overlap, but not in place");
+}
+
 // A buffer of `count` floats the emulated GPU holds, and a count one MPI message takes.
 void check_buffer(const void* p, std::size_t count, const char* call, const char* what) {
   if (count > std::size_t(INT_MAX))
@@ -62,11 +74,15 @@ const char* ncclGetErrorString(ncclResult_t result) {
 
 ncclResult_t ncclGetUniqueId(ncclUniqueId* id) {
   *id = ncclUniqueId{};
-  std::memcpy(id->internal, kMagic, sizeof kMagic);
-  const long pid = getpid();
+  const long host = gethostid(), pid = getpid();  // unique across the job's machines
   const unsigned long drawn = ++ids_drawn;
-  std::memcpy(id->internal + sizeof kMagic, &pid, sizeof pid);
-  std::memcpy(id->internal + sizeof kMagic + sizeof pid, &drawn, sizeof drawn);
+  char* at = id->internal;
+  for (const auto& [bytes, size] : {std::pair<const void*, std::size_t>{kMagic, sizeof kMagic},
+                                    {&host, sizeof host}, {&pid, sizeof pid},
+                                    {&drawn, sizeof drawn}}) {
+    std::memcpy(at, bytes, size);
+    at += size;
+  }
   return ncclSuccess;
 }
 
@@ -128,6 +144,10 @@ ncclResult_t ncclReduceScatter(const void* sendbuff, void* recvbuff, size_t recv
   if (!comm || datatype != ncclFloat || op != ncclSum) return ncclInvalidArgument;
   check_buffer(sendbuff, recvcount * comm->size, "ncclReduceScatter", "send");
   check_buffer(recvbuff, recvcount, "ncclReduceScatter", "receive");
+  const bool in_place =  // recvbuff == sendbuff + rank·recvcount
+      recvbuff == static_cast<const float*>(sendbuff) + std::size_t(comm->rank) * recvcount;
+  check_overlap(sendbuff, recvcount * comm->size, recvbuff, recvcount,
+                in_place, "ncclReduceScatter");
   nmfuse::emulator::enqueue(stream, [=] {
     const auto* send = static_cast<const float*>(sendbuff);
     std::vector<float> in(send, send + recvcount * comm->size);  // the buffers may overlap
@@ -148,6 +168,10 @@ ncclResult_t ncclAllGather(const void* sendbuff, void* recvbuff, size_t sendcoun
   if (!comm || datatype != ncclFloat) return ncclInvalidArgument;
   check_buffer(sendbuff, sendcount, "ncclAllGather", "send");
   check_buffer(recvbuff, sendcount * comm->size, "ncclAllGather", "receive");
+  const bool in_place =  // sendbuff == recvbuff + rank·sendcount
+      sendbuff == static_cast<const float*>(recvbuff) + std::size_t(comm->rank) * sendcount;
+  check_overlap(sendbuff, sendcount, recvbuff, sendcount * comm->size,
+                in_place, "ncclAllGather");
   nmfuse::emulator::enqueue(stream, [=] {
     const auto* send = static_cast<const float*>(sendbuff);
     std::vector<float> mine(send, send + sendcount);
