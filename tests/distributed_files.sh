@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `mpirun -np 4 nmfuse factor V.mtx --grid 2x2`: each process reads only its block of the
 # Matrix Market file, on its CPU and then on its (emulated) GPU, and the factors equal the
-# single process's to float rounding.
+# single process's to float rounding; a failure on one process alone ends the job.
 # Usage: distributed_files.sh NMFUSE MPIEXEC WORK_DIR
 set -euo pipefail
 nmfuse=$1 mpiexec=$2 work=$3
@@ -35,3 +35,15 @@ if [ "${NMFUSE_CUDA_MODULE:-}" != "" ]; then
     { echo "FAIL: the GPUs did not sum through NCCL"; grep device grid_gpu/summary.json; exit 1; }
   compare one_gpu grid_gpu 1e-4
 fi
+
+# A failure on one process alone (process 0 cannot write its checkpoint) ends the job at
+# once with that error's exit code, rather than leaving the others in a collective.
+status=0
+timeout 120 "$mpiexec" -n 2 --oversubscribe "$nmfuse" "${run[@]}" --device cpu \
+  --checkpoint /proc/no-such-folder/checkpoint.npz --checkpoint-every 3 --out grid_abort \
+  2> abort.log || status=$?
+[ "$status" -eq 3 ] || { echo "FAIL: one process failing: exit $status, not 3"; cat abort.log; exit 1; }
+grep -q "process 0 of 2: cannot create /proc/no-such-folder" abort.log &&
+  grep -q "process 0 of 2: ending every process of the run" abort.log ||
+  { echo "FAIL: one process failing: no message naming it"; cat abort.log; exit 1; }
+echo "process 0 failing alone ended the job (exit 3), saying so"
