@@ -11,7 +11,7 @@
 #ifdef NMFUSE_HAVE_AUDIO
 #include "audio/notes.hpp"
 #include "audio/sound.hpp"
-#include "io/png_image.hpp"
+#include "io/plots.hpp"
 #endif
 
 namespace nmfuse::cli {
@@ -26,49 +26,53 @@ int frame_for(int rate) {
   return frame;
 }
 
-// The spectrogram (log magnitude, up to 4 kHz, low notes at the bottom) with the
-// templates to its right on the same frequency axis and the activations below it on
-// the same time axis; dark on white.
-io::GrayImage picture(const Matrix<float>& V, const Matrix<float>& W, const Matrix<float>& H,
-                      const audio::Spectrogram& s) {
-  constexpr int kBand = 16, kColumn = 24, kGap = 4;
-  const int k = int(W.cols());
-  const int bins = int(std::min<index_t>(V.rows(), index_t(4000.0 * s.frame / s.rate) + 1));
-  // About 600 to 1000 columns of time: frames merged (their maximum) or widened.
-  const int step = int((V.cols() + 999) / 1000);
-  const int widen = std::max(1, int(600 / V.cols()));
-  const int columns = int((V.cols() + step - 1) / step) * widen;
-  io::GrayImage g;
-  g.width = columns + kGap + k * kColumn;
-  g.height = bins + kGap + k * kBand;
-  g.pixels.assign(std::size_t(g.width) * g.height, 255);
-  auto put = [&](int x, int y, double level) {  // level 0 (white) .. 1 (black)
-    g.pixels[std::size_t(y) * g.width + x] = std::uint8_t(255 * (1 - std::clamp(level, 0.0, 1.0)));
-  };
-  float top = 0;
-  for (std::size_t e = 0; e < V.size(); ++e) top = std::max(top, V.data()[e]);
-  auto first_frame = [&](int c) { return (c / widen) * step; };
-  for (int c = 0; c < columns; ++c)
-    for (int b = 0; b < bins; ++b) {
-      float v = 0;
-      for (int f = first_frame(c); f < std::min<int>(int(V.cols()), first_frame(c) + step); ++f)
-        v = std::max(v, V(b, f));
-      const double db = 20 * std::log10(std::max(1e-12, double(v) / top));
-      put(c, bins - 1 - b, 1 + db / 60);  // 60 dB of range
-    }
-  for (int t = 0; t < k; ++t) {
-    float wmax = 0, hmax = 0;
-    for (int b = 0; b < bins; ++b) wmax = std::max(wmax, W(b, t));
-    for (index_t f = 0; f < H.cols(); ++f) hmax = std::max(hmax, H(t, f));
-    for (int b = 0; b < bins; ++b)
-      for (int x = 2; x < kColumn - 2; ++x)
-        put(columns + kGap + t * kColumn + x, bins - 1 - b, wmax > 0 ? W(b, t) / wmax : 0);
-    for (int c = 0; c < columns; ++c) {
-      const double level = hmax > 0 ? H(t, std::min<index_t>(H.cols() - 1, first_frame(c))) / hmax : 0;
-      for (int y = 2; y < kBand - 2; ++y) put(c, bins + kGap + t * kBand + y, level);
+// Frames a thumbnail column of the picture stands for: at most 1000 columns.
+struct Thumbnail {
+  index_t step;
+  Matrix<float> V, H;  // each column the maximum over its frames
+  Thumbnail(index_t bins, int k, index_t frames)
+      : step((frames + 999) / 1000), V(bins, (frames + step - 1) / step, Layout::ColMajor),
+        H(k, (frames + step - 1) / step, Layout::RowMajor) {}
+  void add(const Matrix<float>& Vb, const Matrix<float>& Hb, index_t first) {
+    for (index_t f = 0; f < Vb.cols(); ++f) {
+      const index_t c = (first + f) / step;
+      for (index_t b = 0; b < Vb.rows(); ++b) V(b, c) = std::max(V(b, c), Vb(b, f));
+      for (index_t t = 0; t < Hb.rows(); ++t) H(t, c) = std::max(H(t, c), Hb(t, f));
     }
   }
-  return g;
+};
+
+// Each component's peak frequency, the note nearest it and its onsets.
+nlohmann::json component_notes(const Matrix<float>& W, const Matrix<float>& H,
+                               const audio::Spectrogram& s) {
+  nlohmann::json notes = nlohmann::json::array();
+  for (int t = 0; t < int(W.cols()); ++t) {
+    const double hz = audio::peak_frequency(W, t, s);
+    notes.push_back({{"component", t}, {"peak_hz", hz},
+                     {"note", audio::note_name(audio::nearest_note(hz))},
+                     {"onsets", audio::onsets(H, t, s).size()}});
+  }
+  return notes;
+}
+
+void print_notes(const nlohmann::json& notes) {
+  for (const auto& n : notes)
+    std::cout << "component " << n["component"].get<int>() << ": peak "
+              << std::lround(n["peak_hz"].get<double>()) << " Hz (" << n["note"].get<std::string>()
+              << "), " << n["onsets"].get<std::size_t>() << " onsets\n";
+}
+
+// spectrogram.png: the thumbnail of V, W and the thumbnail of H on shared axes, each
+// component named by its note.
+void write_picture(const std::string& path, const Thumbnail& thumbnail, const Matrix<float>& W,
+                   const nlohmann::json& notes, const audio::Spectrogram& s,
+                   const std::string& title) {
+  io::SpectrogramPlot plot{thumbnail.V, W, thumbnail.H};
+  plot.seconds = s.frame_time(s.frames);
+  plot.bin_hz = s.bin_frequency(1);
+  plot.title = title;
+  for (const auto& n : notes) plot.notes.push_back(n["note"].get<std::string>());
+  io::write_spectrogram_plot(path, plot);
 }
 
 }  // namespace
@@ -96,15 +100,12 @@ int run_audio(const audio::Sound& sound, const std::string& name, CommonFlags& f
       }
     audio::write_wav(join(components, "component_" + std::to_string(t) + ".wav"), audio::istft(part));
   }
-  io::write_atomically(join(f.out_dir, "spectrogram.png"), io::encode_png(picture(V, r.W, r.H, s)));
+  Thumbnail thumbnail(s.bins, k, s.frames);
+  thumbnail.add(V, r.H, 0);
+  const nlohmann::json notes = component_notes(r.W, r.H, s);
+  write_picture(join(f.out_dir, "spectrogram.png"), thumbnail, r.W, notes, s, name);
   if (!f.quiet && !f.json) {
-    for (int t = 0; t < k; ++t) {
-      const double hz = audio::peak_frequency(r.W, t, s);
-      const std::vector<double> starts = audio::onsets(r.H, t, s);
-      std::cout << "component " << t << ": peak " << std::lround(hz) << " Hz ("
-                << audio::note_name(audio::nearest_note(hz)) << "), " << starts.size()
-                << " onsets\n";
-    }
+    print_notes(notes);
     std::cout << "wrote " << join(f.out_dir, "W.npy") << " (templates), H.npy (activations), "
               << join(f.out_dir, "spectrogram.png") << " and " << components
               << "/component_*.wav\n";
@@ -113,22 +114,6 @@ int run_audio(const audio::Sound& sound, const std::string& name, CommonFlags& f
 }
 
 namespace {
-
-// Frames a thumbnail column of the picture stands for: at most 1000 columns.
-struct Thumbnail {
-  index_t step;
-  Matrix<float> V, H;  // each column the maximum over its frames
-  Thumbnail(index_t bins, int k, index_t frames)
-      : step((frames + 999) / 1000), V(bins, (frames + step - 1) / step, Layout::ColMajor),
-        H(k, (frames + step - 1) / step, Layout::RowMajor) {}
-  void add(const Matrix<float>& Vb, const Matrix<float>& Hb, index_t first) {
-    for (index_t f = 0; f < Vb.cols(); ++f) {
-      const index_t c = (first + f) / step;
-      for (index_t b = 0; b < Vb.rows(); ++b) V(b, c) = std::max(V(b, c), Vb(b, f));
-      for (index_t t = 0; t < Hb.rows(); ++t) H(t, c) = std::max(H(t, c), Hb(t, f));
-    }
-  }
-};
 
 // `nmfuse audio --batch-size N`: the sound streamed N frames at a time, never held
 // whole. W learns online over --max-passes passes (1 unless given); a last pass solves
@@ -202,15 +187,8 @@ int run_audio_streamed(const std::string& path, CommonFlags& f, const CLI::App& 
   shape.frames = frames;
   io::write_atomically(join(f.out_dir, "W.npy"), io::encode_npy(W));
   io::write_atomically(join(f.out_dir, "H.npy"), io::encode_npy(H));
-  io::write_atomically(join(f.out_dir, "spectrogram.png"),
-                       io::encode_png(picture(thumbnail.V, W, thumbnail.H, shape)));
-  nlohmann::json notes = nlohmann::json::array();
-  for (int t = 0; t < k; ++t) {
-    const double hz = audio::peak_frequency(W, t, shape);
-    notes.push_back({{"component", t}, {"peak_hz", hz},
-                     {"note", audio::note_name(audio::nearest_note(hz))},
-                     {"onsets", audio::onsets(H, t, shape).size()}});
-  }
+  const nlohmann::json notes = component_notes(W, H, shape);
+  write_picture(join(f.out_dir, "spectrogram.png"), thumbnail, W, notes, shape, path);
   const nlohmann::json summary = {
       {"input", path},
       {"sound", {{"rate", sound.rate()}, {"samples", sound.samples()}}},
@@ -230,11 +208,7 @@ int run_audio_streamed(const std::string& path, CommonFlags& f, const CLI::App& 
   io::write_atomically(join(f.out_dir, "summary.json"), summary.dump(2) + "\n");
   if (f.json) std::cout << summary.dump(2) << "\n";
   if (!f.quiet && !f.json) {
-    for (const auto& n : notes)
-      std::cout << "component " << n["component"].get<int>() << ": peak "
-                << std::lround(n["peak_hz"].get<double>()) << " Hz ("
-                << n["note"].get<std::string>() << "), " << n["onsets"].get<std::size_t>()
-                << " onsets\n";
+    print_notes(notes);
     std::cout << "streamed " << frames << " frames in " << batches << " batches of " << batch
               << "; wrote " << join(f.out_dir, "W.npy") << " (templates), H.npy (activations), "
               << join(f.out_dir, "spectrogram.png") << ", summary.json and " << components

@@ -78,6 +78,23 @@ class Plot {
   bool finished_ = false;
 };
 
+// An image of nx × ny cells, cell (x, y) of colour at(x, y) in 0 … 1 of colour map 1,
+// over [x0, x1] × [y0, y1] of the window. plimagefr takes its data as the corners of a
+// grid and colours each cell by its first corner: one more row and column of corners,
+// copies of the last, make it draw every cell.
+template <class At>
+void image(index_t nx, index_t ny, At at, double x0, double x1, double y0, double y1) {
+  const index_t cx = nx + 1, cy = ny + 1;
+  std::vector<double> corners(std::size_t(cx * cy));
+  std::vector<const double*> columns(static_cast<std::size_t>(cx));
+  for (index_t x = 0; x < cx; ++x) {
+    for (index_t y = 0; y < cy; ++y)
+      corners[std::size_t(x * cy + y)] = at(std::min(x, nx - 1), std::min(y, ny - 1));
+    columns[std::size_t(x)] = corners.data() + x * cy;
+  }
+  plimagefr(columns.data(), PLINT(cx), PLINT(cy), x0, x1, y0, y1, 0, 1, 0, 1, nullptr, nullptr);
+}
+
 // A y range that shows the values and their bars, with a margin.
 std::pair<double, double> y_range(const std::vector<double>& low, const std::vector<double>& high) {
   double lo = *std::min_element(low.begin(), low.end());
@@ -168,24 +185,16 @@ void write_rank_plot(const std::string& path, const RankSurvey& survey, const st
 
 void write_consensus_plot(const std::string& path, const Consensus& c, int rank) {
   const index_t n = c.samples;
-  // plimagefr reads image[x][y]: the samples in order along x, and along y from the top
-  // down (the window's y axis runs downwards).
-  std::vector<double> cells(std::size_t(n * n));
-  std::vector<const double*> columns(static_cast<std::size_t>(n));
-  for (index_t x = 0; x < n; ++x) {
-    for (index_t y = 0; y < n; ++y)
-      cells[std::size_t(x * n + y)] = c(c.order[std::size_t(x)], c.order[std::size_t(y)]);
-    columns[std::size_t(x)] = cells.data() + x * n;
-  }
   Plot plot(path, 900, 820);
   // White for 0, dark blue for 1.
   const PLFLT at[2] = {0, 1}, red[2] = {1, 0.03}, green[2] = {1, 0.19}, blue[2] = {1, 0.42};
   plscmap1n(256);
   plscmap1l(1, 2, at, red, green, blue, nullptr);
   plvpor(0.1, 0.8, 0.1, 0.9);
-  plwind(0, double(n), double(n), 0);
-  plimagefr(columns.data(), PLINT(n), PLINT(n), 0, double(n), 0, double(n), 0, 1, 0, 1, nullptr,
-            nullptr);
+  plwind(0, double(n), double(n), 0);  // the samples in order along x, and down along y
+  image(n, n, [&](index_t x, index_t y) {
+    return c(c.order[std::size_t(x)], c.order[std::size_t(y)]);
+  }, 0, double(n), 0, double(n));
   plcol0(kInk);
   plbox("bcnst", 0, 0, "bcnstv", 0, 0);
   plmtex("b", 3.0, 0.5, 0.5, "samples, in dendrogram order");
@@ -206,6 +215,71 @@ void write_consensus_plot(const std::string& path, const Consensus& c, int rank)
   plcolorbar(&width, &height, PL_COLORBAR_GRADIENT, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.03,
              0, 0.04, 0.8, kBackground, kInk, 1, 0, 0, 0, 0, 1, label_options, labels, 1,
              axis_options, ticks, sub_ticks, counts, values);
+  plot.finish();
+}
+
+void write_spectrogram_plot(const std::string& path, const SpectrogramPlot& p) {
+  const index_t columns = p.V.cols(), k = p.W.cols();
+  const double top_hz = std::min(4000.0, double(p.V.rows() - 1) * p.bin_hz);
+  const index_t bins = std::min<index_t>(p.V.rows(), index_t(top_hz / p.bin_hz) + 1);
+  float peak = 0;
+  for (index_t b = 0; b < bins; ++b)
+    for (index_t c = 0; c < columns; ++c) peak = std::max(peak, p.V(b, c));
+  Plot plot(path, 1200, 900);
+  // White (quiet) to black (loud).
+  const PLFLT at[2] = {0, 1}, grey[2] = {1, 0};
+  plscmap1n(256);
+  plscmap1l(1, 2, at, grey, grey, grey, nullptr);
+  // The spectrogram, 60 dB of range below its peak.
+  plvpor(0.13, 0.70, 0.38, 0.92);
+  plwind(0, p.seconds, 0, top_hz);
+  image(columns, bins, [&](index_t c, index_t b) {
+    const double db = 20 * std::log10(std::max(1e-12, double(p.V(b, c)) / std::max(peak, 1e-30f)));
+    return std::clamp(1 + db / 60, 0.0, 1.0);
+  }, 0, p.seconds, 0, top_hz);
+  plcol0(kInk);
+  plbox("bcst", 0, 0, "bcnstv", 0, 0);
+  plmtex("l", 4.6, 0.5, 0.5, "frequency (Hz)");
+  plmtex("t", 1.5, 0.5, 0.5, p.title.c_str());
+  // The templates, each scaled to its own peak, on the same frequency axis.
+  plvpor(0.73, 0.97, 0.38, 0.92);
+  plwind(0, double(k), 0, top_hz);
+  std::vector<float> highest(static_cast<std::size_t>(k), 0.0f);
+  for (index_t t = 0; t < k; ++t)
+    for (index_t b = 0; b < bins; ++b)
+      highest[std::size_t(t)] = std::max(highest[std::size_t(t)], p.W(b, t));
+  image(k, bins, [&](index_t t, index_t b) {
+    return highest[std::size_t(t)] > 0 ? double(p.W(b, t)) / highest[std::size_t(t)] : 0.0;
+  }, 0, double(k), 0, top_hz);
+  plcol0(kInk);
+  plbox("bc", 1, 0, "bcst", 0, 0);
+  for (index_t t = 0; t < k; ++t)  // its note, below it; the activations give its number too
+    plmtex("b", 1.2, (double(t) + 0.5) / double(k), 0.5, p.notes[std::size_t(t)].c_str());
+  plmtex("t", 1.5, 0.5, 0.5, "templates (W)");
+  // The activations, each scaled to its own peak, on the spectrogram's time axis.
+  plvpor(0.13, 0.70, 0.08, 0.32);
+  plwind(0, p.seconds, 0, double(k));  // component 0 at the top
+  std::vector<float> most(static_cast<std::size_t>(k), 0.0f);
+  for (index_t t = 0; t < k; ++t)
+    for (index_t c = 0; c < columns; ++c) most[std::size_t(t)] = std::max(most[std::size_t(t)], p.H(t, c));
+  image(columns, k, [&](index_t c, index_t y) {
+    const index_t t = k - 1 - y;
+    return most[std::size_t(t)] > 0 ? double(p.H(t, c)) / most[std::size_t(t)] : 0.0;
+  }, 0, p.seconds, 0, double(k));
+  plcol0(kInk);
+  plbox("bcnst", 0, 0, "bc", 0, 0);
+  for (index_t t = 0; t < k; ++t)
+    plmtex("lv", 0.8, 1 - (double(t) + 0.5) / double(k), 1.0,
+           (std::to_string(t) + " " + p.notes[std::size_t(t)]).c_str());
+  plmtex("b", 3.0, 0.5, 0.5, "time (s)");
+  plmtex("t", 1.0, 0.5, 0.5, "activations (H)");
+  // The colour scale of the spectrogram: a gradient over its 60 dB.
+  plvpor(0.76, 0.97, 0.22, 0.27);
+  plwind(-60, 0, 0, 1);
+  image(256, 1, [](index_t x, index_t) { return double(x) / 255; }, -60, 0, 0, 1);
+  plcol0(kInk);
+  plbox("bcnst", 20, 2, "bc", 0, 0);
+  plmtex("b", 3.0, 0.5, 0.5, "dB below the peak");
   plot.finish();
 }
 

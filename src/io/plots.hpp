@@ -3,9 +3,11 @@
 // through its cairo driver (Debian's libplplot-dev and plplot-driver-cairo) as PNG files,
 // each written to a temporary file and renamed.
 #include <string>
+#include <vector>
 
 #include "nmfuse/consensus.hpp"
 #include "nmfuse/rank_survey.hpp"
+#include "nmfuse/view.hpp"
 
 namespace nmfuse::io {
 
@@ -16,5 +18,20 @@ void write_rank_plot(const std::string& path, const RankSurvey& survey, const st
 // consensus_K.png: the consensus matrix with its samples in dendrogram order, and its
 // colour scale from 0 (never together) to 1 (always together).
 void write_consensus_plot(const std::string& path, const Consensus& c, int rank);
+
+// spectrogram.png of `nmfuse audio`: the magnitude spectrogram V (bins × columns, in dB
+// below its peak, 60 dB of range) against time (the columns span `seconds`) and frequency
+// (bin b at b·bin_hz, up to 4 kHz); to its right the templates W (bins × k) on the same
+// frequency axis, each named (its note); below it the activations H (k × columns) on the
+// same time axis, numbered and named; a colour scale.
+struct SpectrogramPlot {
+  const Matrix<float>& V;
+  const Matrix<float>& W;
+  const Matrix<float>& H;
+  double seconds = 0, bin_hz = 0;
+  std::vector<std::string> notes;  // one a component: its name
+  std::string title;
+};
+void write_spectrogram_plot(const std::string& path, const SpectrogramPlot& p);
 
 }  // namespace nmfuse::io
