@@ -3,7 +3,7 @@
 #include "cli/commands.hpp"
 #include "cli/run.hpp"
 #include "datasets/swimmer.hpp"
-#include "io/png_image.hpp"
+#include "io/plots.hpp"
 
 namespace nmfuse::cli {
 namespace {
@@ -25,8 +25,10 @@ int demo_swimmer(CommonFlags& f, const CLI::App& given) {
   const Matrix<float> V = swimmer();
   const Result<float> r = factor_dense(V, "swimmer (generated)", f);
   const std::string picture = join(f.out_dir, "parts.png");
-  io::write_atomically(picture,
-                       io::encode_png(io::montage(r.W, kSwimmerSide, kSwimmerSide, 6, 4)));
+  std::vector<std::string> titles;
+  for (int t = 0; t < int(r.W.cols()); ++t) titles.push_back("part " + std::to_string(t));
+  io::write_image_grid(picture, r.W, kSwimmerSide, kSwimmerSide, 6, titles,
+                       "the swimmer's parts (columns of W)");
   if (!f.quiet && !f.json)
     std::cout << "wrote " << join(f.out_dir, "W.npy") << ", H.npy, summary.json and " << picture
               << " (the " << f.opt.rank << " learned parts)\n";

@@ -2,20 +2,19 @@
 #include <cmath>
 
 #include "cli/commands.hpp"
-#include "io/png_image.hpp"
+#include "io/plots.hpp"
 
 namespace nmfuse::cli {
 
 int run_images(const io::ImageStack& images, const std::string& name, CommonFlags& f) {
   const Matrix<float>& V = images.pixels;
   const Result<float> r = factor_dense(V, name, f);
-  const int k = int(r.W.cols()), side = std::max(images.height, images.width);
-  const int zoom = std::max(1, 84 / side);  // small images drawn at least 84 pixels wide
-
+  const int k = int(r.W.cols());
   const std::string basis = join(f.out_dir, "basis.png");
-  io::write_atomically(basis, io::encode_png(io::montage(
-                                  r.W, images.height, images.width,
-                                  int(std::ceil(std::sqrt(double(k)))), zoom)));
+  std::vector<std::string> parts;
+  for (int t = 0; t < k; ++t) parts.push_back("part " + std::to_string(t));
+  io::write_image_grid(basis, r.W, images.height, images.width,
+                       int(std::ceil(std::sqrt(double(k)))), parts, "the parts (columns of W)");
 
   // The first images (up to 12) above their reconstructions W·h.
   const index_t shown = std::min<index_t>(12, V.cols()), pixels = V.rows();
@@ -28,9 +27,11 @@ int run_images(const io::ImageStack& images, const std::string& name, CommonFlag
       pairs(p, shown + j) = sum;
     }
   const std::string reconstructions = join(f.out_dir, "reconstructions.png");
-  io::write_atomically(reconstructions,
-                       io::encode_png(io::montage(pairs, images.height, images.width, int(shown),
-                                                  zoom)));
+  std::vector<std::string> titles;
+  for (index_t j = 0; j < shown; ++j) titles.push_back("image " + std::to_string(j));
+  for (index_t j = 0; j < shown; ++j) titles.push_back("W·h of " + std::to_string(j));
+  io::write_image_grid(reconstructions, pairs, images.height, images.width, int(shown), titles,
+                       "the first images (top) and their reconstructions W·h (below)");
   if (!f.quiet && !f.json)
     std::cout << "wrote " << join(f.out_dir, "W.npy") << ", H.npy, summary.json, " << basis
               << " (the " << k << " parts) and " << reconstructions << "\n";

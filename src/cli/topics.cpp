@@ -3,36 +3,10 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
-#include "io/png_image.hpp"
+#include "io/plots.hpp"
 #include "text/corpus.hpp"
 
 namespace nmfuse::cli {
-namespace {
-
-// Each document's topic weights (summing to 1) as a column, a band of 12 pixels a
-// topic, dark for heavy; documents in input order, so files of records show as blocks.
-io::GrayImage weights_picture(const Matrix<float>& H) {
-  constexpr int kBand = 12;
-  const int k = int(H.rows()), n = int(H.cols());
-  const int widen = std::max(1, 800 / std::max(n, 1)), step = std::max(1, (n + 1199) / 1200);
-  io::GrayImage g;
-  g.width = (n + step - 1) / step * widen;
-  g.height = k * kBand;
-  g.pixels.assign(std::size_t(g.width) * g.height, 255);
-  for (int x = 0; x < g.width; ++x) {
-    const int d = (x / widen) * step;
-    double total = 0;
-    for (int t = 0; t < k; ++t) total += H(t, d);
-    for (int t = 0; t < k; ++t) {
-      const double w = total > 0 ? H(t, d) / total : 0;
-      for (int y = 1; y < kBand - 1; ++y)
-        g.pixels[std::size_t(t * kBand + y) * g.width + x] = std::uint8_t(255 * (1 - w));
-    }
-  }
-  return g;
-}
-
-}  // namespace
 
 int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions& corpus_options,
                int top_words, CommonFlags& f, const CLI::App& given) {
@@ -50,6 +24,7 @@ int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions&
   // Each topic's top words, by their weight in its column of W.
   const int k = int(r.W.cols());
   std::ostringstream topics;
+  std::vector<std::string> labels;  // "3: dog drink yogi", beside its row of documents.png
   for (int t = 0; t < k; ++t) {
     std::vector<index_t> order(std::size_t(r.W.rows()));
     std::iota(order.begin(), order.end(), 0);
@@ -57,7 +32,11 @@ int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions&
     std::partial_sort(order.begin(), order.begin() + long(shown), order.end(),
                       [&](index_t a, index_t b) { return r.W(a, t) > r.W(b, t); });
     topics << "topic " << t << ":";
-    for (std::size_t w = 0; w < shown; ++w) topics << " " << corpus.terms[std::size_t(order[w])];
+    labels.push_back(std::to_string(t) + ":");
+    for (std::size_t w = 0; w < shown; ++w) {
+      topics << " " << corpus.terms[std::size_t(order[w])];
+      if (w < 3) labels.back() += " " + corpus.terms[std::size_t(order[w])];
+    }
     topics << "\n";
   }
   // Each document's topic weights (summing to 1) and its main topic.
@@ -80,7 +59,8 @@ int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions&
   }
   std::string vocabulary;
   for (const std::string& term : corpus.terms) vocabulary += term + "\n";
-  io::write_atomically(join(f.out_dir, "documents.png"), io::encode_png(weights_picture(r.H)));
+  io::write_topic_weights_plot(join(f.out_dir, "documents.png"), r.H, labels,
+                               "each document's topics: " + in.name);
   io::write_atomically(join(f.out_dir, "topics.txt"), topics.str());
   io::write_atomically(join(f.out_dir, "documents.csv"), table.str());
   io::write_atomically(join(f.out_dir, "vocabulary.txt"), vocabulary);

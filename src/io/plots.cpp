@@ -95,6 +95,25 @@ void image(index_t nx, index_t ny, At at, double x0, double x1, double y0, doubl
   plimagefr(columns.data(), PLINT(cx), PLINT(cy), x0, x1, y0, y1, 0, 1, 0, 1, nullptr, nullptr);
 }
 
+// Colour map 1 from white (0) to black (1): the pictures of factors.
+void grey_map() {
+  const PLFLT at[2] = {0, 1}, grey[2] = {1, 0};
+  plscmap1n(256);
+  plscmap1l(1, 2, at, grey, grey, grey, nullptr);
+}
+
+// A horizontal colour scale over the viewport [x0, x1] × [y0, y1]: colour map 1 from
+// `low` to `high`, ticks every `step`, `label` below.
+void colour_scale(double x0, double x1, double y0, double y1, double low, double high,
+                  double step, const char* label) {
+  plvpor(x0, x1, y0, y1);
+  plwind(low, high, 0, 1);
+  image(256, 1, [](index_t x, index_t) { return double(x) / 255; }, low, high, 0, 1);
+  plcol0(kInk);
+  plbox("bcnst", step, 2, "bc", 0, 0);
+  plmtex("b", 3.0, 0.5, 0.5, label);
+}
+
 // A y range that shows the values and their bars, with a margin.
 std::pair<double, double> y_range(const std::vector<double>& low, const std::vector<double>& high) {
   double lo = *std::min_element(low.begin(), low.end());
@@ -226,10 +245,7 @@ void write_spectrogram_plot(const std::string& path, const SpectrogramPlot& p) {
   for (index_t b = 0; b < bins; ++b)
     for (index_t c = 0; c < columns; ++c) peak = std::max(peak, p.V(b, c));
   Plot plot(path, 1200, 900);
-  // White (quiet) to black (loud).
-  const PLFLT at[2] = {0, 1}, grey[2] = {1, 0};
-  plscmap1n(256);
-  plscmap1l(1, 2, at, grey, grey, grey, nullptr);
+  grey_map();  // white (quiet) to black (loud)
   // The spectrogram, 60 dB of range below its peak.
   plvpor(0.13, 0.70, 0.38, 0.92);
   plwind(0, p.seconds, 0, top_hz);
@@ -273,13 +289,66 @@ void write_spectrogram_plot(const std::string& path, const SpectrogramPlot& p) {
            (std::to_string(t) + " " + p.notes[std::size_t(t)]).c_str());
   plmtex("b", 3.0, 0.5, 0.5, "time (s)");
   plmtex("t", 1.0, 0.5, 0.5, "activations (H)");
-  // The colour scale of the spectrogram: a gradient over its 60 dB.
-  plvpor(0.76, 0.97, 0.22, 0.27);
-  plwind(-60, 0, 0, 1);
-  image(256, 1, [](index_t x, index_t) { return double(x) / 255; }, -60, 0, 0, 1);
+  colour_scale(0.76, 0.97, 0.22, 0.27, -60, 0, 20, "dB below the peak");
+  plot.finish();
+}
+
+void write_image_grid(const std::string& path, const Matrix<float>& A, int height, int width,
+                      int columns, const std::vector<std::string>& titles,
+                      const std::string& title) {
+  const int count = int(A.cols()), rows = (count + columns - 1) / columns;
+  // Tiles of at least 120 pixels a side, the images' shape kept, and room for the titles.
+  const double scale = std::max(1.0, 120.0 / std::max(height, width));
+  const int tile_w = int(width * scale), tile_h = int(height * scale), gap = 34;
+  const int page_w = columns * (tile_w + 12) + 24, page_h = rows * (tile_h + gap) + 60;
+  Plot plot(path, page_w, page_h);
+  grey_map();
+  plschr(0, 0.7);
+  for (int t = 0; t < count; ++t) {
+    const int r = t / columns, c = t % columns;
+    const double x0 = double(12 + c * (tile_w + 12)) / page_w;
+    const double y1 = 1 - double(50 + r * (tile_h + gap) + gap - 14) / page_h;
+    plvpor(x0, x0 + double(tile_w) / page_w, y1 - double(tile_h) / page_h, y1);
+    plwind(0, width, height, 0);  // row 0 of the image at the top
+    float most = 0;
+    for (index_t p = 0; p < A.rows(); ++p) most = std::max(most, A(p, t));
+    image(width, height, [&](index_t x, index_t y) {
+      return most > 0 ? double(A(y * width + x, t)) / most : 0.0;
+    }, 0, width, 0, height);
+    plcol0(kInk);
+    plbox("bc", 0, 0, "bc", 0, 0);
+    plmtex("t", 0.6, 0.5, 0.5, titles[std::size_t(t)].c_str());
+  }
+  plschr(0, 1.0);
+  plvpor(0, 1, 0, 1);
+  plwind(0, 1, 0, 1);
+  plmtex("t", -1.6, 0.5, 0.5, title.c_str());
+  plot.finish();
+}
+
+void write_topic_weights_plot(const std::string& path, const Matrix<float>& H,
+                              const std::vector<std::string>& topics, const std::string& title) {
+  const index_t k = H.rows(), n = H.cols();
+  std::vector<double> total(static_cast<std::size_t>(n), 0.0);
+  for (index_t d = 0; d < n; ++d)
+    for (index_t t = 0; t < k; ++t) total[std::size_t(d)] += H(t, d);
+  Plot plot(path, 1200, std::max(500, int(220 + 34 * k)));
+  grey_map();
+  plvpor(0.24, 0.97, 0.40, 0.90);
+  plwind(0, double(n), 0, double(k));  // topic 0 at the top
+  image(n, k, [&](index_t d, index_t y) {
+    const index_t t = k - 1 - y;
+    return total[std::size_t(d)] > 0 ? H(t, d) / total[std::size_t(d)] : 0.0;
+  }, 0, double(n), 0, double(k));
   plcol0(kInk);
-  plbox("bcnst", 20, 2, "bc", 0, 0);
-  plmtex("b", 3.0, 0.5, 0.5, "dB below the peak");
+  plbox("bcnst", 0, 0, "bc", 0, 0);
+  plschr(0, 0.8);
+  for (index_t t = 0; t < k; ++t)
+    plmtex("lv", 0.8, 1 - (double(t) + 0.5) / double(k), 1.0, topics[std::size_t(t)].c_str());
+  plschr(0, 1.0);
+  plmtex("b", 3.0, 0.5, 0.5, "documents, in input order");
+  plmtex("t", 1.5, 0.5, 0.5, title.c_str());
+  colour_scale(0.62, 0.97, 0.15, 0.19, 0, 1, 0.2, "share of the document's words");
   plot.finish();
 }
 

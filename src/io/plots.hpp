@@ -34,4 +34,17 @@ struct SpectrogramPlot {
 };
 void write_spectrogram_plot(const std::string& path, const SpectrogramPlot& p);
 
+// The columns of A as images (height × width pixels each, stored row by row) in a grid
+// of `columns` tiles, each scaled to its own maximum, dark on white, each titled
+// (titles[t]: "part 3"), under one title: the parts of `images` and the swimmer demo.
+void write_image_grid(const std::string& path, const Matrix<float>& A, int height, int width,
+                      int columns, const std::vector<std::string>& titles,
+                      const std::string& title);
+
+// documents.png of `nmfuse topics`: each document's topic weights (its column of H over
+// its sum) against the documents in input order, a row a topic labelled by `topics[t]`,
+// with the colour scale of the weights.
+void write_topic_weights_plot(const std::string& path, const Matrix<float>& H,
+                              const std::vector<std::string>& topics, const std::string& title);
+
 }  // namespace nmfuse::io

@@ -1,5 +1,5 @@
 #pragma once
-// Pictures of factors, as 8-bit grayscale PNG (libpng).
+// 8-bit grayscale PNG (libpng): what the images command reads, and its tests write.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -14,11 +14,5 @@ struct GrayImage {
 };
 
 std::string encode_png(const GrayImage& image);
-
-// The columns of A (each an image of image_height×image_width pixels, stored row by
-// row) side by side in a grid of `columns` tiles, each scaled to its own maximum and
-// enlarged `zoom` times, dark on white.
-template <class T>
-GrayImage montage(const Matrix<T>& A, int image_height, int image_width, int columns, int zoom);
 
 }  // namespace nmfuse::io
