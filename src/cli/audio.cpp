@@ -26,10 +26,11 @@ int frame_for(int rate) {
   return frame;
 }
 
-// Frames a thumbnail column of the picture stands for: at most 1000 columns.
+// V and H as the picture shows them: at most 1000 columns, each the maximum over `step`
+// frames, filled batch by batch.
 struct Thumbnail {
   index_t step;
-  Matrix<float> V, H;  // each column the maximum over its frames
+  Matrix<float> V, H;
   Thumbnail(index_t bins, int k, index_t frames)
       : step((frames + 999) / 1000), V(bins, (frames + step - 1) / step, Layout::ColMajor),
         H(k, (frames + step - 1) / step, Layout::RowMajor) {}
