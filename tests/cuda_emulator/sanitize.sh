@@ -13,15 +13,28 @@ for kind in "${kinds[@]}"; do
   cmake -S . -B "$build" -G Ninja -DNMFUSE_EMULATOR_SANITIZER="$kind" > /dev/null
   cmake --build "$build" --target nmfuse_cuda_emulated nmfuse_gpu_tests > "$build/sanitize-build.log" 2>&1 \
     || { tail -30 "$build/sanitize-build.log"; exit 1; }
-  echo "== the GPU tests on the emulated GPU under ${kind} sanitizer"
+  echo "== the GPU tests on the emulated GPU under ${kind} sanitizer, in 2 shards at once"
   if [ "$kind" = thread ]; then
     # One OpenMP thread: the CPU backend's libgomp is not instrumented, and its threads'
     # hand-offs would read as races in the tests' own code.
-    OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 exitcode=66" NMFUSE_CUDA_MODULE=emulated \
-      "$build/tests/nmfuse_gpu_tests" --gtest_brief=1 \
-      --gtest_filter='Gpu.*:*/mu_k5:*/hals_k12_reg:*/kl_k6:*/beta_0_5_k20_reg:*/frobenius_mu:*/kl_k14:*/masked_hals:Paths/GpuRestarts.EachEqualsItsLoneRun/hals-Paths/GpuRestarts.EachEqualsItsLoneRun/masked_hals'
+    export TSAN_OPTIONS="halt_on_error=1 exitcode=66"
+    filter='Gpu.*:*/mu_k5:*/hals_k12_reg:*/kl_k6:*/beta_0_5_k20_reg:*/frobenius_mu:*/kl_k14:*/masked_hals:Paths/GpuRestarts.EachEqualsItsLoneRun/hals-Paths/GpuRestarts.EachEqualsItsLoneRun/masked_hals'
   else
-    ASAN_OPTIONS="detect_leaks=1 halt_on_error=1" NMFUSE_CUDA_MODULE=emulated \
-      "$build/tests/nmfuse_gpu_tests" --gtest_brief=1
+    export ASAN_OPTIONS="detect_leaks=1 halt_on_error=1"
+    filter='*'
   fi
+  # The emulated GPU runs a test on one OS thread: two shards keep both cores busy.
+  pids=()
+  for shard in 0 1; do
+    OMP_NUM_THREADS=1 NMFUSE_CUDA_MODULE=emulated GTEST_TOTAL_SHARDS=2 GTEST_SHARD_INDEX=$shard \
+      "$build/tests/nmfuse_gpu_tests" --gtest_brief=1 --gtest_filter="$filter" \
+      > "$build/shard-$shard.log" 2>&1 &
+    pids+=($!)
+  done
+  failed=0
+  for shard in 0 1; do
+    wait "${pids[$shard]}" || failed=1
+    cat "$build/shard-$shard.log"
+  done
+  [ "$failed" -eq 0 ] || { echo "the GPU tests failed under ${kind} sanitizer"; exit 1; }
 done
