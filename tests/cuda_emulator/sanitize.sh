@@ -18,7 +18,9 @@ for kind in "${kinds[@]}"; do
     # One OpenMP thread: the CPU backend's libgomp is not instrumented, and its threads'
     # hand-offs would read as races in the tests' own code.
     export TSAN_OPTIONS="halt_on_error=1 exitcode=66"
-    filter='Gpu.*:*/mu_k5:*/hals_k12_reg:*/kl_k6:*/beta_0_5_k20_reg:*/frobenius_mu:*/kl_k14:*/masked_hals:Paths/GpuRestarts.EachEqualsItsLoneRun/hals-Paths/GpuRestarts.EachEqualsItsLoneRun/masked_hals'
+    # Left out: TF32's loss report, numerics rather than races, 5 minutes under TSan
+    # alone; its kernels run in the other tests.
+    filter='Gpu.*:*/mu_k5:*/hals_k12_reg:*/kl_k6:*/beta_0_5_k20_reg:*/frobenius_mu:*/kl_k14:*/masked_hals:Paths/GpuRestarts.EachEqualsItsLoneRun/hals-Paths/GpuRestarts.EachEqualsItsLoneRun/masked_hals:Gpu.Tf32RunsReportTheLossOfTheirFactors'
   else
     export ASAN_OPTIONS="detect_leaks=1 halt_on_error=1"
     filter='*'
