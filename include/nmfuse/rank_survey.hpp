@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "nmfuse/consensus.hpp"
@@ -42,12 +43,37 @@ struct RankSurvey {
   std::string rule;  // how suggested_rank was chosen, in words
 };
 
-// Surveys the ranks on a dense V with opt's loss, solver and stopping rule (opt.rank
-// is ignored; Init::Auto means Init::Random here, so that restarts differ). The
-// restarts of a rank run at once (factorize_many()). The suggestion is
-// the smallest rank whose held-out error is within one standard error of the least
-// held-out error (the one-standard-error rule).
+// Surveys the ranks with opt's loss, solver and stopping rule (opt.rank is ignored;
+// Init::Auto means Init::Random here, so that restarts differ). The restarts of a rank
+// run at once (factorize_many()). Each held-out split hides a fraction survey.holdout of
+// the entries a split may hide, the same ones at every rank: every entry of a dense V,
+// the observed entries of a masked one, the stored entries of a sparse one. The
+// suggestion is the smallest rank whose held-out error is within one standard error of
+// the least held-out error (the one-standard-error rule).
 template <class T>
 RankSurvey survey_ranks(DenseView<const T> V, const Options& opt, const SurveyOptions& survey);
+
+// With missing values: only the entries `observed` marks are fitted, or hidden.
+template <class T>
+RankSurvey survey_ranks(DenseView<const T> V, MaskView observed, const Options& opt,
+                        const SurveyOptions& survey);
+
+// Sparse V. With Absent::Unknown the splits stay sparse. With Absent::Zero the hidden
+// stored entries are unknown among fitted zeros, which the sparse path does not take:
+// each split fits a dense copy of V with a mask (m·n entries and bytes; refused past
+// half the free memory, with a message).
+template <class T, class I>
+RankSurvey survey_ranks(CsrView<T, I> V, const Options& opt, const SurveyOptions& survey);
+
+// A view of mutable entries is surveyed as a view of constant ones.
+template <class T, std::enable_if_t<!std::is_const_v<T>, int> = 0>
+RankSurvey survey_ranks(DenseView<T> V, const Options& opt, const SurveyOptions& survey) {
+  return survey_ranks(DenseView<const T>(V), opt, survey);
+}
+template <class T, std::enable_if_t<!std::is_const_v<T>, int> = 0>
+RankSurvey survey_ranks(DenseView<T> V, MaskView observed, const Options& opt,
+                        const SurveyOptions& survey) {
+  return survey_ranks(DenseView<const T>(V), observed, opt, survey);
+}
 
 }  // namespace nmfuse

@@ -26,9 +26,11 @@ int run_audio(const std::string& path, CommonFlags& f, const CLI::App& given);
 // The music demo: a melody written as MIDI, rendered by FluidSynth, factored.
 int demo_music(CommonFlags& f, const CLI::App& given);
 
-// `nmfuse rank`: the rank survey of a dense matrix file (survey_ranks); writes
-// rank.json and consensus_K.npy for the suggested rank K.
-int run_rank(const std::string& input, const SurveyOptions& survey, CommonFlags& f);
+// `nmfuse rank`: the rank survey of a matrix file (survey_ranks): dense (with the mask
+// of f.mask_path, if any) or sparse (its absent entries `absent`); writes rank.json,
+// rank.png and consensus_K.npy and .png for the suggested rank K.
+int run_rank(const std::string& input, Absent absent, const SurveyOptions& survey,
+             CommonFlags& f);
 // "2:10" or "2,4,8".
 std::vector<int> parse_ranks(const std::string& text);
 

@@ -38,13 +38,14 @@ int main(int argc, char** argv) {
   CommonFlags factor_flags;
   std::string input;
   nmfuse::Absent absent = nmfuse::Absent::Zero;
+  const std::map<std::string, nmfuse::Absent> absent_names{{"zero", nmfuse::Absent::Zero},
+                                                           {"unknown", nmfuse::Absent::Unknown}};
   CLI::App* factor = app.add_subcommand(
       "factor", "factor a matrix file: dense .npy or .csv, sparse .mtx or .npz (scipy.sparse)");
   factor->add_option("INPUT", input, "the matrix V (m×n, non-negative)")->required();
   factor->add_option("--absent", absent,
                      "sparse V: its absent entries are zeros (zero) or missing values (unknown)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, nmfuse::Absent>{
-          {"zero", nmfuse::Absent::Zero}, {"unknown", nmfuse::Absent::Unknown}}));
+      ->transform(CLI::CheckedTransformer(absent_names));
   factor->add_option("--rank", factor_flags.opt.rank, "k, the inner dimension")->required();
   factor->add_option("--mask", factor_flags.mask_path,
                      "a .npy or .csv of V's shape whose non-zero entries are the observed ones");
@@ -101,15 +102,23 @@ int main(int argc, char** argv) {
   rank_flags.out_dir = "nmfuse-rank";
   std::string rank_input, rank_list = "2:10";
   nmfuse::SurveyOptions survey;
+  nmfuse::Absent rank_absent = nmfuse::Absent::Zero;
   CLI::App* rank = app.add_subcommand(
       "rank", "survey ranks: restarts (their consensus) and held-out error at each rank, "
-              "and a suggested rank; a dense .npy or .csv");
+              "and a suggested rank; dense .npy or .csv, sparse .mtx or .npz");
   rank->add_option("INPUT", rank_input, "the matrix V (m×n, non-negative; samples are columns)")
       ->required();
   rank->add_option("--ranks", rank_list, "FIRST:LAST or K,K,…")->capture_default_str();
   rank->add_option("--restarts", survey.restarts, "fits per rank from random starts")
       ->capture_default_str();
-  rank->add_option("--holdout", survey.holdout, "the fraction of entries each split hides")
+  rank->add_option("--absent", rank_absent,
+                   "sparse V: its absent entries are zeros (zero) or missing values (unknown)")
+      ->transform(CLI::CheckedTransformer(absent_names));
+  rank->add_option("--mask", rank_flags.mask_path,
+                   "a .npy or .csv of V's shape whose non-zero entries are the observed ones");
+  rank->add_option("--holdout", survey.holdout,
+                   "the fraction of entries each split hides (of the observed or stored ones "
+                   "for a masked or sparse V)")
       ->capture_default_str();
   rank->add_option("--splits", survey.splits, "held-out splits per rank")->capture_default_str();
   rank->add_option("--out", rank_flags.out_dir, "folder for rank.json and consensus_K.npy")
@@ -183,7 +192,7 @@ int main(int argc, char** argv) {
     if (*rank) {
       nmfuse::set_cpu_threads(rank_flags.threads);
       survey.ranks = parse_ranks(rank_list);
-      return run_rank(rank_input, survey, rank_flags);
+      return run_rank(rank_input, rank_absent, survey, rank_flags);
     }
     if (*demo) {
       nmfuse::set_cpu_threads(demo_flags.threads);

@@ -1,4 +1,5 @@
-// `nmfuse rank`: the rank survey of a dense matrix file; writes rank.json (every
+// `nmfuse rank`: the rank survey of a matrix file (dense, with or without a mask, or
+// sparse); writes rank.json (every
 // measure per rank, the suggested rank and the rule that chose it), rank.png (the
 // measures against the rank), and consensus_K.npy and .png (the consensus matrix at the
 // suggested rank K, samples in dendrogram order, the order in rank.json).
@@ -23,9 +24,10 @@ nlohmann::json measures_json(const RankMeasures& m) {
           {"order", m.consensus.order}};
 }
 
-template <class T>
-int survey(const Matrix<T>& V, const std::string& name, const SurveyOptions& given,
-           CommonFlags& f) {
+// Runs survey_ranks through run(options) with a progress bar; `input` is what the
+// summary says of V.
+template <class RunSurvey>
+int survey(RunSurvey&& run, nlohmann::json input, const SurveyOptions& given, CommonFlags& f) {
   SurveyOptions s = given;
   const bool terminal = ::isatty(STDOUT_FILENO) != 0;
   if (!f.quiet && !f.json) {
@@ -38,19 +40,19 @@ int survey(const Matrix<T>& V, const std::string& name, const SurveyOptions& giv
                 << (terminal && *done < fits ? "   " : "\n") << std::flush;
     };
   }
-  const RankSurvey r = survey_ranks(V.view(), f.opt, s);
-  nlohmann::json summary = {{"input", name},
-                            {"shape", {V.rows(), V.cols()}},
-                            {"loss", to_string(f.opt.loss)},
-                            {"beta", beta_of(f.opt)},
-                            {"solver", to_string(resolved_solver(f.opt))},
-                            {"restarts", s.restarts},
-                            {"holdout", s.holdout},
-                            {"splits", s.splits},
-                            {"seed", f.opt.seed},
-                            {"suggested_rank", r.suggested_rank},
-                            {"rule", r.rule},
-                            {"ranks", nlohmann::json::array()}};
+  const RankSurvey r = run(s);
+  const std::string name = input["input"];
+  nlohmann::json summary = input;
+  summary.update({{"loss", to_string(f.opt.loss)},
+                  {"beta", beta_of(f.opt)},
+                  {"solver", to_string(resolved_solver(f.opt))},
+                  {"restarts", s.restarts},
+                  {"holdout", s.holdout},
+                  {"splits", s.splits},
+                  {"seed", f.opt.seed},
+                  {"suggested_rank", r.suggested_rank},
+                  {"rule", r.rule},
+                  {"ranks", nlohmann::json::array()}});
   for (const RankMeasures& m : r.ranks) summary["ranks"].push_back(measures_json(m));
   std::filesystem::create_directories(f.out_dir);
   io::write_atomically(join(f.out_dir, "rank.json"), summary.dump(2) + "\n");
@@ -103,18 +105,41 @@ std::vector<int> parse_ranks(const std::string& text) {
   return ranks;
 }
 
-int run_rank(const std::string& input, const SurveyOptions& s, CommonFlags& f) {
-  if (io::is_sparse_file(input))
-    throw InvalidArgument(input + ": the rank survey takes dense matrices for now (.npy, .csv)");
+int run_rank(const std::string& input, Absent absent, const SurveyOptions& s, CommonFlags& f) {
   f.opt.interrupt = [] { return g_stop_signal != 0; };
+  if (io::is_sparse_file(input)) {
+    if (!f.mask_path.empty())
+      throw InvalidArgument("--mask takes a dense V; for a sparse V, --absent unknown makes "
+                            "its stored entries the observed ones");
+    const io::SparseMatrix S = io::read_sparse(input);
+    const nlohmann::json described = {{"input", input},
+                                      {"shape", {S.rows, S.cols}},
+                                      {"sparse", sparse_description(S, absent)}};
+    int code = kOk;
+    with_narrowed(S, [&](const auto& V) {
+      code = survey([&](const SurveyOptions& o) { return survey_ranks(V.view(absent), f.opt, o); },
+                    described, s, f);
+    });
+    return code;
+  }
   const io::AnyMatrix V = io::read_matrix(input);
   return std::visit(
       [&](const auto& A) -> int {
         using T = typename std::decay_t<decltype(A)>::value_type;
-        if constexpr (std::is_same_v<T, std::uint8_t>)
+        if constexpr (std::is_same_v<T, std::uint8_t>) {
           throw InvalidArgument(input + ": a uint8/bool matrix is a mask, not V");
-        else
-          return survey(A, input, s, f);
+        } else {
+          const nlohmann::json described = {{"input", input}, {"shape", {A.rows(), A.cols()}}};
+          if (f.mask_path.empty())
+            return survey([&](const SurveyOptions& o) { return survey_ranks(A.view(), f.opt, o); },
+                          described, s, f);
+          const Matrix<std::uint8_t> mask = io::read_mask(f.mask_path);
+          nlohmann::json with_mask = described;
+          with_mask["mask"] = f.mask_path;
+          return survey(
+              [&](const SurveyOptions& o) { return survey_ranks(A.view(), mask.view(), f.opt, o); },
+              with_mask, s, f);
+        }
       },
       V);
 }

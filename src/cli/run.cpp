@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "core/free_memory.hpp"
 #include "io/plots.hpp"
 #include "io/reading.hpp"
 
@@ -216,7 +217,7 @@ bool maps_input(const std::string& path, nmfuse::Options& opt) {
   if (opt.out_of_core == OutOfCore::On) return true;
   std::error_code error;
   const double bytes = double(std::filesystem::file_size(path, error));
-  const double free = double(sysconf(_SC_AVPHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+  const double free = core::free_host_bytes();
   if (error || bytes <= free / 2) return false;
   if (opt.device == Device::Cpu || nmfuse::build_info().usable_gpus == 0)
     opt.out_of_core = OutOfCore::On;
@@ -228,23 +229,20 @@ void factor_sparse(const nmfuse::io::SparseMatrix& S, const std::string& name,
   if (!f.mask_path.empty())
     throw nmfuse::InvalidArgument("--mask takes a dense V; for a sparse V, --absent unknown "
                                   "makes its stored entries the observed ones");
-  auto run = [&](auto value, auto index) {
-    using T = decltype(value);
-    using I = decltype(index);
-    const nmfuse::CsrMatrix<T, I> V = nmfuse::io::narrowed<T, I>(S);
+  with_narrowed(S, [&](const auto& V) {
+    using T = typename decltype(V.view())::value_type;
     InputInfo in{name, S.rows, S.cols, dtype_name<T>()};
     for (double v : S.values) in.squared_norm += v * v;
-    in.sparse = {{"stored", S.values.size()},
-                 {"index_bits", 8 * sizeof(I)},
-                 {"absent", absent == nmfuse::Absent::Zero ? "zero" : "unknown"}};
+    in.sparse = sparse_description(S, absent);
     factor_and_write<T>(in, f, fits_of(V.view(absent)));
-  };
-  const bool small = S.values.size() <= std::size_t(INT32_MAX) && S.rows <= INT32_MAX &&
-                     S.cols <= INT32_MAX;
-  if (S.single_precision)
-    small ? run(float(), std::int32_t()) : run(float(), std::int64_t());
-  else
-    small ? run(double(), std::int32_t()) : run(double(), std::int64_t());
+  });
+}
+
+nlohmann::json sparse_description(const nmfuse::io::SparseMatrix& S, nmfuse::Absent absent) {
+  const bool narrow = narrow_indices(S);
+  return {{"stored", S.values.size()},
+          {"index_bits", narrow ? 32 : 64},
+          {"absent", absent == nmfuse::Absent::Zero ? "zero" : "unknown"}};
 }
 
 }  // namespace nmfuse::cli

@@ -296,6 +296,24 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
   return r;
 }
 
+// Whether a sparse file's entries fit 32-bit indices (what factorizations keep them in).
+inline bool narrow_indices(const nmfuse::io::SparseMatrix& S) {
+  return S.values.size() <= std::size_t(INT32_MAX) && S.rows <= INT32_MAX && S.cols <= INT32_MAX;
+}
+// f(CsrMatrix<T, I>): S with the file's precision (T) and the narrowest indices (I).
+template <class F>
+void with_narrowed(const nmfuse::io::SparseMatrix& S, F&& f) {
+  auto run = [&](auto value, auto index) {
+    f(nmfuse::io::narrowed<decltype(value), decltype(index)>(S));
+  };
+  if (S.single_precision)
+    narrow_indices(S) ? run(float(), std::int32_t()) : run(float(), std::int64_t());
+  else
+    narrow_indices(S) ? run(double(), std::int32_t()) : run(double(), std::int64_t());
+}
+// What the summary says of a sparse input.
+nlohmann::json sparse_description(const nmfuse::io::SparseMatrix& S, nmfuse::Absent absent);
+
 // A dense V, with the mask of --mask if there is one.
 template <class T>
 nmfuse::Result<T> factor_dense(nmfuse::DenseView<const T> V, const std::string& name,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/average_linkage.hpp"
+#include "core/free_memory.hpp"
 #include "nmfuse/errors.hpp"
 
 namespace nmfuse {
@@ -133,6 +134,7 @@ Consensus consensus(const std::vector<DenseView<const T>>& H) {
       throw InvalidArgument("consensus: run " + std::to_string(r) + "'s H is " +
                             std::to_string(H[r].rows) + "×" + std::to_string(H[r].cols) +
                             ", but run 0's has " + std::to_string(n) + " columns");
+  core::check_consensus_fits(n);
   Consensus out;
   out.samples = n;
   out.matrix.assign(std::size_t(n * n), 0.0);

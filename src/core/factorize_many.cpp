@@ -1,11 +1,10 @@
 // factorize_many(): restarts side by side in one backend (DESIGN.md §6), in groups
 // that fit in memory.
-#include <unistd.h>
-
 #include <algorithm>
 #include <optional>
 
 #include "core/entry_points.hpp"
+#include "core/free_memory.hpp"
 
 namespace nmfuse {
 
@@ -36,7 +35,7 @@ void check_restarts(const Options& opt, int restarts) {
 // backends read V in place): factors, products and extrapolation's copies.
 int restarts_fitting_in_ram(index_t m, index_t n, int k, std::size_t value_bytes) {
   const double per_restart = double(value_bytes) * (3.0 * double(m + n) * k + 2.0 * k * k);
-  const double free = double(sysconf(_SC_AVPHYS_PAGES)) * double(sysconf(_SC_PAGESIZE));
+  const double free = core::free_host_bytes();
   return int(std::clamp(0.5 * free / per_restart, 1.0, 65535.0));
 }
 

@@ -143,16 +143,18 @@ nb::tuple fitted(nmfuse::Result<T>&& r) {
   return nb::make_tuple(numpy_of(std::move(r.W)), numpy_of(std::move(r.H)), info);
 }
 
+nmfuse::MaskView mask_of(const HostArray& observed) {
+  if (!holds<bool>(observed) && !holds<std::uint8_t>(observed))
+    throw nmfuse::InvalidArgument("the mask must be an array of bool or uint8");
+  return view_of<std::uint8_t>(observed, "the mask");
+}
+
 nb::tuple fit_dense(const HostArray& X, const nmfuse::Options& options, bool verbose,
                     std::optional<HostArray> W0, std::optional<HostArray> H0,
                     std::optional<HostArray> observed) {
   const nmfuse::Options opt = for_python(options, verbose);
   std::optional<nmfuse::MaskView> mask;
-  if (observed) {
-    if (!holds<bool>(*observed) && !holds<std::uint8_t>(*observed))
-      throw nmfuse::InvalidArgument("the mask must be an array of bool or uint8");
-    mask = view_of<std::uint8_t>(*observed, "the mask");
-  }
+  if (observed) mask = mask_of(*observed);
   return with_dtype_of(X, [&](auto value) {
     using T = decltype(value);
     const DenseView<const T> V = view_of<T>(X, "X");
@@ -301,20 +303,18 @@ nb::dict consensus_of(const std::vector<HostArray>& runs) {
   return d;
 }
 
-// The rank survey of a dense X whose columns are the samples.
-nb::list survey_ranks(const HostArray& X, const nmfuse::Options& options, bool verbose,
-                      const std::vector<int>& ranks, int restarts, double holdout, int splits) {
-  const nmfuse::Options opt = for_python(options, verbose);
+nmfuse::SurveyOptions survey_options(const std::vector<int>& ranks, int restarts,
+                                     double holdout, int splits) {
   nmfuse::SurveyOptions s;
   s.ranks = ranks;
   s.restarts = restarts;
   s.holdout = holdout;
   s.splits = splits;
-  const nmfuse::RankSurvey survey = with_dtype_of(X, [&](auto value) {
-    using T = decltype(value);
-    const DenseView<const T> V = view_of<T>(X, "X");
-    return without_gil([&] { return nmfuse::survey_ranks(V, opt, s); });
-  });
+  return s;
+}
+
+// Each rank's measures as a dict, then (suggested rank, rule).
+nb::list survey_table(const nmfuse::RankSurvey& survey) {
   nb::list out;
   for (const nmfuse::RankMeasures& m : survey.ranks) {
     nb::dict d;
@@ -330,6 +330,37 @@ nb::list survey_ranks(const HostArray& X, const nmfuse::Options& options, bool v
   }
   out.append(nb::make_tuple(survey.suggested_rank, survey.rule));
   return out;
+}
+
+// The rank survey of a dense X whose columns are the samples (only its observed entries
+// where a mask is given).
+nb::list survey_ranks(const HostArray& X, const nmfuse::Options& options, bool verbose,
+                      const std::vector<int>& ranks, int restarts, double holdout, int splits,
+                      std::optional<HostArray> observed) {
+  const nmfuse::Options opt = for_python(options, verbose);
+  const nmfuse::SurveyOptions s = survey_options(ranks, restarts, holdout, splits);
+  std::optional<nmfuse::MaskView> mask;
+  if (observed) mask = mask_of(*observed);
+  return survey_table(with_dtype_of(X, [&](auto value) {
+    using T = decltype(value);
+    const DenseView<const T> V = view_of<T>(X, "X");
+    return without_gil([&] {
+      return mask ? nmfuse::survey_ranks(V, *mask, opt, s) : nmfuse::survey_ranks(V, opt, s);
+    });
+  }));
+}
+
+// The same for a CSR X.
+nb::list survey_ranks_sparse(const HostVector& data, const HostVector& indices,
+                             const HostVector& indptr, index_t rows, index_t cols,
+                             bool absent_unknown, const nmfuse::Options& options, bool verbose,
+                             const std::vector<int>& ranks, int restarts, double holdout,
+                             int splits) {
+  const nmfuse::Options opt = for_python(options, verbose);
+  const nmfuse::SurveyOptions s = survey_options(ranks, restarts, holdout, splits);
+  return survey_table(with_csr(data, indices, indptr, rows, cols, absent_unknown, [&](auto V) {
+    return without_gil([&] { return nmfuse::survey_ranks(V, opt, s); });
+  }));
 }
 
 nb::dict build_info() {
@@ -526,8 +557,12 @@ NB_MODULE(_nmfuse, m) {
         "The consensus of runs given by their W (n_samples × k each): matrix, cophenetic, "
         "dispersion, order.");
   m.def("survey_ranks", &survey_ranks, "X"_a, "options"_a, "verbose"_a, "ranks"_a,
-        "restarts"_a, "holdout"_a, "splits"_a,
+        "restarts"_a, "holdout"_a, "splits"_a, "observed"_a = nb::none(),
         "The rank survey of X's columns: a dict per rank, then (suggested rank, rule).");
+  m.def("survey_ranks_sparse", &survey_ranks_sparse, "data"_a, "indices"_a, "indptr"_a,
+        "rows"_a, "cols"_a, "absent_unknown"_a, "options"_a, "verbose"_a, "ranks"_a,
+        "restarts"_a, "holdout"_a, "splits"_a,
+        "The rank survey of a CSR X's columns, as survey_ranks.");
   m.def("build_info", &build_info, "What this copy of nmfuse was built with and can use.");
   m.def("set_cpu_threads", &nmfuse::set_cpu_threads, "threads"_a,
         "Threads for the CPU backend (0: the libraries' defaults).");

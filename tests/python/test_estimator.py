@@ -260,6 +260,25 @@ def test_estimate_rank_suggests_the_planted_rank():
     assert "one standard error" in survey["rule"]
 
 
+def test_estimate_rank_of_missing_and_sparse_x_matches_the_masked_survey():
+    X = planted(50, 60, 4, seed=19)
+    observed = np.random.default_rng(20).random(X.shape) < 0.8
+    params = dict(restarts=2, splits=2, solver="mu", max_iter=100, random_state=0, device="cpu")
+    masked = nmfuse.estimate_rank(X, [3, 4], mask=observed, **params)
+    missing = nmfuse.estimate_rank(np.where(observed, X, np.nan), [3, 4], **params)
+    assert masked["ranks"][4]["holdout_errors"] == missing["ranks"][4]["holdout_errors"]
+    assert "observed entries" in masked["rule"]
+    # The observed entries as the stored ones of a sparse X whose absent ones are
+    # unknown: the same entries, hidden in the same order (the samples' order).
+    S = sp.csr_matrix(np.where(observed, X, 0))
+    sparse = nmfuse.estimate_rank(S, [3, 4], absent="unknown", **params)
+    assert sparse["ranks"][4]["holdout_errors"] == pytest.approx(
+        masked["ranks"][4]["holdout_errors"], rel=1e-9)
+    assert "stored entries" in sparse["rule"]
+    with pytest.raises(ValueError, match="mask is for a dense X"):
+        nmfuse.estimate_rank(S, [3], mask=observed, **params)
+
+
 def planted_stream(n_samples, seed):
     """Samples (rows) W_planted·h + noise: h sparse, W_planted banded (identifiable)."""
     m, k = 40, 4

@@ -438,11 +438,17 @@ def consensus(runs):
     return _nmfuse.consensus([_rows_or_columns_contiguous(W) for W in runs])
 
 
-def estimate_rank(X, ranks=range(2, 11), *, restarts=10, holdout=0.1, splits=3, **params):
-    """Surveys the ranks for a dense X (n_samples × n_features): at each rank `restarts`
-    fits from random starts (their consensus over the samples and their losses) and
-    `splits` fits with a fraction `holdout` of the entries hidden, the mean error on
-    those. ``params`` are NMF's (solver, beta_loss, tol, max_iter, random_state, …).
+def estimate_rank(X, ranks=range(2, 11), *, restarts=10, holdout=0.1, splits=3, mask=None,
+                  **params):
+    """Surveys the ranks for X (n_samples × n_features): at each rank `restarts` fits
+    from random starts (their consensus over the samples and their losses) and `splits`
+    fits with a fraction `holdout` of the entries hidden, the mean error on those.
+    ``params`` are NMF's (solver, beta_loss, tol, max_iter, random_state, absent, …).
+
+    X may be dense, with missing values as np.nan or outside `mask` (a boolean array of
+    X's shape, True where observed): only observed entries are fitted or hidden. A
+    scipy.sparse X hides a fraction of its stored entries; with absent="zero" (the
+    default) each split fits a dense copy of X with those entries masked.
 
     Returns a dict: "ranks" (a dict per rank: "losses", "best_restart",
     "holdout_errors", "holdout_mean", "holdout_standard_error", "cophenetic",
@@ -450,13 +456,25 @@ def estimate_rank(X, ranks=range(2, 11), *, restarts=10, holdout=0.1, splits=3, 
     chosen: the one-standard-error rule on the held-out error).
     """
     model = NMF(n_components=1, **params)
-    X = check_array(X, dtype=[np.float64, np.float32])
+    X = check_array(X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
+                    ensure_all_finite="allow-nan")
     check_non_negative(X, "estimate_rank (input X)")
     opt = model._options(X.shape[1])
     # The samples are the library's columns: X's transpose, whose W is this X's H.
     opt.alpha_W, opt.alpha_H = (opt.alpha_W if opt.alpha_H is None else opt.alpha_H), opt.alpha_W
-    table = _nmfuse.survey_ranks(_rows_or_columns_contiguous(X).T, opt, bool(model.verbose),
-                                 [int(k) for k in ranks], restarts, holdout, splits)
+    survey = dict(options=opt, verbose=bool(model.verbose), ranks=[int(k) for k in ranks],
+                  restarts=restarts, holdout=holdout, splits=splits)
+    if sp.issparse(X):
+        if mask is not None:
+            raise ValueError("mask is for a dense X; a sparse X marks missing values "
+                             "with absent='unknown'")
+        Xt = _canonical_csr(X.T.tocsr())
+        table = _nmfuse.survey_ranks_sparse(Xt.data, Xt.indices, Xt.indptr, Xt.shape[0],
+                                            Xt.shape[1], model.absent == "unknown", **survey)
+    else:
+        X, observed = _missing_as_mask(_rows_or_columns_contiguous(X), mask)
+        table = _nmfuse.survey_ranks(X.T, observed=None if observed is None else _rows_or_columns_contiguous(observed).T,
+                                     **survey)
     suggested, rule = table.pop()
     return {"ranks": {row.pop("rank"): row for row in table}, "suggested_rank": suggested,
             "rule": rule}
