@@ -311,3 +311,30 @@ TEST(Regularization, L1MakesTheFactorsSparser) {
 }
 
 }  // namespace
+
+// Every run reports Σ v² over the entries it fits, the scale of its relative error:
+// all of a dense V, the observed ones of a masked V or of a sparse V with unknown
+// absent entries, the stored ones of a sparse V with absent zeros.
+TEST(DataNorm, EachRunReportsTheSquaredNormOfWhatItFits) {
+  const Matrix<double> V = random_matrix(30, 20, 61, 0.3);
+  std::vector<std::uint8_t> observed(V.size());
+  double all = 0, seen = 0;
+  for (index_t i = 0; i < 30; ++i)
+    for (index_t j = 0; j < 20; ++j) {
+      observed[std::size_t(i * 20 + j)] = (i + j) % 3 != 0;
+      all += V(i, j) * V(i, j);
+      if ((i + j) % 3 != 0) seen += V(i, j) * V(i, j);
+    }
+  const nmfuse::MaskView mask(observed.data(), 30, 20, Layout::RowMajor);
+  nmfuse::Options opt = cpu_options(3);
+  opt.max_iter = 2;
+  const double tol = 1e-14 * all;
+  EXPECT_NEAR(nmfuse::factorize(V.view(), opt).data_squared_norm, all, tol);
+  EXPECT_NEAR(nmfuse::factorize_many(V.view(), opt, 2)[1].data_squared_norm, all, tol);
+  EXPECT_NEAR(nmfuse::factorize(V.view(), opt, mask).data_squared_norm, seen, tol);
+  const auto S = to_csr<double>(V);
+  EXPECT_NEAR(nmfuse::factorize(S.view(), opt).data_squared_norm, all, tol);
+  const auto Seen = to_csr<double>(V, [&](index_t i, index_t j) { return (i + j) % 3 != 0; });
+  EXPECT_NEAR(nmfuse::factorize(Seen.view(nmfuse::Absent::Unknown), opt).data_squared_norm,
+              seen, tol);
+}

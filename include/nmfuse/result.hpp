@@ -26,6 +26,9 @@ struct RunInfo {
   Device device = Device::Cpu;  // which backend ran
   std::string device_reason;    // why that one
   double seconds = 0;           // wall time of the whole call
+  // Σ v² over V's entries (its observed ones, with a mask or Absent::Unknown), in
+  // double: the relative error of a Frobenius fit is √(2·loss / data_squared_norm).
+  double data_squared_norm = 0;
 };
 
 // How online fitting (Model::partial_fit, Model::fit_online) has gone so far.

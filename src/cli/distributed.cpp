@@ -65,8 +65,7 @@ double sum_on_first(double x) {
 
 // The run itself, once this process holds its block.
 template <class T, class Block>
-void factor_block(dist::Grid& grid, const Block& block, InputInfo in, CommonFlags& f) {
-  in.squared_norm = sum_on_first(in.squared_norm);
+void factor_block(dist::Grid& grid, const Block& block, const InputInfo& in, CommonFlags& f) {
   const dist::GridShape s = grid.shape();
   auto fit = [&](const Options& opt, int, OnlineInfo*) {
     return std::vector<Result<T>>{dist::factorize(grid, block, opt)};
@@ -92,7 +91,6 @@ void factor_dense_blocks(DenseView<const T> V, const std::string& name, dist::Gr
   dist::Grid grid(MPI_COMM_WORLD, V.rows, V.cols, shape);
   const DenseView<const T> block = block_view(V, grid.block());
   InputInfo in{name, V.rows, V.cols, dtype_name<T>()};
-  core::for_each_entry(block, [&](index_t, index_t, T v) { in.squared_norm += double(v) * v; });
   factor_block<T>(grid, block, in, f);
 }
 
@@ -118,7 +116,6 @@ void factor_sparse_blocks(const std::string& input, Absent absent, dist::GridSha
     InputInfo in{input, size.rows, size.cols, dtype_name<T>()};
     in.sparse = {{"stored", std::int64_t(sum_on_first(double(part.values.size())))},
                  {"index_bits", 64}, {"absent", "zero"}};
-    for (double v : part.values) in.squared_norm += v * v;
     CsrMatrix<T, std::int64_t> block{part.rows, part.cols, std::move(part.row_ptr),
                                      std::move(part.col_idx),
                                      std::vector<T>(part.values.begin(), part.values.end())};

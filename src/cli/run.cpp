@@ -232,7 +232,6 @@ void factor_sparse(const nmfuse::io::SparseMatrix& S, const std::string& name,
   with_narrowed(S, [&](const auto& V) {
     using T = typename decltype(V.view())::value_type;
     InputInfo in{name, S.rows, S.cols, dtype_name<T>()};
-    for (double v : S.values) in.squared_norm += v * v;
     in.sparse = sparse_description(S, absent);
     factor_and_write<T>(in, f, fits_of(V.view(absent)));
   });

@@ -86,7 +86,6 @@ struct InputInfo {
   std::string name;
   index_t rows = 0, cols = 0;
   std::string dtype;
-  double squared_norm = 0;  // of the entries that are fitted
   nlohmann::json sparse;    // for sparse input: stored entries, what absent ones mean
 };
 
@@ -265,8 +264,8 @@ nmfuse::Result<T> factor_and_write(const InputInfo& in, CommonFlags& f, Fit fit)
                          {"passes", online.passes},
                          {"batch_cost", online.batch_cost},
                          {"smoothed_cost", online.smoothed_cost}};
-  if (f.opt.loss == nmfuse::Loss::Frobenius && in.squared_norm > 0)
-    summary["relative_error"] = std::sqrt(2 * final_loss / in.squared_norm);
+  if (f.opt.loss == nmfuse::Loss::Frobenius && r.data_squared_norm > 0)
+    summary["relative_error"] = std::sqrt(2 * final_loss / r.data_squared_norm);
   if (f.writes) {
     nmfuse::io::write_atomically(join(f.out_dir, "W.npy"), nmfuse::io::encode_npy(r.W));
     nmfuse::io::write_atomically(join(f.out_dir, "H.npy"), nmfuse::io::encode_npy(r.H));
@@ -324,11 +323,7 @@ nmfuse::Result<T> factor_dense(nmfuse::DenseView<const T> V, const std::string& 
     throw InvalidArgument("the mask of observed entries is " + std::to_string(mask->rows()) +
                           "×" + std::to_string(mask->cols()) + ", but V is " +
                           std::to_string(V.rows) + "×" + std::to_string(V.cols));
-  InputInfo in{name, V.rows, V.cols, dtype_name<T>()};
-  // In storage order; out of core, each part's pages dropped once read.
-  core::for_each_entry(V, [&](index_t i, index_t j, T v) {
-    if (!mask || (*mask)(i, j)) in.squared_norm += double(v) * double(v);
-  }, f.opt.out_of_core == OutOfCore::On);
+  const InputInfo in{name, V.rows, V.cols, dtype_name<T>()};
   return factor_and_write<T>(in, f, fits_of(V, mask ? std::optional(mask->view()) : std::nullopt));
 }
 template <class T>

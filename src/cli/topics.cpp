@@ -16,7 +16,6 @@ int run_topics(const std::vector<std::string>& paths, const text::CorpusOptions&
   const CsrMatrix<float, std::int32_t>& V = corpus.counts;
   InputInfo in{paths.size() == 1 ? paths[0] : paths[0] + " and " + std::to_string(paths.size() - 1) + " more",
                V.rows, V.cols, "float32"};
-  for (float v : V.values) in.squared_norm += double(v) * v;
   in.sparse = {{"stored", V.values.size()}, {"index_bits", 32}, {"absent", "zero"},
                {"terms", corpus.terms.size()}, {"documents", documents.size()}};
   const Result<float> r = factor_and_write<float>(in, f, fits_of(V.view()));

@@ -66,6 +66,11 @@ class Backend {
     if (!data_squared_norm_) data_squared_norm_ = sum_of_squared_data();
     return *data_squared_norm_;
   }
+  // The same, made by the caller's own pass over V (the input check's).
+  void know_data_sums(double sum, double squared_norm) {
+    data_sum_ = sum;
+    data_squared_norm_ = squared_norm;
+  }
 
   // For initialization only: out = V·X (s = W; X is n×cols, out m×cols) or Vᵀ·X
   // (s = H; X is m×cols, out n×cols), host column-major buffers.

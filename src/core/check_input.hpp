@@ -34,35 +34,73 @@ inline void check_storage(const char* name, index_t rows, index_t cols, index_t 
   }
 }
 
-// Calls f(i, j, v) for every entry in storage order: rows of a row-major matrix,
-// columns of a column-major one. `out_of_core`: where A is a mapped file, the pages read
-// are dropped every 1 MiB or so (core/pages.hpp).
+// Calls f(a, line) for every line of A in storage order: its rows if row-major (a = i),
+// its columns if column-major (a = j), each of inner() entries. `out_of_core`: where A
+// is a mapped file, the pages read are dropped every 1 MiB or so (core/pages.hpp).
 template <class T, class F>
-void for_each_entry(const DenseView<const T>& A, F f, bool out_of_core = false) {
+void for_each_line(const DenseView<const T>& A, F f, bool out_of_core = false) {
   const bool by_rows = A.layout == Layout::RowMajor;
   const index_t outer = by_rows ? A.rows : A.cols, inner = by_rows ? A.cols : A.rows;
   const index_t lines = std::max<index_t>(1, (index_t(1) << 20) / (A.ld * index_t(sizeof(T))));
   const bool drop = out_of_core && file_backed(A.data);
   for (index_t a0 = 0; a0 < outer; a0 += lines) {
     const index_t a1 = std::min(outer, a0 + lines);
-    for (index_t a = a0; a < a1; ++a)
-      for (index_t b = 0; b < inner; ++b) f(by_rows ? a : b, by_rows ? b : a, A.data[a * A.ld + b]);
+    for (index_t a = a0; a < a1; ++a) f(a, A.data + a * A.ld);
     if (drop) drop_pages(A.data + a0 * A.ld, A.data + (a1 - 1) * A.ld + inner);
   }
 }
 
-// ...and, on the host, finite and non-negative.
-template <class T>
-void check_matrix(const char* name, const DenseView<const T>& A, bool out_of_core = false) {
-  check_storage(name, A.rows, A.cols, A.ld, A.layout, A.data);
-  for_each_entry(A, [&](index_t i, index_t j, T v) {
-    if (std::isfinite(v) && v >= 0) return;
-    std::ostringstream msg;
-    msg << name << " (" << A.rows << "×" << A.cols << ") has "
-        << (std::isnan(v) ? "a NaN" : std::isinf(v) ? "an infinite" : "a negative") << " entry at ("
-        << i << ", " << j << "): " << v;
-    throw InvalidArgument(msg.str());
+// Calls f(i, j, v) for every entry in storage order, as for_each_line.
+template <class T, class F>
+void for_each_entry(const DenseView<const T>& A, F f, bool out_of_core = false) {
+  const bool by_rows = A.layout == Layout::RowMajor;
+  const index_t inner = by_rows ? A.cols : A.rows;
+  for_each_line(A, [&](index_t a, const T* line) {
+    for (index_t b = 0; b < inner; ++b) f(by_rows ? a : b, by_rows ? b : a, line[b]);
   }, out_of_core);
+}
+
+// Σ a and Σ a² over a matrix's entries, in double.
+struct EntrySums {
+  double sum = 0, squares = 0;
+};
+
+// ...and, on the host, finite and non-negative. Returns the entries' sums, made in the
+// same pass (so that a V read from disk is read once before the iterations), in a
+// fixed order: eight running sums a line, entry b going to sum b mod 8.
+template <class T>
+EntrySums check_matrix(const char* name, const DenseView<const T>& A, bool out_of_core = false) {
+  check_storage(name, A.rows, A.cols, A.ld, A.layout, A.data);
+  const bool by_rows = A.layout == Layout::RowMajor;
+  const index_t inner = by_rows ? A.cols : A.rows;
+  constexpr double kLargest = std::numeric_limits<double>::max();
+  EntrySums sums;
+  for_each_line(A, [&](index_t a, const T* line) {
+    constexpr int kSums = 8;
+    double sum[kSums] = {}, squares[kSums] = {};
+    bool bad = false;
+    index_t b = 0;
+    auto add = [&](int l, double v) {
+      bad |= !(v >= 0 && v <= kLargest);  // NaN fails both
+      sum[l] += v;
+      squares[l] += v * v;
+    };
+    for (; b + kSums <= inner; b += kSums)
+      for (int l = 0; l < kSums; ++l) add(l, double(line[b + l]));
+    for (; b < inner; ++b) add(int(b % kSums), double(line[b]));
+    if (bad) {  // the first bad entry of the line, named
+      b = 0;
+      while (std::isfinite(line[b]) && line[b] >= 0) ++b;
+      const T v = line[b];
+      std::ostringstream msg;
+      msg << name << " (" << A.rows << "×" << A.cols << ") has "
+          << (std::isnan(v) ? "a NaN" : std::isinf(v) ? "an infinite" : "a negative")
+          << " entry at (" << (by_rows ? a : b) << ", " << (by_rows ? b : a) << "): " << v;
+      throw InvalidArgument(msg.str());
+    }
+    for (int l = 0; l < kSums; ++l) sums.sum += sum[l], sums.squares += squares[l];
+  }, out_of_core);
+  return sums;
 }
 
 // β ≤ 0 divergences are undefined where V is zero (where it is observed, with a mask).

@@ -112,6 +112,7 @@ struct DenseInput {
   DenseView<const T> V;
   std::optional<std::vector<std::uint8_t>> mask;
   std::optional<Matrix<T>> observed_part;  // V with the unobserved entries 0, where needed
+  std::optional<EntrySums> sums;  // of V, where no mask leaves entries out
 };
 
 template <class T>
@@ -120,11 +121,12 @@ DenseInput<T> checked_dense_input(DenseView<const T> V, const Options& opt,
   const bool out_of_core = opt.out_of_core == OutOfCore::On;  // reading V drops its pages
   if (observed && out_of_core)  // masked HALS reads V in place, row by row, on either device
     throw InvalidArgument("option out_of_core = on: a mask of observed entries needs V in memory");
-  check_matrix("V", V, out_of_core);
+  const EntrySums sums = check_matrix("V", V, out_of_core);
   const index_t m = V.rows, n = V.cols;
   check_rank(opt, m, n);
   DenseInput<T> in;
   in.V = V;
+  if (!observed) in.sums = sums;
   if (observed) {
     check_storage("the mask of observed entries", observed->rows, observed->cols, observed->ld,
                   observed->layout, observed->data);
@@ -208,6 +210,7 @@ Result<T> result_of(Backend<T>& b, SolverOutcome&& outcome, const DeviceChoice& 
   r.W = factor_matrix(b, Side::W);
   r.H = factor_matrix(b, Side::H);
   record(r, std::move(outcome), choice, start);
+  r.data_squared_norm = b.data_squared_norm();
   if (const std::string how = b.data_placement(); !how.empty()) r.device_reason += "; " + how;
   return r;
 }

@@ -80,6 +80,7 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
     }
   }
   auto backend = make_backend<T>(choice.device, V, opt.rank, opt, mask.has_value());
+  if (in.sums) backend->know_data_sums(in.sums->sum, in.sums->squares);
   core::SolverOutcome outcome = initialize_and_solve(*backend, opt, W0, H0, mask.has_value(),
                                                      mask ? &*mask : nullptr);
   return result_of(*backend, std::move(outcome), choice, start);

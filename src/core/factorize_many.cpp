@@ -133,7 +133,9 @@ std::vector<Result<T>> factorize_many(DenseView<const T> V, const Options& opt, 
     }
   }
   auto make = [&](int count) {
-    return core::make_backend<T>(choice.device, in.V, opt.rank, opt, masked, count);
+    auto b = core::make_backend<T>(choice.device, in.V, opt.rank, opt, masked, count);
+    if (in.sums) b->know_data_sums(in.sums->sum, in.sums->squares);
+    return b;
   };
   auto start = [&](core::Backend<T>& b, int r) {
     if (W0)
