@@ -163,6 +163,12 @@ string(JSON error GET "${summary}" relative_error)
 if(json_error OR steps LESS 2 OR error GREATER 0.05)
   message(FATAL_ERROR "online fit: steps ${steps}, relative error ${error} (${json_error})")
 endif()
+# Online with missing values: a sparse V whose absent entries are unknown, by MU.
+run_ok(factor ${OUT}/v.mtx --absent unknown --rank 2 --batch-size 2 --solver mu
+  --out ${OUT}/online_unknown)
+expect_outputs(${OUT}/online_unknown W.npy H.npy summary.json)
+expect_exit(3 "online fitting with missing values" factor ${OUT}/v.mtx --absent unknown
+  --rank 2 --batch-size 2 --solver hals --out ${OUT}/online_unknown)
 # factor X.npy --out-of-core on: the file mapped and read block by block.
 run_ok(factor ${OUT}/demo/W.npy --rank 3 --out-of-core on --device cpu --out ${OUT}/mapped)
 expect_outputs(${OUT}/mapped W.npy H.npy summary.json)

@@ -449,6 +449,35 @@ TEST_P(GpuOnline, PartialFitMatchesTheCpu) {
 INSTANTIATE_TEST_SUITE_P(Paths, GpuOnline, ::testing::ValuesIn(kOnlineCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
+// Online steps with missing values (CSR batches whose absent entries are unknown, by
+// MU) on the GPU, against the CPU's as above.
+TEST(Gpu, OnlineWithMissingValuesMatchesTheCpu) {
+  REQUIRE_GPU();
+  const Matrix<double> planted = planted_dictionary(40, 4);
+  for (nmfuse::Loss loss : {nmfuse::Loss::Frobenius, nmfuse::Loss::KullbackLeibler}) {
+    nmfuse::Options opt = online_options(kOnlineCases[1], 4);
+    opt.loss = loss;
+    opt.max_iter = 30;
+    opt.tol = 0;
+    auto run = [&](auto zero, nmfuse::Device device) {
+      using T = decltype(zero);
+      nmfuse::Options o = opt;
+      o.device = device;
+      nmfuse::Model<T> model(o);
+      for (unsigned b = 0; b < 5; ++b) {
+        const Matrix<T> V = stream_batch<T>(planted, 100, 60 + b, false);
+        const auto S = to_csr<T>(V, [b](index_t i, index_t j) { return (i * 7 + j * 3 + b) % 3 != 0; });
+        EXPECT_EQ(model.partial_fit(S.view(nmfuse::Absent::Unknown)).device, device);
+      }
+      return model.W();
+    };
+    const Matrix<double> ref = run(0.0, nmfuse::Device::Cpu);
+    const Matrix<float> cpu = run(0.0f, nmfuse::Device::Cpu), gpu = run(0.0f, nmfuse::Device::Cuda);
+    EXPECT_LT(relative_difference(gpu, ref), 3 * relative_difference(cpu, ref) + 1e-7)
+        << nmfuse::to_string(loss);
+  }
+}
+
 // fit_online with double data runs its batches in float on the GPU.
 TEST(Gpu, FitOnlineWithDoubleDataRunsOnTheGpu) {
   REQUIRE_GPU();

@@ -140,6 +140,67 @@ TEST(Online, MemoryStaysBoundedWhileTheStreamGrows) {
             401u);
 }
 
+// Missing values: a sparse batch whose absent entries are unknown. With every entry
+// stored, its steps are those of the same batch with absent zeros (its products then
+// sum entry by entry instead of through W·HtᵀHt or column sums: to rounding).
+TEST(Online, UnknownAbsentEntriesAllStoredStepAsZeroAbsentOnes) {
+  const Matrix<double> planted = planted_dictionary(30, 3);
+  for (double beta : {2.0, 1.0, 1.5}) {
+    nmfuse::Options opt = cpu(online_options(kOnlineCases[1], 3));
+    opt.loss = nmfuse::Loss::Beta;
+    opt.beta = beta;
+    Model<double> zero(opt), unknown(opt);
+    for (unsigned b = 0; b < 4; ++b) {
+      const auto S = to_csr<double>(stream_batch<double>(planted, 50, 40 + b, false),
+                                    [](index_t, index_t) { return true; });
+      zero.partial_fit(S.view(nmfuse::Absent::Zero));
+      unknown.partial_fit(S.view(nmfuse::Absent::Unknown));
+    }
+    EXPECT_LT(relative_difference(unknown.W(), zero.W()), 1e-9) << "β = " << beta;
+  }
+}
+
+// A planted stream with a third of its entries missing: fit_online by MU still finds
+// the components, and W·H predicts the missing entries from the observed ones.
+TEST(Online, MissingEntriesOfAPlantedStreamArePredicted) {
+  const int k = 4;
+  const Matrix<double> planted = planted_dictionary(40, k);
+  const Matrix<double> V = stream_batch<double>(planted, 1200, 8, false);
+  std::mt19937 rng(9);
+  std::bernoulli_distribution seen(2.0 / 3);
+  std::vector<std::uint8_t> observed(V.size());
+  for (auto& o : observed) o = seen(rng);
+  auto is_observed = [&](index_t i, index_t j) { return observed[std::size_t(i * 1200 + j)] != 0; };
+  const auto S = to_csr<double>(V, is_observed);
+  for (nmfuse::Loss loss : {nmfuse::Loss::Frobenius, nmfuse::Loss::KullbackLeibler}) {
+    nmfuse::Options opt = cpu(online_options(kOnlineCases[1], k));
+    opt.loss = loss;
+    opt.batch_size = 100;
+    opt.max_passes = 20;
+    opt.max_no_improvement = 0;
+    Model<double> online(opt);
+    online.fit_online(S.view(nmfuse::Absent::Unknown));
+    for (double cosine : best_matches(planted, online.W()))
+      EXPECT_GT(cosine, 0.99) << nmfuse::to_string(loss);
+    const Matrix<double> H = online.transform(S.view(nmfuse::Absent::Unknown));
+    double error = 0, norm = 0;
+    for (index_t i = 0; i < 40; ++i)
+      for (index_t j = 0; j < 1200; ++j) {
+        if (is_observed(i, j)) continue;
+        double wh = 0;
+        for (int t = 0; t < k; ++t) wh += online.W()(i, t) * H(t, j);
+        error += (V(i, j) - wh) * (V(i, j) - wh);
+        norm += V(i, j) * V(i, j);
+      }
+    EXPECT_LT(std::sqrt(error / norm), 0.1) << nmfuse::to_string(loss);
+  }
+  nmfuse::Options hals = cpu(online_options(kOnlineCases[0], k));
+  Model<double> refused(hals);
+  EXPECT_THAT([&] { refused.partial_fit(S.view(nmfuse::Absent::Unknown)); },
+              ::testing::ThrowsMessage<nmfuse::InvalidArgument>(
+                  ::testing::HasSubstr("option solver = hals: online fitting with missing values")));
+}
+
 TEST(Online, SameSeedSameFitBitForBit) {
   const Matrix<double> planted = planted_dictionary(30, 3);
   const Matrix<double> V = stream_batch<double>(planted, 600, 3, false);
@@ -266,7 +327,7 @@ TEST(Online, ArgumentsAreChecked) {
   const auto S = to_csr<double>(V);
   EXPECT_THAT([&] { model.partial_fit(S.view(nmfuse::Absent::Unknown)); },
               ::testing::ThrowsMessage<nmfuse::InvalidArgument>(
-                  ::testing::HasSubstr("absent entries are unknown")));
+                  ::testing::HasSubstr("online fitting with missing values")));
   EXPECT_EQ(model.partial_fit(S.view()).steps, 2) << "a failed batch teaches nothing";
 }
 

@@ -201,8 +201,8 @@ class Model {
 
   // A fresh online fit: passes over V's columns in batches of opt.batch_size, until
   // the stopping rules of opt (max_passes, tol, max_no_improvement). Afterwards
-  // transform() gives H. Meanwhile W, its sums and one batch are held (and, for CSR V,
-  // Vᵀ: a batch of columns is rows of it).
+  // transform() gives H. Meanwhile W, its sums and one batch are held (for CSR V, a
+  // copy of the batch's columns).
   const OnlineInfo& fit_online(DenseView<const T> V) {
     online_ = {};
     detail::fit_online<T>(online_, V, opt_);

@@ -15,7 +15,6 @@
 #include <limits>
 #include <optional>
 
-#include "core/csr_transpose.hpp"
 #include "core/entry_points.hpp"
 
 namespace nmfuse::detail {
@@ -72,18 +71,30 @@ std::string placement_of(const Backend<U>& b) {
   return how.empty() ? how : "; " + how;
 }
 
-// One step on the batch that backend b holds (its values U: float on the GPU).
+// Whether a step uses HALS's sums: with missing values (`masked`: a sparse batch whose
+// absent entries are unknown) only MU's, which sum over each entry's own terms; HALS's
+// B would be a Gram per row of W.
+bool online_hals(const Options& opt, bool masked) {
+  if (masked && opt.solver == Solver::HALS)
+    throw InvalidArgument("option solver = hals: online fitting with missing values (absent "
+                          "entries unknown) takes multiplicative updates (solver = mu)");
+  return !masked && resolved_solver(opt) == Solver::HALS;
+}
+
+// One step on the batch that backend b holds (its values U: float on the GPU); `masked`:
+// only its observed entries count.
 template <class T, class U>
-void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, double rho) {
+void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, double rho,
+                      bool masked) {
   const index_t m = b.rows(), nb = b.cols();
   const int k = b.rank();
   const std::size_t mk = std::size_t(m) * std::size_t(k);
   const double beta = beta_of(opt);
-  const bool hals = resolved_solver(opt) == Solver::HALS;
+  const bool hals = online_hals(opt, masked);
   const std::size_t b_size = hals ? std::size_t(k) * k : mk;
   if (!st.A.empty() && st.B.size() != b_size)
-    throw InvalidArgument("the model's sums were made by the other solver than " +
-                          to_string(resolved_solver(opt)));
+    throw InvalidArgument(std::string("the model's sums were made by the other solver than ") +
+                          (hals ? "hals" : "mu") + " (missing values take mu)");
   // The step works on copies and commits them at its end: a batch that fails (a bad
   // value met on the GPU, memory) changes nothing.
   std::vector<double> Wd(st.W.data(), st.W.data() + st.W.size());  // W in double as it moves
@@ -102,7 +113,7 @@ void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, dou
 
   // The batch's H with W fixed; its final loss is the batch's cost.
   const std::vector<U> W(Wd.begin(), Wd.end());
-  const core::SolverOutcome solved = core::solve_H_on(b, W.data(), inner_options(opt), false);
+  const core::SolverOutcome solved = core::solve_H_on(b, W.data(), inner_options(opt), masked);
   const double cost = solved.loss_history.back() / double(nb);
   std::vector<U> Ht(std::size_t(nb) * k), P(mk);
   b.get_factor(Side::H, Ht.data());
@@ -136,7 +147,7 @@ void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, dou
     }
   } else {
     std::vector<double> D(mk);
-    if (beta == 2) {  // numerator V_b·Ht, denominator W·(HtᵀHt)
+    if (beta == 2 && !masked) {  // numerator V_b·Ht, denominator W·(HtᵀHt)
       b.product(Side::W, 1);
       b.get_product(Side::W, P.data());
       const std::vector<double> G = gram_of(Ht, nb, k);
@@ -146,7 +157,7 @@ void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, dou
           for (int s = 0; s < k; ++s) sum += w[i + s * m] * G[s + t * k];
           D[i + t * m] = sum;
         }
-    } else if (beta == 1) {  // numerator (V_b ⊘ W·Htᵀ)·Ht, denominator Ht's column sums
+    } else if (beta == 1 && !masked) {  // numerator (V_b ⊘ W·Htᵀ)·Ht, denominator Ht's column sums
       b.kl_product(Side::W);
       b.get_product(Side::W, P.data());
       for (int t = 0; t < k; ++t) {
@@ -155,7 +166,7 @@ void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, dou
         if (sum == 0) sum = 1;  // scikit-learn's guard
         for (index_t i = 0; i < m; ++i) D[i + t * m] = sum;
       }
-    } else {
+    } else {  // any other β, and every β with missing values: both by the entries
       b.beta_products(Side::W, U(beta));
       b.get_product(Side::W, P.data());
       std::vector<U> Du(mk);
@@ -191,12 +202,13 @@ void learn_from_batch(OnlineState<T>& st, Backend<U>& b, const Options& opt, dou
 // options choose (value: T, or float for double data on the GPU), and what the step
 // reports of where it ran.
 template <class T, class Data, class Make>
-void step_on(OnlineState<T>& st, const Data& V, const Options& opt, double rho, Make make) {
+void step_on(OnlineState<T>& st, const Data& V, const Options& opt, double rho, bool masked,
+             Make make) {
   const auto start = Clock::now();
   const DeviceChoice choice = core::choose_device_for(V, opt.device);
   if (rho < 0) rho = std::pow(opt.forget_factor, double(V.cols) / opt.batch_size);
   auto run = [&](auto backend) {
-    learn_from_batch(st, *backend, opt, rho);
+    learn_from_batch(st, *backend, opt, rho, masked);
     st.info.device_reason = choice.reason + placement_of(*backend);
   };
   if (choice.device == Device::Cuda && !std::is_same_v<T, float>) run(make(float(), choice.device));
@@ -211,7 +223,7 @@ void dense_step(OnlineState<T>& st, DenseView<const T> V, const Options& opt, do
   core::check_matrix("the batch", V);
   if (beta_of(opt) <= 0) core::check_positive("the batch", V, beta_of(opt), nullptr);
   std::optional<Matrix<float>> narrowed;  // the batch in float, for the GPU
-  step_on(st, V, opt, rho, [&](auto value, Device device) {
+  step_on(st, V, opt, rho, false, [&](auto value, Device device) {
     using U = decltype(value);
     if constexpr (std::is_same_v<U, T>) {
       return core::make_backend<T>(device, V, opt.rank, opt);
@@ -226,11 +238,10 @@ template <class T, class I>
 void sparse_step(OnlineState<T>& st, CsrView<T, I> V, const Options& opt, double rho) {
   check_batch(opt, st, V.rows, V.cols);
   core::check_csr("the batch", V, beta_of(opt));
-  if (V.absent == Absent::Unknown)
-    throw InvalidArgument("the batch's absent entries are unknown: online fitting takes them "
-                          "as zeros (Absent::Zero)");
+  const bool unknown = V.absent == Absent::Unknown;
+  online_hals(opt, unknown);  // refused before the backend is made
   std::vector<float> values;  // the batch's values in float, for the GPU
-  step_on(st, V, opt, rho, [&](auto value, Device device) {
+  step_on(st, V, opt, rho, unknown, [&](auto value, Device device) {
     using U = decltype(value);
     if constexpr (std::is_same_v<U, T>)
       return core::make_backend<T, I>(device, V, opt.rank, opt);
@@ -238,6 +249,27 @@ void sparse_step(OnlineState<T>& st, CsrView<T, I> V, const Options& opt, double
       return core::make_backend<float, I>(Device::Cuda, core::float_values(V, values), opt.rank,
                                           opt);
   });
+}
+
+// Columns j0 … j1 − 1 of V as a CSR of their own: each row's part found by binary
+// search (its columns are sorted), so that no copy of V is held beside one batch.
+template <class T, class I>
+CsrMatrix<T, I> columns_of(CsrView<T, I> V, index_t j0, index_t j1) {
+  CsrMatrix<T, I> batch;
+  batch.rows = V.rows;
+  batch.cols = j1 - j0;
+  batch.row_ptr.reserve(std::size_t(V.rows) + 1);
+  for (index_t i = 0; i < V.rows; ++i) {
+    const I* row_end = V.col_idx + V.row_ptr[i + 1];
+    const I* first = std::lower_bound(V.col_idx + V.row_ptr[i], row_end, I(j0));
+    const I* last = std::lower_bound(first, row_end, I(j1));
+    for (const I* c = first; c != last; ++c) {
+      batch.col_idx.push_back(I(*c - j0));
+      batch.values.push_back(V.values[c - V.col_idx]);
+    }
+    batch.row_ptr.push_back(I(batch.col_idx.size()));
+  }
+  return batch;
 }
 
 // scikit-learn's stopping rules for a fit over a fixed V (MiniBatchNMF's
@@ -345,18 +377,8 @@ void fit_online(OnlineState<T>& st, DenseView<const T> V, const Options& opt) {
 template <class T, class I>
 void fit_online(OnlineState<T>& st, CsrView<T, I> V, const Options& opt) {
   core::check_csr("V", V, beta_of(opt));
-  if (V.absent == Absent::Unknown)  // before the transpose
-    throw InvalidArgument("V's absent entries are unknown: online fitting takes them as zeros "
-                          "(Absent::Zero)");
-  const CsrMatrix<T, I> Vt = core::transposed(V);  // a batch of columns is rows of Vᵀ
   passes(st, V.cols, opt, [&](index_t j0, index_t j1, double rho) {
-    std::vector<I> row_ptr(Vt.row_ptr.begin() + j0, Vt.row_ptr.begin() + j1 + 1);
-    const I first = row_ptr.front();
-    for (I& r : row_ptr) r -= first;
-    const CsrView<T, I> rows_of_Vt{row_ptr.data(), Vt.col_idx.data() + first,
-                                   Vt.values.data() + first, j1 - j0, V.rows, Absent::Zero};
-    const CsrMatrix<T, I> batch = core::transposed(rows_of_Vt);
-    sparse_step(st, batch.view(V.absent), opt, rho);
+    sparse_step(st, columns_of(V, j0, j1).view(V.absent), opt, rho);
   });
 }
 

@@ -425,8 +425,8 @@ void bind_online_model(nb::module_& m, const char* name) {
   };
   auto sparse = [](auto&& call) {
     return [call](Model& self, const HostVector& data, const HostVector& indices,
-                  const HostVector& indptr, index_t rows, index_t cols) {
-      return with_csr(data, indices, indptr, rows, cols, false, [&](auto V) {
+                  const HostVector& indptr, index_t rows, index_t cols, bool absent_unknown) {
+      return with_csr(data, indices, indptr, rows, cols, absent_unknown, [&](auto V) {
         if constexpr (std::is_same_v<typename decltype(V)::value_type, T>)
           return online_info_of(without_gil([&] { return call(self, V); }));
         else
@@ -455,10 +455,10 @@ void bind_online_model(nb::module_& m, const char* name) {
            "V"_a, "A fresh online fit over V's columns.")
       .def("partial_fit_sparse",
            sparse([](Model& self, auto V) { return self.partial_fit(V); }),
-           "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a)
+           "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a, "absent_unknown"_a = false)
       .def("fit_online_sparse",
            sparse([](Model& self, auto V) { return self.fit_online(V); }),
-           "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a)
+           "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a, "absent_unknown"_a = false)
       .def("W", [](const Model& self) { return numpy_of(nmfuse::Matrix<T>(self.W())); },
            "W (m×k), a copy.")
       .def("start_from", [dense](Model& self, const HostArray& W) { self.start_from(dense(W, "W")); },

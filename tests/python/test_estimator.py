@@ -279,6 +279,23 @@ def test_estimate_rank_of_missing_and_sparse_x_matches_the_masked_survey():
         nmfuse.estimate_rank(S, [3], mask=observed, **params)
 
 
+def test_minibatch_nmf_fits_around_missing_values_of_a_sparse_x():
+    X, W = planted_stream(1200, seed=21)
+    observed = np.random.default_rng(22).random(X.shape) < 2 / 3
+    S = sp.csr_matrix((X[observed], np.nonzero(observed)), shape=X.shape)
+    model = nmfuse.MiniBatchNMF(4, solver="mu", absent="unknown", batch_size=100, max_iter=20,
+                                max_no_improvement=None, tol=0, random_state=0, device="cpu")
+    model.fit(S)
+    # The missing entries are predicted from the observed ones.
+    predicted = model.transform(S) @ model.components_
+    hidden = ~observed
+    assert np.linalg.norm((predicted - X)[hidden]) < 0.1 * np.linalg.norm(X[hidden])
+    with pytest.raises(ValueError, match="missing values as a scipy.sparse X"):
+        nmfuse.MiniBatchNMF(4, absent="unknown", device="cpu").fit(X)
+    with pytest.raises(ValueError, match="online fitting with missing values"):
+        nmfuse.MiniBatchNMF(4, absent="unknown", device="cpu").fit(S)
+
+
 def planted_stream(n_samples, seed):
     """Samples (rows) W_planted·h + noise: h sparse, W_planted banded (identifiable)."""
     m, k = 40, 4

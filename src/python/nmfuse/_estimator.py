@@ -292,16 +292,20 @@ class MiniBatchNMF(NMF):
 
     The parameters are scikit-learn's MiniBatchNMF's, with the same meaning (``max_iter``
     counts passes over X; ``transform_max_iter``, default ``max_iter``, bounds each
-    batch's inner solve), plus ``device`` and ``solver``:
+    batch's inner solve), plus ``device``, ``solver`` and ``absent``:
 
     solver : {"hals", "mu"}, default="hals"
         "hals" (Frobenius only) moves the components by HALS sweeps on the discounted
         sums Σ X_bᵀ·W_b and Σ W_bᵀ·W_b (Mairal et al. 2010); "mu", every β, keeps
         scikit-learn's sums of the multiplicative update (Lefèvre et al. 2011).
+    absent : {"zero", "unknown"}, default="zero"
+        For a scipy.sparse X: "unknown" makes its absent entries missing values, which
+        "mu" fits around (only the stored entries count).
 
     Where it differs from scikit-learn (README, "Online fitting"): a batch's W is solved
     to ``tol`` rather than taken one multiplicative step; the first batch starts the
-    components; ``fresh_restarts`` is not available; X has no missing values.
+    components; ``fresh_restarts`` is not available; missing values are taken (sparse X,
+    absent="unknown", solver="mu").
     """
 
     def __init__(
@@ -323,10 +327,12 @@ class MiniBatchNMF(NMF):
         verbose=0,
         solver="hals",
         device="auto",
+        absent="zero",
     ):
         super().__init__(n_components, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
                          max_iter=max_iter, random_state=random_state, alpha_W=alpha_W,
-                         alpha_H=alpha_H, l1_ratio=l1_ratio, verbose=verbose, device=device)
+                         alpha_H=alpha_H, l1_ratio=l1_ratio, verbose=verbose, device=device,
+                         absent=absent)
         self.batch_size = batch_size
         self.max_no_improvement = max_no_improvement
         self.forget_factor = forget_factor
@@ -385,10 +391,11 @@ class MiniBatchNMF(NMF):
         if W is not None or H is not None or self.init == "custom":
             raise ValueError("MiniBatchNMF starts its components from the first batch: it "
                              "takes no W or H (init='custom')")
-        if self.absent != "zero":
-            raise ValueError("MiniBatchNMF takes no missing values")
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
                           reset=reset)
+        if self.absent != "zero" and not sp.issparse(X):
+            raise ValueError("MiniBatchNMF takes missing values as a scipy.sparse X whose "
+                             "absent entries are unknown (absent='unknown'), not a dense X")
         check_non_negative(X, "MiniBatchNMF (input X)")
         return X
 
@@ -412,7 +419,8 @@ class MiniBatchNMF(NMF):
             Vt = sp.csc_matrix(X, copy=True)  # sorted here, not the caller's
             Vt.sort_indices()
             call = model.fit_online_sparse if fresh else model.partial_fit_sparse
-            info = call(Vt.data, Vt.indices, Vt.indptr, X.shape[1], X.shape[0])
+            info = call(Vt.data, Vt.indices, Vt.indptr, X.shape[1], X.shape[0],
+                        self.absent == "unknown")
         else:
             V = _rows_or_columns_contiguous(X).T
             info = model.fit_online(V) if fresh else model.partial_fit(V)
