@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   const index_t m = V.rows(), n = V.cols();
   const double flops = 4.0 * double(m) * double(n) * k, bytes = 8.0 * double(m) * double(n);
 
-  const bool streamed = k <= nmfuse::cpu::StreamedProducts<float>::kMaxRank;
+  const bool streamed = nmfuse::cpu::StreamedProducts<float>::pays(k);
   double floor = products(V, k, 20, streamed), sgemm = products(V, k, 20, false);
   hals_opt.rank = k;
   nmfuse::Options mu_opt = hals_opt;

@@ -69,9 +69,10 @@ int main(int argc, char** argv) {
               nmfuse::build_info().blas_kernels.c_str());
   std::printf("%-5s %-28s %10s %12s %14s %10s\n", "", "run", "seconds", "ms/iteration",
               "product GFLOP/s", "× one");
-  // The backend streams products up to width kMaxRank and calls the BLAS past it.
+  // The backend streams products where that pays (StreamedProducts::pays), the BLAS
+  // otherwise.
   auto products_of_width = [&](int width) {
-    return products(V, width, 10, width <= nmfuse::cpu::StreamedProducts<float>::kMaxRank);
+    return products(V, width, 10, nmfuse::cpu::StreamedProducts<float>::pays(width));
   };
   const double products_one = products_of_width(k) * iterations,
                products_all = products_of_width(k * restarts) * iterations;

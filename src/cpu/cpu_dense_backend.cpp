@@ -1,5 +1,5 @@
 // The CPU backend for dense V: the big products streamed over V (streamed_products.hpp)
-// up to rank 64 and by BLAS past it, every other pass over V in column blocks of its
+// up to rank 64 with AVX-512 and by BLAS otherwise, every other pass over V in column blocks of its
 // storage order (core/column_view.hpp). The factor side is CpuFactors. Out of core
 // (a V larger than memory, memory-mapped), every pass goes block by block: the system
 // reads the next block ahead and drops each block's pages once it has been read.
@@ -188,11 +188,11 @@ class CpuDenseBackend final : public CpuFactors<T> {
 
   T A(index_t i, index_t j) const { return V_.data[j * A_.ld + i]; }
 
-  // out = V·Y (s = W; Y n×width, out m×width) or Vᵀ·Y (s = H): streamed over V up to
-  // width 64, else by BLAS; out of core, block by block of A's columns, a block's part
+  // out = V·Y (s = W; Y n×width, out m×width) or Vᵀ·Y (s = H): streamed over V where
+  // that pays (StreamedProducts::pays: AVX-512, width ≤ 64), else by BLAS; out of core, block by block of A's columns, a block's part
   // added to the others' (side L) or put in its rows (side R), as on the GPU.
   void multiply(Side s, const T* Y, int width, T* out) {
-    const bool streamed = width <= StreamedProducts<T>::kMaxRank;
+    const bool streamed = StreamedProducts<T>::pays(width);
     if (block_ == 0) {
       if (streamed) return stream(s, Y, width, out);
       const bool w = s == Side::W;

@@ -1,12 +1,14 @@
 #pragma once
 // A pack of consecutive rows, one per SIMD lane: the CPU backend runs the per-row math
-// of kernels/row_update.hpp on Lanes<T> instead of T, so one call updates 64 bytes'
-// worth of rows (16 in float, 8 in double). Column-major factors make a pack's entries
-// t contiguous, so loads and stores are plain vector moves.
+// of kernels/row_update.hpp on Lanes<T> instead of T, so one call updates a vector
+// register's worth of rows (with AVX-512, 16 in float and 8 in double; with AVX2, 8 and
+// 4). Column-major factors make a pack's entries t contiguous, so loads and stores are
+// plain vector moves.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 
+#include "cpu/simd_width.hpp"
 #include "row_update.hpp"
 
 namespace nmfuse::cpu {
@@ -16,8 +18,8 @@ struct LaneMask;
 
 template <class T>
 struct Lanes {
-  static constexpr int kWidth = int(64 / sizeof(T));
-  typedef T Vec __attribute__((vector_size(64)));
+  static constexpr int kWidth = int(kVectorBytes / sizeof(T));
+  typedef T Vec __attribute__((vector_size(kVectorBytes)));
   Vec v;
 
   Lanes() = default;
@@ -53,7 +55,7 @@ struct Lanes {
 template <class T>
 struct LaneMask {
   using Int = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
-  typedef Int Vec __attribute__((vector_size(64)));
+  typedef Int Vec __attribute__((vector_size(kVectorBytes)));
   Vec v;
 };
 

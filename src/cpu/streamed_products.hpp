@@ -18,6 +18,7 @@
 #include <omp.h>
 #endif
 
+#include "cpu/simd_width.hpp"
 #include "nmfuse/view.hpp"
 
 namespace nmfuse::cpu {
@@ -26,6 +27,10 @@ template <class T>
 class StreamedProducts {
  public:
   static constexpr int kMaxRank = 64;
+  // Whether a product of `width` columns is faster streamed than by the BLAS: measured
+  // so with AVX-512 (Intel, 211 against SGEMM's 128 GFLOP/s at rank 32), not with AVX2's
+  // 16 registers (AMD EPYC, 19 against 109 GFLOP/s).
+  static constexpr bool pays(int width) { return kVectorBytes >= 64 && width <= kMaxRank; }
 
   // out (out_rows × k, column-major) from Y (y_rows × k, column-major).
   void multiply(const T* A, index_t rows, index_t cols, index_t ld, bool along_rows,
@@ -47,12 +52,14 @@ class StreamedProducts {
   }
 
  private:
-  typedef T Vec __attribute__((vector_size(64)));
-  static constexpr int kWidth = int(64 / sizeof(T));  // values a vector
+  typedef T Vec __attribute__((vector_size(kVectorBytes)));
+  static constexpr int kWidth = int(kVectorBytes / sizeof(T));  // values a vector
 
-  // Rows of A taken together: as many as keep the accumulators in registers.
+  // Rows of A taken together: as many as keep the R·L accumulators and a row of Y in
+  // the registers (32 of them with AVX-512, 16 with AVX2).
   template <int L>
-  static constexpr int kRows = L <= 2 ? 8 : L <= 4 ? 4 : 2;
+  static constexpr int kRows = kVectorRegisters >= 32 ? (L <= 2 ? 8 : L <= 4 ? 4 : 2)
+                                                      : (L == 1 ? 8 : L == 2 ? 4 : L <= 4 ? 2 : 1);
 
   // By reference: a vector passed by value would change the ABI with the target.
   static void load(Vec& v, const T* p) { std::memcpy(&v, p, sizeof v); }
