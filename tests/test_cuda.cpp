@@ -420,11 +420,10 @@ INSTANTIATE_TEST_SUITE_P(Paths, GpuRestarts, ::testing::ValuesIn(kRestartCases),
 // orders, as in GpuMatchesCpu).
 class GpuOnline : public ::testing::TestWithParam<OnlineCase> {};
 
-TEST_P(GpuOnline, PartialFitMatchesTheCpu) {
-  REQUIRE_GPU();
-  const OnlineCase c = GetParam();
-  const Matrix<double> planted = planted_dictionary(40, 4);
-  nmfuse::Options opt = online_options(c, 4);
+// The GPU's W after five batches against the CPU's, in float and double:
+// step(model, b) feeds the model (nmfuse::Model<T>) batch b and returns its OnlineInfo.
+template <class Step>
+void expect_online_gpu_near_cpu(nmfuse::Options opt, Step step) {
   opt.max_iter = 30;
   opt.tol = 0;  // the same inner iterations on every device
   opt.batch_size = 100;
@@ -433,17 +432,24 @@ TEST_P(GpuOnline, PartialFitMatchesTheCpu) {
     nmfuse::Options o = opt;
     o.device = device;
     nmfuse::Model<T> model(o);
-    for (unsigned b = 0; b < 5; ++b) {
-      const Matrix<T> V = stream_batch<T>(planted, 100, 50 + b, c.sparse);
-      const nmfuse::OnlineInfo& info =
-          c.sparse ? model.partial_fit(to_csr<T>(V).view()) : model.partial_fit(V.view());
-      EXPECT_EQ(info.device, device);
-    }
+    for (unsigned b = 0; b < 5; ++b) EXPECT_EQ(step(model, b).device, device);
     return model.W();
   };
   const Matrix<double> ref = run(0.0, nmfuse::Device::Cpu);
   const Matrix<float> cpu = run(0.0f, nmfuse::Device::Cpu), gpu = run(0.0f, nmfuse::Device::Cuda);
-  EXPECT_LT(relative_difference(gpu, ref), 3 * relative_difference(cpu, ref) + 1e-7);
+  EXPECT_LT(relative_difference(gpu, ref), 3 * relative_difference(cpu, ref) + 1e-7)
+      << nmfuse::to_string(opt.loss);
+}
+
+TEST_P(GpuOnline, PartialFitMatchesTheCpu) {
+  REQUIRE_GPU();
+  const OnlineCase c = GetParam();
+  const Matrix<double> planted = planted_dictionary(40, 4);
+  expect_online_gpu_near_cpu(online_options(c, 4), [&](auto& model, unsigned b) {
+    using T = typename std::decay_t<decltype(model.W())>::value_type;
+    const Matrix<T> V = stream_batch<T>(planted, 100, 50 + b, c.sparse);
+    return c.sparse ? model.partial_fit(to_csr<T>(V).view()) : model.partial_fit(V.view());
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, GpuOnline, ::testing::ValuesIn(kOnlineCases),
@@ -457,24 +463,12 @@ TEST(Gpu, OnlineWithMissingValuesMatchesTheCpu) {
   for (nmfuse::Loss loss : {nmfuse::Loss::Frobenius, nmfuse::Loss::KullbackLeibler}) {
     nmfuse::Options opt = online_options(kOnlineCases[1], 4);
     opt.loss = loss;
-    opt.max_iter = 30;
-    opt.tol = 0;
-    auto run = [&](auto zero, nmfuse::Device device) {
-      using T = decltype(zero);
-      nmfuse::Options o = opt;
-      o.device = device;
-      nmfuse::Model<T> model(o);
-      for (unsigned b = 0; b < 5; ++b) {
-        const Matrix<T> V = stream_batch<T>(planted, 100, 60 + b, false);
-        const auto S = to_csr<T>(V, [b](index_t i, index_t j) { return (i * 7 + j * 3 + b) % 3 != 0; });
-        EXPECT_EQ(model.partial_fit(S.view(nmfuse::Absent::Unknown)).device, device);
-      }
-      return model.W();
-    };
-    const Matrix<double> ref = run(0.0, nmfuse::Device::Cpu);
-    const Matrix<float> cpu = run(0.0f, nmfuse::Device::Cpu), gpu = run(0.0f, nmfuse::Device::Cuda);
-    EXPECT_LT(relative_difference(gpu, ref), 3 * relative_difference(cpu, ref) + 1e-7)
-        << nmfuse::to_string(loss);
+    expect_online_gpu_near_cpu(opt, [&](auto& model, unsigned b) {
+      using T = typename std::decay_t<decltype(model.W())>::value_type;
+      const Matrix<T> V = stream_batch<T>(planted, 100, 60 + b, false);
+      const auto S = to_csr<T>(V, [b](index_t i, index_t j) { return (i * 7 + j * 3 + b) % 3 != 0; });
+      return model.partial_fit(S.view(nmfuse::Absent::Unknown));
+    });
   }
 }
 

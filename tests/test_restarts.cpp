@@ -10,15 +10,14 @@ using namespace testing_nmf;
 
 class CpuRestarts : public ::testing::TestWithParam<RestartCase> {};
 
-// In double. Up to 64 columns a dense batch's products are streamed as the lone run's
-// are, entry by entry in the same order: equal bit for bit. Past 64 (rank 16 × 5) they
-// are one BLAS GEMM against the lone run's streamed product, and a sparse batch may take
-// side H through Vᵀ where the lone run scatters from V's rows: sums of ~130 terms in
-// another order, ~1e-14 relative, grown by at most a few orders over 100 iterations.
+// In double. With AVX-512, up to 64 columns, a dense batch's products are streamed as
+// the lone run's are, entry by entry in the same order: equal bit for bit. Otherwise
+// they are one BLAS GEMM of the batch's width against the lone run's own, and a sparse
+// batch may take side H through Vᵀ where the lone run scatters from V's rows: sums of
+// ~130 terms in another order, ~1e-14 relative, grown by at most a few orders over 100
+// iterations.
 TEST_P(CpuRestarts, EachEqualsItsLoneRun) {
-  const RestartCase c = GetParam();
-  const bool same_order = !c.sparse && c.rank * 5 <= 64;
-  expect_restarts_match_lone_runs<double>(c, nmfuse::Device::Cpu, same_order ? 0 : 1e-9);
+  expect_restarts_match_lone_runs<double>(GetParam(), nmfuse::Device::Cpu, 1e-9);
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, CpuRestarts, ::testing::ValuesIn(kRestartCases),
@@ -48,8 +47,11 @@ TEST(Restarts, GivenStartsAndTheProgressOfEach) {
   ASSERT_EQ(runs.size(), 3u);
   for (unsigned r = 0; r < 3; ++r) {
     const auto alone = nmfuse::factorize(V.view(), opt, W0v[r], H0v[r]);
-    EXPECT_EQ(relative_difference(runs[r].W, alone.W), 0);
-    EXPECT_EQ(relative_difference(runs[r].H, alone.H), 0);
+    // To float rounding: where the BLAS makes the products (no AVX-512), one product of
+    // all three restarts' columns rounds otherwise than each restart's own; 20 MU steps
+    // grow 1e-7 to 8.5e-6 (measured on AVX2).
+    EXPECT_LT(relative_difference(runs[r].W, alone.W), 1e-4);
+    EXPECT_LT(relative_difference(runs[r].H, alone.H), 1e-4);
     EXPECT_EQ(seen[r], 2) << "the checks at iterations 10 and 20";
   }
 }
