@@ -1,8 +1,8 @@
 // `nmfuse rank`: the rank survey of a matrix file (dense, with or without a mask, or
-// sparse); writes rank.json (every
-// measure per rank, the suggested rank and the rule that chose it), rank.png (the
-// measures against the rank), and consensus_K.npy and .png (the consensus matrix at the
-// suggested rank K, samples in dendrogram order, the order in rank.json).
+// sparse); writes rank.json (every measure per rank, the suggested rank and the rule
+// that chose it), rank.png (the measures against the rank), and consensus_K.npy and
+// .png (the consensus matrix at the suggested rank K, samples in dendrogram order, the
+// order in rank.json).
 #include <unistd.h>
 
 #include "cli/commands.hpp"

@@ -35,7 +35,7 @@ inline void check_storage(const char* name, index_t rows, index_t cols, index_t 
 }
 
 // Calls f(a, line) for every line of A in storage order: its rows if row-major (a = i),
-// its columns if column-major (a = j), each of inner() entries. `out_of_core`: where A
+// its columns if column-major (a = j). `out_of_core`: where A
 // is a mapped file, the pages read are dropped every 1 MiB or so (core/pages.hpp).
 template <class T, class F>
 void for_each_line(const DenseView<const T>& A, F f, bool out_of_core = false) {

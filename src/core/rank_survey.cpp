@@ -117,14 +117,14 @@ struct SparseData {
   }
 };
 
-void check_survey(const SurveyOptions& s, double hideable, const std::string& what) {
+void check_survey(const SurveyOptions& s, index_t hideable, const std::string& what) {
   auto bad = [](const std::string& text) { throw InvalidArgument("survey option " + text); };
   if (s.ranks.empty()) bad("ranks: none given");
   for (int k : s.ranks)
     if (k < 1) bad("ranks: " + std::to_string(k) + " is not a rank (each must be ≥ 1)");
   if (s.restarts < 1) bad("restarts = " + std::to_string(s.restarts) + ": must be ≥ 1");
   if (s.splits < 1) bad("splits = " + std::to_string(s.splits) + ": must be ≥ 1");
-  if (!(s.holdout > 0 && s.holdout < 1) || s.holdout * hideable < 1) {
+  if (!(s.holdout > 0 && s.holdout < 1) || s.holdout * double(hideable) < 1) {
     std::ostringstream msg;
     msg << "holdout = " << s.holdout << ": must be in (0, 1) and hide at least one of the "
         << hideable << " " << what;
@@ -148,11 +148,28 @@ template <class T, class Data>
 RankSurvey survey(const Data& data, const Options& options, const SurveyOptions& s) {
   index_t hideable = 0;
   data.for_each_hideable([&](index_t, index_t, T) { ++hideable; });
-  check_survey(s, double(hideable), data.hideable());
+  check_survey(s, hideable, data.hideable());
   // Before the first fit: what the splits and the consensus will hold.
   data.check_memory();
   core::check_consensus_fits(data.V.cols);
   const double beta = beta_of(options);
+
+  // The held-out splits, drawn once: the same entries hidden at every rank.
+  struct Split {
+    std::vector<std::uint8_t> hide;  // a flag per hideable entry, in their order
+    std::vector<Entry<T>> hidden;
+  };
+  std::vector<Split> splits(std::size_t(s.splits));
+  for (int split = 0; split < s.splits; ++split) {
+    core::Rng rng(options.seed ^ (0x9e3779b97f4a7c15ULL * std::uint64_t(split + 1)));
+    Split& d = splits[std::size_t(split)];
+    d.hide.assign(std::size_t(hideable), 0);
+    std::size_t c = 0;
+    data.for_each_hideable([&](index_t i, index_t j, T v) {
+      d.hide[c] = rng.uniform() < s.holdout;
+      if (d.hide[c++]) d.hidden.push_back({i, j, v});
+    });
+  }
   RankSurvey out;
   for (int k : s.ranks) {
     Options opt = options;
@@ -171,27 +188,19 @@ RankSurvey survey(const Data& data, const Options& options, const SurveyOptions&
     measures.consensus = consensus(H);
     if (k >= 2 && s.restarts >= 2) measures.silhouette = component_silhouette(W);
 
-    // Held-out splits: the same entries hidden at every rank (seeded by the split).
     for (int split = 0; split < s.splits; ++split) {
-      core::Rng rng(options.seed ^ (0x9e3779b97f4a7c15ULL * std::uint64_t(split + 1)));
-      std::vector<std::uint8_t> hide(std::size_t(hideable), 0);
-      std::vector<Entry<T>> hidden;
-      std::size_t c = 0;
-      data.for_each_hideable([&](index_t i, index_t j, T v) {
-        hide[c] = rng.uniform() < s.holdout;
-        if (hide[c++]) hidden.push_back({i, j, v});
-      });
-      const Result<T> r = data.fit_without(restart_options(opt, 0), hide);
-      measures.holdout_errors.push_back(hidden_error(hidden, r, beta));
+      const Split& d = splits[std::size_t(split)];
+      const Result<T> r = data.fit_without(restart_options(opt, 0), d.hide);
+      measures.holdout_errors.push_back(hidden_error(d.hidden, r, beta));
       if (s.on_fit) s.on_fit(k, s.restarts + split + 1, s.restarts + s.splits);
     }
-    const double splits = double(s.splits);
+    const double count = double(s.splits);
     double mean = 0, spread = 0;
-    for (double e : measures.holdout_errors) mean += e / splits;
+    for (double e : measures.holdout_errors) mean += e / count;
     for (double e : measures.holdout_errors) spread += (e - mean) * (e - mean);
     measures.holdout_mean = mean;
     measures.holdout_standard_error =
-        s.splits > 1 ? std::sqrt(spread / (splits - 1)) / std::sqrt(splits) : 0;
+        s.splits > 1 ? std::sqrt(spread / (count - 1)) / std::sqrt(count) : 0;
     out.ranks.push_back(std::move(measures));
   }
 
