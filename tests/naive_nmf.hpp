@@ -149,11 +149,13 @@ inline void masked_hals(Dense& X, const Dense& Y, const Dense& D, const std::vec
   }
 }
 
-// HALS with extrapolation, an iteration a call: update W, extrapolate it, update H;
-// then, if the run goes on, extrapolate H with a step that grows while the loss falls.
+// HALS with extrapolation, an iteration a call: update W, extrapolate it (from the
+// second iteration on), update H; then, if the run goes on, extrapolate H with a step
+// that grows while the loss falls.
 struct ExtrapolatedHals {
   Dense W, H, W_previous, H_previous;
   double beta = 0.25, beta_cap = 1.0, last_loss;
+  bool first = true;
   const std::vector<int>* observed;  // row-major m×n, or null: all
   std::vector<int> observed_t;       // its transpose
 
@@ -176,7 +178,8 @@ struct ExtrapolatedHals {
     Dense Ht = transpose(H);
     if (observed) masked_hals(W, Ht, V, *observed, pen_W, sweeps);
     else hals(W, multiply(V, Ht), multiply(H, Ht), pen_W, sweeps);
-    extrapolate(W, W_previous, beta);
+    extrapolate(W, W_previous, first ? 0.0 : beta);
+    first = false;
     Ht = transpose(H);
     if (observed) masked_hals(Ht, W, transpose(V), observed_t, pen_H, sweeps);
     else hals(Ht, multiply(transpose(V), W), multiply(transpose(W), W), pen_H, sweeps);

@@ -177,10 +177,7 @@ std::vector<SolverOutcome> solve_batch(Backend<T>& b, const SolverSettings& s) {
       // in magnitude, since an extrapolated step may raise the loss for a while.
       st.e_initial = st.e_previous = std::sqrt(2 * initial_loss);
       st.last_loss = initial_loss;
-      if (extrapolating) {  // remember the start
-        if (s.update_W) extrapolate(Side::W, 0);
-        extrapolate(Side::H, 0);
-      }
+      if (extrapolating) extrapolate(Side::H, 0);  // remember H's start; W's, below
     }
   }
   for (int slot = 0; slot < active; ++slot)
@@ -191,9 +188,12 @@ std::vector<SolverOutcome> solve_batch(Backend<T>& b, const SolverSettings& s) {
     if (s.update_W) {
       half_steps(Side::W, extrapolating);
       if (extrapolating) {
+        // W's first update is fitted to the start's H: W₁ − W₀ measures how far the
+        // start was off, not a trend, and extrapolating it raised the first loss 12-fold
+        // at 5000×2000 (bench/RESULTS.md). W's extrapolation starts at iteration 2.
         for (int slot = 0; slot < active; ++slot) {
           b.select(slot);
-          b.extrapolate(Side::W, T(state[running[slot]].step));
+          b.extrapolate(Side::W, it == 1 ? T(0) : T(state[running[slot]].step));
         }
         b.select(0);
         b.gram(Side::W, active);
