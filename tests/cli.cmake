@@ -169,6 +169,14 @@ run_ok(factor ${OUT}/v.mtx --absent unknown --rank 2 --batch-size 2 --solver mu
 expect_outputs(${OUT}/online_unknown W.npy H.npy summary.json)
 expect_exit(3 "online fitting with missing values" factor ${OUT}/v.mtx --absent unknown
   --rank 2 --batch-size 2 --solver hals --out ${OUT}/online_unknown)
+# And a dense V with a mask.
+run_ok(factor ${OUT}/v.csv --mask ${OUT}/mask.csv --rank 2 --batch-size 2 --solver mu
+  --out ${OUT}/online_masked)
+expect_outputs(${OUT}/online_masked W.npy H.npy summary.json)
+file(READ ${OUT}/online_masked/summary.json summary)
+if(NOT summary MATCHES "mask.csv")
+  message(FATAL_ERROR "the online masked summary does not name the mask: ${summary}")
+endif()
 # factor X.npy --out-of-core on: the file mapped and read block by block.
 run_ok(factor ${OUT}/demo/W.npy --rank 3 --out-of-core on --device cpu --out ${OUT}/mapped)
 expect_outputs(${OUT}/mapped W.npy H.npy summary.json)

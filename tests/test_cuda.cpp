@@ -455,21 +455,52 @@ TEST_P(GpuOnline, PartialFitMatchesTheCpu) {
 INSTANTIATE_TEST_SUITE_P(Paths, GpuOnline, ::testing::ValuesIn(kOnlineCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
-// Online steps with missing values (CSR batches whose absent entries are unknown, by
-// MU) on the GPU, against the CPU's as above.
+// Online steps with missing values (CSR batches whose absent entries are unknown, and
+// dense batches with a mask; by MU) on the GPU, against the CPU's as above.
 TEST(Gpu, OnlineWithMissingValuesMatchesTheCpu) {
   REQUIRE_GPU();
   const Matrix<double> planted = planted_dictionary(40, 4);
-  for (nmfuse::Loss loss : {nmfuse::Loss::Frobenius, nmfuse::Loss::KullbackLeibler}) {
-    nmfuse::Options opt = online_options(kOnlineCases[1], 4);
-    opt.loss = loss;
-    expect_online_gpu_near_cpu(opt, [&](auto& model, unsigned b) {
-      using T = typename std::decay_t<decltype(model.W())>::value_type;
-      const Matrix<T> V = stream_batch<T>(planted, 100, 60 + b, false);
-      const auto S = to_csr<T>(V, [b](index_t i, index_t j) { return (i * 7 + j * 3 + b) % 3 != 0; });
-      return model.partial_fit(S.view(nmfuse::Absent::Unknown));
-    });
-  }
+  for (nmfuse::Loss loss : {nmfuse::Loss::Frobenius, nmfuse::Loss::KullbackLeibler})
+    for (bool masked_dense : {false, true}) {
+      nmfuse::Options opt = online_options(kOnlineCases[1], 4);
+      opt.loss = loss;
+      expect_online_gpu_near_cpu(opt, [&](auto& model, unsigned b) {
+        using T = typename std::decay_t<decltype(model.W())>::value_type;
+        const Matrix<T> V = stream_batch<T>(planted, 100, 60 + b, false);
+        auto seen = [b](index_t i, index_t j) { return (i * 7 + j * 3 + b) % 3 != 0; };
+        if (!masked_dense) return model.partial_fit(to_csr<T>(V, seen).view(nmfuse::Absent::Unknown));
+        std::vector<std::uint8_t> observed(V.size());
+        for (index_t i = 0; i < V.rows(); ++i)
+          for (index_t j = 0; j < V.cols(); ++j) observed[std::size_t(i * V.cols() + j)] = seen(i, j);
+        return model.partial_fit(V.view(), nmfuse::MaskView(observed.data(), V.rows(), V.cols()));
+      });
+    }
+}
+
+// Double data with a mask runs in float on the GPU, its mask laid out anew for the
+// float copy (row-major, whatever V's layout: here column-major).
+TEST(Gpu, FitOnlineWithDoubleDataAndAMaskRunsOnTheGpu) {
+  REQUIRE_GPU();
+  const Matrix<double> rows = stream_batch<double>(planted_dictionary(30, 3), 300, 4, false);
+  Matrix<double> V(30, 300, Layout::ColMajor);
+  std::vector<std::uint8_t> observed(V.size());
+  for (index_t i = 0; i < 30; ++i)
+    for (index_t j = 0; j < 300; ++j) {
+      const bool seen = (i * 5 + j) % 4 != 0;
+      V(i, j) = seen ? rows(i, j) : 1000.0;
+      observed[std::size_t(i * 300 + j)] = seen;
+    }
+  const nmfuse::MaskView mask(observed.data(), 30, 300);
+  nmfuse::Options opt = online_options(kOnlineCases[1], 3);
+  opt.batch_size = 100;
+  opt.max_passes = 3;
+  opt.device = nmfuse::Device::Cuda;
+  nmfuse::Model<double> gpu(opt);
+  EXPECT_EQ(gpu.fit_online(V.view(), mask).device, nmfuse::Device::Cuda);
+  opt.device = nmfuse::Device::Cpu;
+  nmfuse::Model<double> cpu(opt);
+  cpu.fit_online(V.view(), mask);
+  EXPECT_LT(relative_difference(gpu.W(), cpu.W()), 1e-3);
 }
 
 // fit_online with double data runs its batches in float on the GPU.

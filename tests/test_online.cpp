@@ -201,6 +201,58 @@ TEST(Online, MissingEntriesOfAPlantedStreamArePredicted) {
                   ::testing::HasSubstr("option solver = hals: online fitting with missing values")));
 }
 
+// Missing values in a dense batch: its mask makes the same steps as the CSR of its
+// observed entries with absent entries unknown (both sum the observed entries' terms,
+// in other orders: to rounding), in fit_online, partial_fit and transform; what lies
+// under the mask (here 1000) never counts.
+TEST(Online, ADenseMaskStepsAsTheCsrOfItsObservedEntries) {
+  const int k = 3;
+  const Matrix<double> planted = planted_dictionary(30, k);
+  Matrix<double> V = stream_batch<double>(planted, 300, 21, false);
+  std::mt19937 rng(22);
+  std::bernoulli_distribution seen(0.7);
+  std::vector<std::uint8_t> observed(V.size());
+  for (auto& o : observed) o = seen(rng);
+  auto is_observed = [&](index_t i, index_t j) { return observed[std::size_t(i * 300 + j)] != 0; };
+  const auto S = to_csr<double>(V, is_observed);
+  for (index_t i = 0; i < 30; ++i)
+    for (index_t j = 0; j < 300; ++j)
+      if (!is_observed(i, j)) V(i, j) = 1000;
+  const nmfuse::MaskView mask(observed.data(), 30, 300, Layout::RowMajor);
+  for (double beta : {2.0, 1.0, 1.5}) {
+    nmfuse::Options opt = cpu(online_options(kOnlineCases[1], k));
+    opt.loss = nmfuse::Loss::Beta;
+    opt.beta = beta;
+    opt.batch_size = 70;  // a last batch of 20 columns: the mask is cut with V
+    opt.max_passes = 3;
+    Model<double> dense(opt), sparse(opt);
+    dense.fit_online(V.view(), mask);
+    sparse.fit_online(S.view(nmfuse::Absent::Unknown));
+    EXPECT_LT(relative_difference(dense.W(), sparse.W()), 1e-9) << "β = " << beta;
+    EXPECT_LT(relative_difference(dense.transform(V.view(), mask),
+                                  sparse.transform(S.view(nmfuse::Absent::Unknown))),
+              1e-9)
+        << "β = " << beta;
+    dense.partial_fit(V.view(), mask);
+    sparse.partial_fit(S.view(nmfuse::Absent::Unknown));
+    EXPECT_LT(relative_difference(dense.W(), sparse.W()), 1e-9) << "β = " << beta;
+  }
+  nmfuse::Options hals = cpu(online_options(kOnlineCases[0], k));
+  Model<double> refused(hals);
+  EXPECT_THAT([&] { refused.partial_fit(V.view(), mask); },
+              ::testing::ThrowsMessage<nmfuse::InvalidArgument>(
+                  ::testing::HasSubstr("option solver = hals: online fitting with missing values")));
+  const nmfuse::MaskView narrow(observed.data(), 30, 299, Layout::RowMajor);
+  nmfuse::Options mu = cpu(online_options(kOnlineCases[1], k));
+  Model<double> model(mu);
+  EXPECT_THAT([&] { model.fit_online(V.view(), narrow); },
+              ::testing::ThrowsMessage<nmfuse::InvalidArgument>(::testing::HasSubstr(
+                  "the mask of observed entries is 30×299, but V is 30×300")));
+  EXPECT_THAT([&] { model.partial_fit(V.view(), narrow); },
+              ::testing::ThrowsMessage<nmfuse::InvalidArgument>(::testing::HasSubstr(
+                  "the mask of observed entries is 30×299, but the batch is 30×300")));
+}
+
 TEST(Online, SameSeedSameFitBitForBit) {
   const Matrix<double> planted = planted_dictionary(30, 3);
   const Matrix<double> V = stream_batch<double>(planted, 600, 3, false);

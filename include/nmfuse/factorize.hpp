@@ -21,7 +21,8 @@ template <class T>
 Result<T> factorize(DenseView<const T> V, const Options& opt, const DenseView<const T>* W0,
                     const DenseView<const T>* H0, const MaskView* observed);
 template <class T>
-Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt);
+Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt,
+                  const MaskView* observed);
 template <class T, class I>
 Result<T> factorize(CsrView<T, I> V, const Options& opt, const DenseView<const T>* W0,
                     const DenseView<const T>* H0);
@@ -46,11 +47,13 @@ struct OnlineState {
   OnlineInfo info;
 };
 template <class T>
-void partial_fit(OnlineState<T>& state, DenseView<const T> V, const Options& opt, double rho);
+void partial_fit(OnlineState<T>& state, DenseView<const T> V, const MaskView* observed,
+                 const Options& opt, double rho);
 template <class T, class I>
 void partial_fit(OnlineState<T>& state, CsrView<T, I> V, const Options& opt, double rho);
 template <class T>
-void fit_online(OnlineState<T>& state, DenseView<const T> V, const Options& opt);
+void fit_online(OnlineState<T>& state, DenseView<const T> V, const MaskView* observed,
+                const Options& opt);
 template <class T, class I>
 void fit_online(OnlineState<T>& state, CsrView<T, I> V, const Options& opt);
 }  // namespace detail
@@ -180,7 +183,12 @@ class Model {
   // batch then solves its H with W fixed, adds what it teaches W to the statistics the
   // earlier batches left (discounted by opt.forget_factor) and moves W on them.
   const OnlineInfo& partial_fit(DenseView<const T> V) {
-    online_step(V);
+    online_step(V, nullptr);
+    return online_.info;
+  }
+  // A batch with missing values: only its observed entries teach W (solver mu).
+  const OnlineInfo& partial_fit(DenseView<const T> V, MaskView observed) {
+    online_step(V, &observed);
     return online_.info;
   }
   template <class I>
@@ -205,7 +213,12 @@ class Model {
   // copy of the batch's columns).
   const OnlineInfo& fit_online(DenseView<const T> V) {
     online_ = {};
-    detail::fit_online<T>(online_, V, opt_);
+    detail::fit_online<T>(online_, V, nullptr, opt_);
+    return online_.info;
+  }
+  const OnlineInfo& fit_online(DenseView<const T> V, MaskView observed) {
+    online_ = {};
+    detail::fit_online<T>(online_, V, &observed, opt_);
     return online_.info;
   }
   template <class I>
@@ -216,7 +229,13 @@ class Model {
   }
 
   // H (k×n', row-major) for new columns V (m×n'), with W fixed.
-  Matrix<T> transform(DenseView<const T> V) const { return detail::solve_H<T>(V, W(), opt_); }
+  Matrix<T> transform(DenseView<const T> V) const {
+    return detail::solve_H<T>(V, W(), opt_, nullptr);
+  }
+  // H for new columns with missing values: fitted to their observed entries.
+  Matrix<T> transform(DenseView<const T> V, MaskView observed) const {
+    return detail::solve_H<T>(V, W(), opt_, &observed);
+  }
   template <class I>
   Matrix<T> transform(CsrView<T, I> V) const {
     return detail::solve_H<T, I>(V, W(), opt_);
@@ -229,10 +248,10 @@ class Model {
   const Options& options() const { return opt_; }
 
  private:
-  template <class View>
-  void online_step(View V) {
+  template <class... Batch>  // V, and a dense V's mask (or null)
+  void online_step(const Batch&... batch) {
     if (fit_ && online_.info.steps == 0) online_.W = fit_->W;  // go on from fit()'s W
-    detail::partial_fit(online_, V, opt_, -1);
+    detail::partial_fit(online_, batch..., opt_, -1);
   }
 
   Options opt_;

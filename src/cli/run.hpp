@@ -135,9 +135,11 @@ const char* dtype_name() {
 }
 
 // An online fit as a Result: W from fit_online, H from transform, and as its loss
-// D(V | WH) over all of V (a run of 0 iterations from them); its iterations are steps.
+// D(V | WH) over all of V (its observed entries, with a mask: a run of 0 iterations from
+// them); its iterations are steps.
 template <class View>
-auto fit_online(View V, const nmfuse::Options& opt, nmfuse::OnlineInfo& info) {
+auto fit_online(View V, const std::optional<nmfuse::MaskView>& mask, const nmfuse::Options& opt,
+                nmfuse::OnlineInfo& info) {
   using T = std::remove_const_t<typename View::value_type>;
   const auto start = std::chrono::steady_clock::now();
   bool fitting = true;  // the progress shown is the fit's steps, not transform's solve
@@ -145,14 +147,25 @@ auto fit_online(View V, const nmfuse::Options& opt, nmfuse::OnlineInfo& info) {
   if (opt.on_progress)
     shown.on_progress = [&](const nmfuse::Progress& p) { return !fitting || opt.on_progress(p); };
   nmfuse::Model<T> model(shown);
-  info = model.fit_online(V);
-  fitting = false;
-  const nmfuse::Matrix<T> H = model.transform(V);
   nmfuse::Options evaluate = opt;
   evaluate.init = nmfuse::Init::Custom;
   evaluate.max_iter = 0;
   evaluate.on_progress = nullptr;
-  nmfuse::Result<T> r = nmfuse::factorize(V, evaluate, model.W().view(), H.view());
+  nmfuse::Result<T> r;
+  if constexpr (std::is_same_v<View, nmfuse::DenseView<const T>>) {
+    if (mask) {
+      info = model.fit_online(V, *mask);
+      fitting = false;
+      const nmfuse::Matrix<T> H = model.transform(V, *mask);
+      r = nmfuse::factorize(V, evaluate, model.W().view(), H.view(), *mask);
+    }
+  }
+  if (!mask) {
+    info = model.fit_online(V);
+    fitting = false;
+    const nmfuse::Matrix<T> H = model.transform(V);
+    r = nmfuse::factorize(V, evaluate, model.W().view(), H.view());
+  }
   r.loss_iterations = {info.steps};
   r.iterations = info.steps;
   r.stop_reason = info.stop_reason;
@@ -170,9 +183,8 @@ auto fits_of(View V, std::optional<nmfuse::MaskView> mask = std::nullopt) {
     constexpr bool dense = std::is_same_v<View, nmfuse::DenseView<const typename View::value_type>>;
     decltype(nmfuse::factorize_many(V, opt, 1)) runs;
     if (online) {
-      if (mask) throw InvalidArgument("--batch-size fits online, which takes no --mask");
       if (restarts > 1) throw InvalidArgument("--batch-size fits online once: no --restarts");
-      runs.push_back(fit_online(V, opt, *online));
+      runs.push_back(fit_online(V, mask, opt, *online));
       return runs;
     }
     if constexpr (dense) {

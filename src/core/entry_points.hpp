@@ -115,15 +115,15 @@ struct DenseInput {
   std::optional<EntrySums> sums;  // of V, where no mask leaves entries out
 };
 
+// `what` names V in the messages ("V", "the batch"); the rank is the caller's to check.
 template <class T>
-DenseInput<T> checked_dense_input(DenseView<const T> V, const Options& opt,
+DenseInput<T> checked_dense_input(const char* what, DenseView<const T> V, const Options& opt,
                                   const MaskView* observed) {
   const bool out_of_core = opt.out_of_core == OutOfCore::On;  // reading V drops its pages
   if (observed && out_of_core)  // masked HALS reads V in place, row by row, on either device
     throw InvalidArgument("option out_of_core = on: a mask of observed entries needs V in memory");
-  const EntrySums sums = check_matrix("V", V, out_of_core);
+  const EntrySums sums = check_matrix(what, V, out_of_core);
   const index_t m = V.rows, n = V.cols;
-  check_rank(opt, m, n);
   DenseInput<T> in;
   in.V = V;
   if (!observed) in.sums = sums;
@@ -132,13 +132,14 @@ DenseInput<T> checked_dense_input(DenseView<const T> V, const Options& opt,
                   observed->layout, observed->data);
     if (observed->rows != m || observed->cols != n)
       throw InvalidArgument("the mask of observed entries is " + std::to_string(observed->rows) +
-                            "×" + std::to_string(observed->cols) + ", but V is " +
+                            "×" + std::to_string(observed->cols) + ", but " + what + " is " +
                             std::to_string(m) + "×" + std::to_string(n));
     in.mask = packed_mask(*observed, m, n, V.ld, V.layout);
     if (std::find(in.mask->begin(), in.mask->end(), 1) == in.mask->end())
-      throw InvalidArgument("the mask of observed entries marks no entry of V as observed");
+      throw InvalidArgument(std::string("the mask of observed entries marks no entry of ") +
+                            what + " as observed");
   }
-  if (beta_of(opt) <= 0) check_positive("V", V, beta_of(opt), observed, out_of_core);
+  if (beta_of(opt) <= 0) check_positive(what, V, beta_of(opt), observed, out_of_core);
   if (in.mask) {
     in.observed_part = zero_where_unobserved(V, *in.mask);
     if (in.observed_part) in.V = in.observed_part->view();

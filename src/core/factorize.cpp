@@ -63,7 +63,8 @@ Result<T> factorize(DenseView<const T> V, const Options& options, const DenseVie
   const auto start = Clock::now();
   options.validate();
   const Options& opt = options;
-  core::DenseInput<T> in = core::checked_dense_input(V, opt, observed);
+  core::DenseInput<T> in = core::checked_dense_input("V", V, opt, observed);
+  core::check_rank(opt, V.rows, V.cols);
   core::check_start(opt, W0, H0, V.rows, V.cols);
   V = in.V;
   const std::optional<std::vector<std::uint8_t>>& mask = in.mask;
@@ -126,20 +127,26 @@ void check_model_rows(index_t rows, const char* what, index_t w_rows) {
 }
 
 template <class T>
-Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt) {
+Matrix<T> solve_H(DenseView<const T> V, const Matrix<T>& W, const Options& opt,
+                  const MaskView* observed) {
   opt.validate();
-  core::check_matrix("V", V);
-  if (beta_of(opt) <= 0) core::check_positive("V", V, beta_of(opt), nullptr);
+  const core::DenseInput<T> in = core::checked_dense_input("V", V, opt, observed);
   check_model_rows(V.rows, "V", W.rows());
-  const DeviceChoice choice = choose_device_for(V, opt.device);
+  const bool masked = in.mask.has_value();
+  Options with_rank = opt;
+  with_rank.rank = int(W.cols());
+  const DeviceChoice choice =
+      masked_hals_rule(choose_device_for(V, opt.device), with_rank, masked);
   if constexpr (!std::is_same_v<T, float>) {
     if (choice.device == Device::Cuda) {  // the GPU computes in float
       const Matrix<float> Vf = convert<float>(V);
-      return convert<T>(solve_H<float>(Vf.view(), convert<float>(W), on_gpu(opt)));
+      return convert<T>(solve_H<float>(Vf.view(), convert<float>(W), on_gpu(opt), observed));
     }
   }
-  auto backend = make_backend<T>(choice.device, V, int(W.cols()), opt);
-  return solve_H_with(*backend, W, opt, false);
+  auto backend = make_backend<T>(choice.device, in.V, int(W.cols()), opt, masked);
+  if (in.sums) backend->know_data_sums(in.sums->sum, in.sums->squares);
+  if (masked) backend->set_mask(in.mask->data());
+  return solve_H_with(*backend, W, opt, masked);
 }
 
 template <class T, class I>
@@ -178,9 +185,10 @@ template Result<float> factorize(DenseView<const float>, const Options&,
 template Result<double> factorize(DenseView<const double>, const Options&,
                                   const DenseView<const double>*, const DenseView<const double>*,
                                   const MaskView*);
-template Matrix<float> solve_H(DenseView<const float>, const Matrix<float>&, const Options&);
-template Matrix<double> solve_H(DenseView<const double>, const Matrix<double>&,
-                                const Options&);
+template Matrix<float> solve_H(DenseView<const float>, const Matrix<float>&, const Options&,
+                               const MaskView*);
+template Matrix<double> solve_H(DenseView<const double>, const Matrix<double>&, const Options&,
+                                const MaskView*);
 
 }  // namespace detail
 

@@ -106,7 +106,8 @@ std::vector<Result<T>> factorize_many(DenseView<const T> V, const Options& opt, 
   const auto began = Clock::now();
   opt.validate();
   check_restarts(opt, restarts);
-  core::DenseInput<T> in = core::checked_dense_input(V, opt, observed);
+  core::DenseInput<T> in = core::checked_dense_input("V", V, opt, observed);
+  core::check_rank(opt, V.rows, V.cols);
   if (W0 && H0->size() != W0->size())
     throw InvalidArgument("the starts give " + std::to_string(W0->size()) + " initial W but " +
                           std::to_string(H0->size()) + " initial H");

@@ -71,8 +71,8 @@ std::string placement_of(const Backend<U>& b) {
   return how.empty() ? how : "; " + how;
 }
 
-// Whether a step uses HALS's sums: with missing values (`masked`: a sparse batch whose
-// absent entries are unknown) only MU's, which sum over each entry's own terms; HALS's
+// Whether a step uses HALS's sums: with missing values (`masked`: a dense batch with a
+// mask, or a sparse one whose absent entries are unknown) only MU's, which sum over each entry's own terms; HALS's
 // B would be a Gram per row of W.
 bool online_hals(const Options& opt, bool masked) {
   if (masked && opt.solver == Solver::HALS)
@@ -217,20 +217,31 @@ void step_on(OnlineState<T>& st, const Data& V, const Options& opt, double rho, 
   st.info.seconds = core::seconds_since(start);
 }
 
+// `observed`: the batch's mask of observed entries, or null where all are.
 template <class T>
-void dense_step(OnlineState<T>& st, DenseView<const T> V, const Options& opt, double rho) {
+void dense_step(OnlineState<T>& st, DenseView<const T> V, const MaskView* observed,
+                const Options& opt, double rho) {
   check_batch(opt, st, V.rows, V.cols);
-  core::check_matrix("the batch", V);
-  if (beta_of(opt) <= 0) core::check_positive("the batch", V, beta_of(opt), nullptr);
+  const core::DenseInput<T> in = core::checked_dense_input("the batch", V, opt, observed);
+  const bool masked = in.mask.has_value();
+  online_hals(opt, masked);  // refused before the backend is made
   std::optional<Matrix<float>> narrowed;  // the batch in float, for the GPU
-  step_on(st, V, opt, rho, false, [&](auto value, Device device) {
+  std::vector<std::uint8_t> narrowed_mask;  // its mask packed as narrowed is laid out
+  step_on(st, in.V, opt, rho, masked, [&](auto value, Device device) {
     using U = decltype(value);
+    std::unique_ptr<Backend<U>> b;
     if constexpr (std::is_same_v<U, T>) {
-      return core::make_backend<T>(device, V, opt.rank, opt);
+      b = core::make_backend<T>(device, in.V, opt.rank, opt, masked);
+      if (masked) b->set_mask(in.mask->data());
     } else {
-      narrowed = core::convert<float>(V);
-      return core::make_backend<float>(Device::Cuda, narrowed->view(), opt.rank, opt);
+      narrowed = core::convert<float>(in.V);
+      b = core::make_backend<float>(Device::Cuda, narrowed->view(), opt.rank, opt, masked);
+      if (masked) {
+        narrowed_mask = core::packed_mask(*observed, V.rows, V.cols, V.cols, Layout::RowMajor);
+        b->set_mask(narrowed_mask.data());
+      }
     }
+    return b;
   });
 }
 
@@ -355,8 +366,9 @@ void passes(OnlineState<T>& st, index_t n, const Options& opt, Step step) {
 }  // namespace
 
 template <class T>
-void partial_fit(OnlineState<T>& st, DenseView<const T> V, const Options& opt, double rho) {
-  dense_step(st, V, opt, rho);
+void partial_fit(OnlineState<T>& st, DenseView<const T> V, const MaskView* observed,
+                 const Options& opt, double rho) {
+  dense_step(st, V, observed, opt, rho);
 }
 
 template <class T, class I>
@@ -364,13 +376,25 @@ void partial_fit(OnlineState<T>& st, CsrView<T, I> V, const Options& opt, double
   sparse_step(st, V, opt, rho);
 }
 
+// Columns j0 … j1 − 1 of a dense view, in place.
 template <class T>
-void fit_online(OnlineState<T>& st, DenseView<const T> V, const Options& opt) {
+DenseView<const T> columns_of(DenseView<const T> V, index_t j0, index_t j1) {
+  V.data = V.layout == Layout::RowMajor ? V.data + j0 : V.data + j0 * V.ld;
+  V.cols = j1 - j0;
+  return V;
+}
+
+template <class T>
+void fit_online(OnlineState<T>& st, DenseView<const T> V, const MaskView* observed,
+                const Options& opt) {
+  if (observed && (observed->rows != V.rows || observed->cols != V.cols))
+    throw InvalidArgument("the mask of observed entries is " + std::to_string(observed->rows) +
+                          "×" + std::to_string(observed->cols) + ", but V is " +
+                          std::to_string(V.rows) + "×" + std::to_string(V.cols));
   passes(st, V.cols, opt, [&](index_t j0, index_t j1, double rho) {
-    DenseView<const T> batch = V;
-    batch.data = V.layout == Layout::RowMajor ? V.data + j0 : V.data + j0 * V.ld;
-    batch.cols = j1 - j0;
-    dense_step(st, batch, opt, rho);
+    if (!observed) return dense_step(st, columns_of(V, j0, j1), nullptr, opt, rho);
+    const MaskView batch_observed = columns_of(*observed, j0, j1);
+    dense_step(st, columns_of(V, j0, j1), &batch_observed, opt, rho);
   });
 }
 
@@ -382,10 +406,14 @@ void fit_online(OnlineState<T>& st, CsrView<T, I> V, const Options& opt) {
   });
 }
 
-template void partial_fit(OnlineState<float>&, DenseView<const float>, const Options&, double);
-template void partial_fit(OnlineState<double>&, DenseView<const double>, const Options&, double);
-template void fit_online(OnlineState<float>&, DenseView<const float>, const Options&);
-template void fit_online(OnlineState<double>&, DenseView<const double>, const Options&);
+template void partial_fit(OnlineState<float>&, DenseView<const float>, const MaskView*,
+                          const Options&, double);
+template void partial_fit(OnlineState<double>&, DenseView<const double>, const MaskView*,
+                          const Options&, double);
+template void fit_online(OnlineState<float>&, DenseView<const float>, const MaskView*,
+                         const Options&);
+template void fit_online(OnlineState<double>&, DenseView<const double>, const MaskView*,
+                         const Options&);
 #define NMFUSE_SPARSE_ONLINE(T, I)                                                        \
   template void partial_fit(OnlineState<T>&, CsrView<T, I>, const Options&, double); \
   template void fit_online(OnlineState<T>&, CsrView<T, I>, const Options&);

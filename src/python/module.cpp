@@ -229,14 +229,19 @@ nmfuse::Matrix<T> matrix_of(const HostArray& W, const char* name) {
 }
 
 // H (k×n) for the columns of V with W (m×k) fixed.
-nb::object solve_H_dense(const HostArray& X, const HostArray& W, const nmfuse::Options& options) {
+// `observed`: V's mask, where it has missing values.
+nb::object solve_H_dense(const HostArray& X, const HostArray& W, const nmfuse::Options& options,
+                         std::optional<HostArray> observed) {
   const nmfuse::Options opt = for_python(options, false);
+  std::optional<nmfuse::MaskView> mask;
+  if (observed) mask = mask_of(*observed);
   return with_dtype_of(X, [&](auto value) {
     using T = decltype(value);
     if (!holds<T>(W)) throw nmfuse::InvalidArgument("the model's factor must have the dtype of X");
     const DenseView<const T> V = view_of<T>(X, "X");
     const nmfuse::Matrix<T> fixed = matrix_of<T>(W, "W");
-    return numpy_of(without_gil([&] { return nmfuse::detail::solve_H<T>(V, fixed, opt); }));
+    return numpy_of(without_gil(
+        [&] { return nmfuse::detail::solve_H<T>(V, fixed, opt, mask ? &*mask : nullptr); }));
   });
 }
 
@@ -442,17 +447,24 @@ void bind_online_model(nb::module_& m, const char* name) {
            },
            "options"_a, "verbose"_a = false)
       .def("partial_fit",
-           [dense](Model& self, const HostArray& V) {
+           [dense](Model& self, const HostArray& V, std::optional<HostArray> observed) {
              const DenseView<const T> v = dense(V);
-             return online_info_of(without_gil([&] { return self.partial_fit(v); }));
+             std::optional<nmfuse::MaskView> mask;
+             if (observed) mask = mask_of(*observed);
+             return online_info_of(without_gil(
+                 [&] { return mask ? self.partial_fit(v, *mask) : self.partial_fit(v); }));
            },
-           "V"_a, "One step on a batch of new columns V (m×b).")
+           "V"_a, "observed"_a = nb::none(),
+           "One step on a batch of new columns V (m×b); `observed`: its mask, if any.")
       .def("fit_online",
-           [dense](Model& self, const HostArray& V) {
+           [dense](Model& self, const HostArray& V, std::optional<HostArray> observed) {
              const DenseView<const T> v = dense(V);
-             return online_info_of(without_gil([&] { return self.fit_online(v); }));
+             std::optional<nmfuse::MaskView> mask;
+             if (observed) mask = mask_of(*observed);
+             return online_info_of(without_gil(
+                 [&] { return mask ? self.fit_online(v, *mask) : self.fit_online(v); }));
            },
-           "V"_a, "A fresh online fit over V's columns.")
+           "V"_a, "observed"_a = nb::none(), "A fresh online fit over V's columns.")
       .def("partial_fit_sparse",
            sparse([](Model& self, auto V) { return self.partial_fit(V); }),
            "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a, "absent_unknown"_a = false)
@@ -544,8 +556,8 @@ NB_MODULE(_nmfuse, m) {
   m.def("fit_sparse", &fit_sparse, "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a,
         "absent_unknown"_a, "options"_a, "verbose"_a = false, "W"_a = nb::none(),
         "H"_a = nb::none(), "Factor a CSR matrix given by its arrays: (W, H, info).");
-  m.def("solve_H_dense", &solve_H_dense, "X"_a, "W"_a, "options"_a,
-        "H (k×n) for the columns of X with W (m×k) fixed.");
+  m.def("solve_H_dense", &solve_H_dense, "X"_a, "W"_a, "options"_a, "observed"_a = nb::none(),
+        "H (k×n) for the columns of X with W (m×k) fixed (fitted to `observed`, if given).");
   m.def("solve_H_sparse", &solve_H_sparse, "data"_a, "indices"_a, "indptr"_a, "rows"_a, "cols"_a,
         "absent_unknown"_a, "W"_a, "options"_a,
         "H (k×n) for the columns of a CSR matrix with W (m×k) fixed.");

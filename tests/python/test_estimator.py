@@ -290,10 +290,37 @@ def test_minibatch_nmf_fits_around_missing_values_of_a_sparse_x():
     predicted = model.transform(S) @ model.components_
     hidden = ~observed
     assert np.linalg.norm((predicted - X)[hidden]) < 0.1 * np.linalg.norm(X[hidden])
-    with pytest.raises(ValueError, match="missing values as a scipy.sparse X"):
+    with pytest.raises(ValueError, match="absent='unknown' is for a scipy.sparse X"):
         nmfuse.MiniBatchNMF(4, absent="unknown", device="cpu").fit(X)
     with pytest.raises(ValueError, match="online fitting with missing values"):
         nmfuse.MiniBatchNMF(4, absent="unknown", device="cpu").fit(S)
+
+
+def test_minibatch_nmf_takes_a_dense_x_with_missing_values():
+    """np.nan or mask= in a dense X: the steps of the sparse X of its observed entries
+    (absent="unknown"), to rounding, in fit, partial_fit and transform."""
+    X, _ = planted_stream(600, seed=23)
+    observed = np.random.default_rng(24).random(X.shape) < 0.7
+    S = sp.csr_matrix((X[observed], np.nonzero(observed)), shape=X.shape)
+    with_nan = np.where(observed, X, np.nan)
+    params = dict(n_components=4, solver="mu", batch_size=100, max_iter=5, tol=0,
+                  max_no_improvement=None, random_state=0, device="cpu")
+    sparse = nmfuse.MiniBatchNMF(absent="unknown", **params).fit(S)
+    by_nan = nmfuse.MiniBatchNMF(**params).fit(with_nan)
+    by_mask = nmfuse.MiniBatchNMF(**params).fit(np.where(observed, X, 1000.0), mask=observed)
+    for dense in (by_nan, by_mask):
+        np.testing.assert_allclose(dense.components_, sparse.components_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(by_nan.transform(with_nan), sparse.transform(S),
+                               rtol=1e-9, atol=1e-12)
+    by_nan.partial_fit(with_nan[:100])
+    sparse.partial_fit(S[:100])
+    np.testing.assert_allclose(by_nan.components_, sparse.components_, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="online fitting with missing values"):
+        nmfuse.MiniBatchNMF(4, device="cpu").fit(with_nan)
+    with pytest.raises(ValueError, match="online fitting with missing values"):
+        nmfuse.MiniBatchNMF(4, device="cpu").fit(X, mask=observed)
+    assert not nmfuse.MiniBatchNMF(solver="hals").__sklearn_tags__().input_tags.allow_nan
+    assert nmfuse.MiniBatchNMF(solver="mu").__sklearn_tags__().input_tags.allow_nan
 
 
 def planted_stream(n_samples, seed):

@@ -246,14 +246,15 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                           "to improve convergence.", ConvergenceWarning)
         return W
 
-    def transform(self, X):
-        """W for new samples X (n × n_features) with components_ fixed."""
+    def transform(self, X, mask=None):
+        """W for new samples X (n × n_features) with components_ fixed; missing values
+        (np.nan, or outside mask where X is dense) are fitted around."""
         check_is_fitted(self)
         if _on_gpu(X):  # the library solves for W on the host: there and back
             framework = _framework_of(X)
             if framework.to_host is None:
                 raise TypeError(f"transform takes GPU arrays from CuPy and PyTorch, not {type(X)}")
-            return framework.asarray(self.transform(framework.to_host(X)))
+            return framework.asarray(self.transform(framework.to_host(X), mask=mask))
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
                           reset=False, ensure_all_finite="allow-nan")
         check_non_negative(X, "NMF (input X)")
@@ -268,17 +269,17 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 raise TypeError(f"transform needs components_ from CuPy or PyTorch, not {type(H)}")
             H = to_host(H)
         H = np.asarray(H, dtype=X.dtype)
-        missing = not sp.issparse(X) and np.isnan(X).any()
-        if sp.issparse(X) or missing:
-            if missing:  # the observed entries as the stored ones, zeros included
-                rows, cols = np.nonzero(~np.isnan(X.T))
-                Xt = sp.csr_matrix((X.T[rows, cols], (rows, cols)), shape=X.T.shape)
-            else:
-                Xt = _canonical_csr(X.T.tocsr())
+        if sp.issparse(X):
+            if mask is not None:
+                raise ValueError("mask is for a dense X; a sparse X marks missing values "
+                                 "with absent='unknown'")
+            Xt = _canonical_csr(X.T.tocsr())
             Wt = _nmfuse.solve_H_sparse(Xt.data, Xt.indices, Xt.indptr, Xt.shape[0], Xt.shape[1],
-                                        bool(missing) or self.absent == "unknown", H.T, opt)
-        else:
-            Wt = _nmfuse.solve_H_dense(_rows_or_columns_contiguous(X).T, H.T, opt)
+                                        self.absent == "unknown", H.T, opt)
+        else:  # missing values (np.nan, or outside mask) are fitted around
+            X, observed = _missing_as_mask(_rows_or_columns_contiguous(X), mask)
+            Wt = _nmfuse.solve_H_dense(X.T, H.T, opt,
+                                       observed=None if observed is None else observed.T)
         return Wt.T
 
     def inverse_transform(self, X):
@@ -304,8 +305,9 @@ class MiniBatchNMF(NMF):
 
     Where it differs from scikit-learn (README, "Online fitting"): a batch's W is solved
     to ``tol`` rather than taken one multiplicative step; the first batch starts the
-    components; ``fresh_restarts`` is not available; missing values are taken (sparse X,
-    absent="unknown", solver="mu").
+    components; ``fresh_restarts`` is not available; missing values are taken, with
+    solver="mu": a dense X's np.nan entries or those outside ``mask`` (fit, partial_fit
+    and fit_transform take one), a sparse X's absent entries with absent="unknown".
     """
 
     def __init__(
@@ -340,7 +342,7 @@ class MiniBatchNMF(NMF):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = self.solver == "mu"  # online HALS takes no missing values
         return tags
 
     def _options(self, n_features, H=None, fitting=True):
@@ -359,26 +361,28 @@ class MiniBatchNMF(NMF):
         opt.max_no_improvement = 0 if self.max_no_improvement is None else int(self.max_no_improvement)
         return opt
 
-    def fit_transform(self, X, y=None, W=None, H=None):
+    def fit_transform(self, X, y=None, W=None, H=None, mask=None):
         """Learn the components from X's rows in batches, then return W for X."""
-        self.fit(X, W=W, H=H)
-        return self.transform(X)
+        self.fit(X, W=W, H=H, mask=mask)
+        return self.transform(X, mask=mask)
 
-    def fit(self, X, y=None, W=None, H=None):
-        """A fresh online fit: passes over X's rows (samples) in batches of batch_size."""
-        X = self._checked(X, W, H, reset=True)
+    def fit(self, X, y=None, W=None, H=None, mask=None):
+        """A fresh online fit: passes over X's rows (samples) in batches of batch_size.
+        mask: a boolean array of X's shape, True where X is observed."""
+        X, observed = self._checked(X, W, H, mask, reset=True)
         self._model = None
-        return self._learn(X, fresh=True)
+        return self._learn(X, observed, fresh=True)
 
-    def partial_fit(self, X, y=None, W=None, H=None):
+    def partial_fit(self, X, y=None, W=None, H=None, mask=None):
         """One step on a batch of new samples X (n × n_features)."""
-        X = self._checked(X, W, H, reset=not hasattr(self, "components_"))
-        return self._learn(X, fresh=False)
+        X, observed = self._checked(X, W, H, mask, reset=not hasattr(self, "components_"))
+        return self._learn(X, observed, fresh=False)
 
-    def transform(self, X):
+    def transform(self, X, mask=None):
         """W for new samples X (n × n_features) with components_ fixed."""
-        check_array(X, accept_sparse=("csr", "csc"), dtype=None)  # no NaN: no missing values
-        return super().transform(X)
+        if self.solver != "mu":  # as its tags say: missing values only with solver="mu"
+            check_array(X, accept_sparse=("csr", "csc"), dtype=None)
+        return super().transform(X, mask=mask)
 
     # A pickle keeps the components but not the C++ model with its sums: partial_fit
     # after unpickling goes on from the components, its sums started afresh.
@@ -387,21 +391,30 @@ class MiniBatchNMF(NMF):
         state.pop("_model", None)
         return state
 
-    def _checked(self, X, W, H, reset):
+    # (X, the mask of its observed entries or None); a dense X's np.nan entries are 0 in it.
+    def _checked(self, X, W, H, mask, reset):
         if W is not None or H is not None or self.init == "custom":
             raise ValueError("MiniBatchNMF starts its components from the first batch: it "
                              "takes no W or H (init='custom')")
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
-                          reset=reset)
-        if self.absent != "zero" and not sp.issparse(X):
-            raise ValueError("MiniBatchNMF takes missing values as a scipy.sparse X whose "
-                             "absent entries are unknown (absent='unknown'), not a dense X")
+                          reset=reset, ensure_all_finite="allow-nan")
         check_non_negative(X, "MiniBatchNMF (input X)")
-        return X
+        if sp.issparse(X):
+            if mask is not None:
+                raise ValueError("mask is for a dense X; a sparse X marks missing values "
+                                 "with absent='unknown'")
+            return X, None
+        if self.absent != "zero":
+            raise ValueError("absent='unknown' is for a scipy.sparse X; a dense X marks missing "
+                             "values as np.nan or outside mask")
+        if self.solver != "mu" and np.isnan(X).any():
+            raise ValueError(f"Input X contains NaN: online fitting with missing values takes "
+                             f"solver='mu', not {self.solver!r}")
+        return _missing_as_mask(_rows_or_columns_contiguous(X), mask)
 
     # The library's V is Xᵀ (features × samples): its columns are the samples, its W the
     # components' transpose. A dense Xᵀ is a view; a sparse one is X in CSC, read as CSR.
-    def _learn(self, X, fresh):
+    def _learn(self, X, observed, fresh):
         model = getattr(self, "_model", None)
         if model is None:
             # The library's W is the components (scikit-learn's H): the penalties swap.
@@ -422,8 +435,9 @@ class MiniBatchNMF(NMF):
             info = call(Vt.data, Vt.indices, Vt.indptr, X.shape[1], X.shape[0],
                         self.absent == "unknown")
         else:
-            V = _rows_or_columns_contiguous(X).T
-            info = model.fit_online(V) if fresh else model.partial_fit(V)
+            observed = None if observed is None else observed.T
+            call = model.fit_online if fresh else model.partial_fit
+            info = call(X.T, observed=observed)
         self.components_ = np.ascontiguousarray(model.W().T)
         self.n_components_ = self.components_.shape[0]
         self.n_steps_ = info["steps"]
