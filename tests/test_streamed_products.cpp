@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "cpu/cpu_backends.hpp"
 #include "cpu/streamed_products.hpp"
 
 namespace {
@@ -47,6 +48,14 @@ TEST(StreamedProducts, MatchPlainSumsInFloatAndDouble) {
       check<double>(37, 29, 29, k, along_rows);
       check<float>(5, 300, 301, k, along_rows);
     }
+}
+
+// What --version and build_info() say of the dense products is what the backend does
+// (this file is compiled with the backend's flags).
+TEST(StreamedProducts, BuildInfoSaysWhetherTheyAreStreamed) {
+  const std::string said = nmfuse::cpu::dense_products();
+  const bool streamed = nmfuse::cpu::StreamedProducts<float>::pays(32);
+  EXPECT_EQ(said.rfind(streamed ? "streamed" : "by the BLAS", 0), 0u) << said;
 }
 
 }  // namespace

@@ -66,8 +66,8 @@ Result<std::remove_const_t<T>> factorize(DenseView<T> V, const Options& opt) {
   return detail::factorize<U>(DenseView<const U>(V), opt, nullptr, nullptr, nullptr);
 }
 
-// The same with missing values: only the entries `observed` marks are fitted.
-// Multiplicative updates only (any β).
+// The same with missing values: only the entries `observed` marks are fitted (MU, any
+// β, or HALS, whose products and Grams then go row by row).
 template <class T>
 Result<std::remove_const_t<T>> factorize(DenseView<T> V, const Options& opt,
                                          MaskView observed) {
@@ -271,6 +271,7 @@ struct BuildInfo {
   std::string blas_kernels_selected;  // how nmfuse chose them, where OpenBLAS did not know the CPU
   std::string blas_slower;  // why faster kernels for this CPU cannot be had; empty if none
   bool blas_is_reference = false;  // the slow Netlib reference BLAS
+  std::string dense_products;  // how the CPU makes the dense products: streamed or by the BLAS
 };
 BuildInfo build_info();
 

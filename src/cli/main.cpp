@@ -25,6 +25,7 @@ void print_version() {
   if (!info.blas_kernels_selected.empty())
     std::cout << "BLAS kernels chosen: " << info.blas_kernels_selected << "\n";
   if (!info.blas_slower.empty()) std::cout << "warning: slower BLAS kernels: " << info.blas_slower << "\n";
+  std::cout << "dense products: " << info.dense_products << "\n";
 }
 
 }  // namespace

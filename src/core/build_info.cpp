@@ -1,6 +1,7 @@
 // build_info() and set_cpu_threads(): what this copy of nmfuse can use, and how many
 // threads its CPU backend takes.
 #include "cpu/blas_library.hpp"
+#include "cpu/cpu_backends.hpp"
 #include "cuda/cuda_hooks.hpp"
 #include "nmfuse/factorize.hpp"
 
@@ -23,6 +24,7 @@ BuildInfo build_info() {
   info.blas_kernels_selected = blas.selected;
   info.blas_slower = blas.slower;
   info.blas_is_reference = blas.reference;
+  info.dense_products = cpu::dense_products();
   return info;
 }
 

@@ -2,6 +2,7 @@
 // The CPU backends: dense V (BLAS products) and CSR V (OpenMP sparse kernels).
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "core/backend.hpp"
 #include "nmfuse/sparse.hpp"
@@ -16,5 +17,9 @@ std::unique_ptr<core::Backend<T>> make_dense_backend(DenseView<const T> V, int r
 
 template <class T, class I>
 std::unique_ptr<core::Backend<T>> make_sparse_backend(CsrView<T, I> V, int rank, int batch = 1);
+
+// How the dense backend makes its big products on this build's target: streamed over V
+// (with AVX-512, up to rank 64) or by the BLAS, and why (BuildInfo::dense_products).
+std::string dense_products();
 
 }  // namespace nmfuse::cpu

@@ -323,4 +323,13 @@ template std::unique_ptr<core::Backend<float>> make_dense_backend(DenseView<cons
 template std::unique_ptr<core::Backend<double>> make_dense_backend(DenseView<const double>, int,
                                                                    int, std::int64_t);
 
+std::string dense_products() {
+  using Streamed = StreamedProducts<float>;
+  if (Streamed::pays(Streamed::kMaxRank))
+    return "streamed, one pass over V each, up to rank " + std::to_string(Streamed::kMaxRank) +
+           " (AVX-512); by the BLAS above";
+  return "by the BLAS (streamed only with AVX-512, where they were measured faster; this "
+         "build's vectors are " + std::to_string(kVectorBytes * 8) + " bits)";
+}
+
 }  // namespace nmfuse::cpu

@@ -378,6 +378,7 @@ nb::dict build_info() {
   d["blas"] = b.blas;
   d["blas_kernels"] = b.blas_kernels;
   d["blas_kernels_selected"] = b.blas_kernels_selected;
+  d["dense_products"] = b.dense_products;
   d["blas_slower"] = b.blas_slower;
   return d;
 }
