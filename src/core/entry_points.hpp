@@ -115,6 +115,13 @@ struct DenseInput {
   std::optional<EntrySums> sums;  // of V, where no mask leaves entries out
 };
 
+inline void check_mask_shape(const MaskView& observed, const char* what, index_t m, index_t n) {
+  if (observed.rows != m || observed.cols != n)
+    throw InvalidArgument("the mask of observed entries is " + std::to_string(observed.rows) +
+                          "×" + std::to_string(observed.cols) + ", but " + what + " is " +
+                          std::to_string(m) + "×" + std::to_string(n));
+}
+
 // `what` names V in the messages ("V", "the batch"); the rank is the caller's to check.
 template <class T>
 DenseInput<T> checked_dense_input(const char* what, DenseView<const T> V, const Options& opt,
@@ -130,10 +137,7 @@ DenseInput<T> checked_dense_input(const char* what, DenseView<const T> V, const 
   if (observed) {
     check_storage("the mask of observed entries", observed->rows, observed->cols, observed->ld,
                   observed->layout, observed->data);
-    if (observed->rows != m || observed->cols != n)
-      throw InvalidArgument("the mask of observed entries is " + std::to_string(observed->rows) +
-                            "×" + std::to_string(observed->cols) + ", but " + what + " is " +
-                            std::to_string(m) + "×" + std::to_string(n));
+    check_mask_shape(*observed, what, m, n);
     in.mask = packed_mask(*observed, m, n, V.ld, V.layout);
     if (std::find(in.mask->begin(), in.mask->end(), 1) == in.mask->end())
       throw InvalidArgument(std::string("the mask of observed entries marks no entry of ") +

@@ -72,8 +72,8 @@ std::string placement_of(const Backend<U>& b) {
 }
 
 // Whether a step uses HALS's sums: with missing values (`masked`: a dense batch with a
-// mask, or a sparse one whose absent entries are unknown) only MU's, which sum over each entry's own terms; HALS's
-// B would be a Gram per row of W.
+// mask, or a sparse one whose absent entries are unknown) only MU's, which sum over each
+// entry's own terms; HALS's B would be a Gram per row of W.
 bool online_hals(const Options& opt, bool masked) {
   if (masked && opt.solver == Solver::HALS)
     throw InvalidArgument("option solver = hals: online fitting with missing values (absent "
