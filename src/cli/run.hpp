@@ -151,21 +151,17 @@ auto fit_online(View V, const std::optional<nmfuse::MaskView>& mask, const nmfus
   evaluate.init = nmfuse::Init::Custom;
   evaluate.max_iter = 0;
   evaluate.on_progress = nullptr;
-  nmfuse::Result<T> r;
-  if constexpr (std::is_same_v<View, nmfuse::DenseView<const T>>) {
-    if (mask) {
-      info = model.fit_online(V, *mask);
-      fitting = false;
-      const nmfuse::Matrix<T> H = model.transform(V, *mask);
-      r = nmfuse::factorize(V, evaluate, model.W().view(), H.view(), *mask);
-    }
-  }
-  if (!mask) {
-    info = model.fit_online(V);
+  auto fitted = [&](const auto&... observed) {  // the mask, or none
+    info = model.fit_online(V, observed...);
     fitting = false;
-    const nmfuse::Matrix<T> H = model.transform(V);
-    r = nmfuse::factorize(V, evaluate, model.W().view(), H.view());
-  }
+    const nmfuse::Matrix<T> H = model.transform(V, observed...);
+    return nmfuse::factorize(V, evaluate, model.W().view(), H.view(), observed...);
+  };
+  nmfuse::Result<T> r;
+  if constexpr (std::is_same_v<View, nmfuse::DenseView<const T>>)
+    r = mask ? fitted(*mask) : fitted();
+  else
+    r = fitted();  // a CSR V's missing values are its absent entries
   r.loss_iterations = {info.steps};
   r.iterations = info.steps;
   r.stop_reason = info.stop_reason;

@@ -143,18 +143,19 @@ nb::tuple fitted(nmfuse::Result<T>&& r) {
   return nb::make_tuple(numpy_of(std::move(r.W)), numpy_of(std::move(r.H)), info);
 }
 
-nmfuse::MaskView mask_of(const HostArray& observed) {
-  if (!holds<bool>(observed) && !holds<std::uint8_t>(observed))
+// The mask of observed entries, where one was given.
+std::optional<nmfuse::MaskView> mask_of(const std::optional<HostArray>& observed) {
+  if (!observed) return std::nullopt;
+  if (!holds<bool>(*observed) && !holds<std::uint8_t>(*observed))
     throw nmfuse::InvalidArgument("the mask must be an array of bool or uint8");
-  return view_of<std::uint8_t>(observed, "the mask");
+  return view_of<std::uint8_t>(*observed, "the mask");
 }
 
 nb::tuple fit_dense(const HostArray& X, const nmfuse::Options& options, bool verbose,
                     std::optional<HostArray> W0, std::optional<HostArray> H0,
                     std::optional<HostArray> observed) {
   const nmfuse::Options opt = for_python(options, verbose);
-  std::optional<nmfuse::MaskView> mask;
-  if (observed) mask = mask_of(*observed);
+  const std::optional<nmfuse::MaskView> mask = mask_of(observed);
   return with_dtype_of(X, [&](auto value) {
     using T = decltype(value);
     const DenseView<const T> V = view_of<T>(X, "X");
@@ -233,8 +234,7 @@ nmfuse::Matrix<T> matrix_of(const HostArray& W, const char* name) {
 nb::object solve_H_dense(const HostArray& X, const HostArray& W, const nmfuse::Options& options,
                          std::optional<HostArray> observed) {
   const nmfuse::Options opt = for_python(options, false);
-  std::optional<nmfuse::MaskView> mask;
-  if (observed) mask = mask_of(*observed);
+  const std::optional<nmfuse::MaskView> mask = mask_of(observed);
   return with_dtype_of(X, [&](auto value) {
     using T = decltype(value);
     if (!holds<T>(W)) throw nmfuse::InvalidArgument("the model's factor must have the dtype of X");
@@ -344,8 +344,7 @@ nb::list survey_ranks(const HostArray& X, const nmfuse::Options& options, bool v
                       std::optional<HostArray> observed) {
   const nmfuse::Options opt = for_python(options, verbose);
   const nmfuse::SurveyOptions s = survey_options(ranks, restarts, holdout, splits);
-  std::optional<nmfuse::MaskView> mask;
-  if (observed) mask = mask_of(*observed);
+  const std::optional<nmfuse::MaskView> mask = mask_of(observed);
   return survey_table(with_dtype_of(X, [&](auto value) {
     using T = decltype(value);
     const DenseView<const T> V = view_of<T>(X, "X");
@@ -450,8 +449,7 @@ void bind_online_model(nb::module_& m, const char* name) {
       .def("partial_fit",
            [dense](Model& self, const HostArray& V, std::optional<HostArray> observed) {
              const DenseView<const T> v = dense(V);
-             std::optional<nmfuse::MaskView> mask;
-             if (observed) mask = mask_of(*observed);
+             const std::optional<nmfuse::MaskView> mask = mask_of(observed);
              return online_info_of(without_gil(
                  [&] { return mask ? self.partial_fit(v, *mask) : self.partial_fit(v); }));
            },
@@ -460,8 +458,7 @@ void bind_online_model(nb::module_& m, const char* name) {
       .def("fit_online",
            [dense](Model& self, const HostArray& V, std::optional<HostArray> observed) {
              const DenseView<const T> v = dense(V);
-             std::optional<nmfuse::MaskView> mask;
-             if (observed) mask = mask_of(*observed);
+             const std::optional<nmfuse::MaskView> mask = mask_of(observed);
              return online_info_of(without_gil(
                  [&] { return mask ? self.fit_online(v, *mask) : self.fit_online(v); }));
            },

@@ -184,9 +184,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         starts = dict(W=custom[0], H=custom[1]) if custom else {}
         verbose = bool(self.verbose)
         if sp.issparse(X):
-            if mask is not None:
-                raise ValueError("mask is for a dense X; a sparse X marks missing values "
-                                 "with absent='unknown'")
+            _refuse_a_mask_for_sparse(mask)
             X = _canonical_csr(X)
             W, H, info = _nmfuse.fit_sparse(X.data, X.indices, X.indptr, X.shape[0], X.shape[1],
                                             self.absent == "unknown", opt, verbose, **starts)
@@ -270,9 +268,7 @@ class NMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             H = to_host(H)
         H = np.asarray(H, dtype=X.dtype)
         if sp.issparse(X):
-            if mask is not None:
-                raise ValueError("mask is for a dense X; a sparse X marks missing values "
-                                 "with absent='unknown'")
+            _refuse_a_mask_for_sparse(mask)
             Xt = _canonical_csr(X.T.tocsr())
             Wt = _nmfuse.solve_H_sparse(Xt.data, Xt.indices, Xt.indptr, Xt.shape[0], Xt.shape[1],
                                         self.absent == "unknown", H.T, opt)
@@ -400,9 +396,7 @@ class MiniBatchNMF(NMF):
                           reset=reset, ensure_all_finite="allow-nan")
         check_non_negative(X, "MiniBatchNMF (input X)")
         if sp.issparse(X):
-            if mask is not None:
-                raise ValueError("mask is for a dense X; a sparse X marks missing values "
-                                 "with absent='unknown'")
+            _refuse_a_mask_for_sparse(mask)
             return X, None
         if self.absent != "zero":
             raise ValueError("absent='unknown' is for a scipy.sparse X; a dense X marks missing "
@@ -487,9 +481,7 @@ def estimate_rank(X, ranks=range(2, 11), *, restarts=10, holdout=0.1, splits=3, 
     survey = dict(options=opt, verbose=bool(model.verbose), ranks=[int(k) for k in ranks],
                   restarts=restarts, holdout=holdout, splits=splits)
     if sp.issparse(X):
-        if mask is not None:
-            raise ValueError("mask is for a dense X; a sparse X marks missing values "
-                             "with absent='unknown'")
+        _refuse_a_mask_for_sparse(mask)
         Xt = _canonical_csr(X.T.tocsr())
         table = _nmfuse.survey_ranks_sparse(Xt.data, Xt.indices, Xt.indptr, Xt.shape[0],
                                             Xt.shape[1], model.absent == "unknown", **survey)
@@ -556,6 +548,12 @@ def _rows_or_columns_contiguous(X):
     if X.strides[0] == item and X.strides[1] >= X.shape[0] * item:
         return X
     return np.ascontiguousarray(X)
+
+
+def _refuse_a_mask_for_sparse(mask):
+    if mask is not None:
+        raise ValueError("mask is for a dense X; a sparse X marks missing values "
+                         "with absent='unknown'")
 
 
 def _missing_as_mask(X, mask):
